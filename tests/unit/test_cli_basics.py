@@ -1,0 +1,107 @@
+"""The CLI skeleton: version, help, validate exit codes, never a traceback."""
+
+import subprocess
+import sys
+
+import pytest
+
+from workbench.cli import main
+from tests.conftest import SAMPLES
+
+BAD = """\
+TrainingJobName: bad_name
+AlgorithmSpecification:
+  TrainingImage: sm-workbench/shell:latest
+  TrainingInputMode: Streaming
+RoleArn: arn:aws:iam::123456789012:role/x
+OutputDataConfig: {S3OutputPath: "s3://b/out"}
+ResourceConfig:
+  InstanceCount: 2
+  InstanceGroups:
+    - {InstanceGroupName: a, InstanceType: ml.m5.large, InstanceCount: 1}
+InputDataConfig:
+"""
+
+
+def write_bad(tmp_path):
+    lines = [BAD]
+    for i in range(21):
+        uri = "file:///tmp" if i == 0 else f"s3://b/c{i}/"
+        group = "nope" if i == 0 else "a"
+        lines.append(f"  - {{ChannelName: c{i}, DataSource: {{S3DataSource: {{S3DataType: S3Prefix, "
+                     f"S3Uri: '{uri}', InstanceGroupNames: [{group}]}}}}}}\n")
+    path = tmp_path / "bad.yaml"
+    path.write_text("".join(lines))
+    return path
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as err:
+        main(["--version"])
+    assert err.value.code == 0
+    assert capsys.readouterr().out.startswith("sm-workbench ")
+
+
+def test_help_lists_every_subcommand(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("validate", "doctor", "images"):
+        assert command in out
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*/job.yaml")), ids=lambda p: p.parent.name)
+def test_every_sample_validates(sample, capsys):
+    assert main(["validate", str(sample)]) == 0
+    assert "valid for local" in capsys.readouterr().out
+
+
+def test_the_acceptance_spec_gets_one_line_per_problem(tmp_path, capsys):
+    path = write_bad(tmp_path)
+    assert main(["validate", "--target", "sagemaker", str(path)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert all(line.startswith(f"{path}: ") for line in lines)
+    text = "\n".join(lines)
+    assert "TrainingJobName: 'bad_name' does not match" in text
+    assert "TrainingInputMode: 'Streaming' is not allowed" in text
+    assert "ResourceConfig.InstanceCount: cannot be combined with InstanceGroups" in text
+    assert "InputDataConfig: has 21 items; at most 20 allowed" in text
+    assert "InstanceGroupNames[0]: 'nope' is not a defined instance group" in text
+    assert "S3Uri: 'file:///tmp' is a local path" in text
+    assert len(lines) == 6
+
+
+def test_validate_many_specs_fails_if_any_fails(tmp_path, capsys):
+    assert main(["validate", str(SAMPLES / "hello" / "job.yaml"), str(write_bad(tmp_path))]) == 2
+
+
+def test_validate_with_overrides(capsys):
+    hello = str(SAMPLES / "hello" / "job.yaml")
+    assert main(["validate", hello, "--set", "StoppingCondition.MaxRuntimeInSeconds=0"]) == 2
+    assert "StoppingCondition.MaxRuntimeInSeconds: 0 is out of range" in capsys.readouterr().err
+
+
+def test_yaml_error_exit_2(tmp_path, capsys):
+    path = tmp_path / "broken.yaml"
+    path.write_text("a: [1,\n")
+    assert main(["validate", str(path)]) == 2
+    assert f"{path}:2:1: YAML syntax error" in capsys.readouterr().err
+
+
+def test_missing_spec_exit_2(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "none.yaml")]) == 2
+    assert "no such spec file" in capsys.readouterr().err
+
+
+def test_unknown_command_exit_2(capsys):
+    with pytest.raises(SystemExit) as err:
+        main(["frobnicate"])
+    assert err.value.code == 2
+
+
+def test_console_script_never_prints_a_traceback(tmp_path):
+    bad = write_bad(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "workbench", "validate", str(bad)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,48 @@
+"""`validate`: check specs for a local run or for SageMaker."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def add_spec_options(parser, *, name: bool = True) -> None:
+    """--set (and --name) shared by every command that takes a spec."""
+    if name:
+        parser.add_argument("--name", help="job name (default: from the spec, else image name + timestamp)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+        help="override a field, e.g. HyperParameters.epochs=5 or InputDataConfig[0].InputMode=Pipe (repeatable)",
+    )
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("validate", help="check specs against the CreateTrainingJob API model")
+    parser.add_argument("specs", nargs="+", metavar="SPEC", help="spec files (YAML)")
+    parser.add_argument("--target", choices=("local", "sagemaker"), default="local",
+                        help="local (default): local paths allowed; sagemaker: exactly what the API accepts")
+    add_spec_options(parser, name=False)
+    parser.set_defaults(func=validate_command)
+
+
+def validate_command(args) -> int:
+    from workbench.errors import SpecError, SpecInvalid, WorkbenchError
+    from workbench.spec import load_job_spec
+
+    failed = False
+    for spec_path in args.specs:
+        try:
+            spec = load_job_spec(Path(spec_path), target=args.target, overrides=args.overrides)
+        except SpecInvalid as err:
+            failed = True
+            for problem in err.problems:
+                print(problem.format(spec_path), file=sys.stderr)
+            continue
+        except (SpecError, WorkbenchError) as err:
+            failed = True
+            print(str(err) if str(err).startswith(spec_path) else f"{spec_path}: {err}", file=sys.stderr)
+            continue
+        for warning in spec.warnings:
+            print(warning.format(spec_path), file=sys.stderr)
+        print(f"{spec_path}: valid for {args.target}")
+    return 2 if failed else 0

@@ -1,0 +1,1 @@
+"""Amazon SageMaker: submit, describe, logs, stop, and import a job."""

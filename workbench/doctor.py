@@ -1,0 +1,110 @@
+"""Health checks for `sm-workbench doctor`: each says what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    state: str  # "ok", "warn" or "fail"
+    detail: str
+    fix: str = ""
+
+
+def check_docker() -> Iterator[Check]:
+    from workbench.engine.docker_client import connect, engine_address
+    from workbench.errors import DockerUnavailable
+
+    try:
+        client = connect(timeout=10)
+    except DockerUnavailable as err:
+        yield Check("Docker engine", "fail", str(err).split(";")[0],
+                    "run `sudo scripts/ensure-docker` (installs and starts one on Debian), or start Docker")
+        return
+    version = client.version()
+    yield Check("Docker engine", "ok",
+                f"{version.get('Version')} (API {version.get('ApiVersion')}) at {engine_address()}")
+    from workbench.images import SAMPLE_IMAGES, missing_images, recipes
+
+    if not SAMPLE_IMAGES.is_dir():
+        yield Check("Sample images", "warn", "no sample_jobs/images folder next to this installation",
+                    "run from a checkout of sm-workbench to build the sample images")
+        return
+    missing = missing_images(client=client)
+    if missing:
+        yield Check("Sample images", "warn", f"missing: {', '.join(missing)}",
+                    "run `scripts/build-images` (or `sm-workbench images build`)")
+    else:
+        yield Check("Sample images", "ok", ", ".join(r.name for r in recipes()))
+
+
+def check_s3() -> Iterator[Check]:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    session = boto3.session.Session()
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    credentials = session.get_credentials()
+    where = endpoint or "AWS (default endpoints)"
+    if credentials is None:
+        yield Check("S3 credentials", "warn", f"none found (endpoint: {where})",
+                    "s3:// channels need credentials: `aws configure`, AWS_PROFILE, or AWS_ACCESS_KEY_ID/"
+                    "AWS_SECRET_ACCESS_KEY; local paths work without")
+        return
+    yield Check("S3 credentials", "ok",
+                f"from {credentials.method}, region {session.region_name or 'not set'}, endpoint {where}")
+    if endpoint:
+        client = session.client("s3", endpoint_url=endpoint, config=Config(
+            connect_timeout=3, read_timeout=5, retries={"max_attempts": 1}))
+        try:
+            buckets = client.list_buckets().get("Buckets", [])
+            yield Check("S3 endpoint", "ok", f"{endpoint} answers ({len(buckets)} buckets)")
+        except (BotoCoreError, ClientError) as err:
+            yield Check("S3 endpoint", "fail", f"{endpoint} does not answer: {err}",
+                        "start the endpoint or unset AWS_ENDPOINT_URL")
+
+
+def check_gpus() -> Iterator[Check]:
+    from workbench.engine.gpu import probe
+
+    inventory = probe()
+    if inventory.available:
+        names = ", ".join(f"{g.index}: {g.name}" for g in inventory.gpus)
+        yield Check("GPUs", "ok", f"{len(inventory.gpus)} (driver {inventory.driver_version}): {names}")
+    else:
+        yield Check("GPUs", "ok", f"{inventory.reason}; jobs run on the CPU")
+
+
+def check_state_dir() -> Iterator[Check]:
+    from workbench.paths import state_dir
+
+    try:
+        root = state_dir()
+        probe_file = root / ".doctor-probe"
+        probe_file.write_text("ok")
+        probe_file.unlink()
+    except OSError as err:
+        yield Check("State directory", "fail", f"not writable: {err}",
+                    "set SM_WORKBENCH_HOME to a writable folder")
+        return
+    free = shutil.disk_usage(root).free / 1024**3
+    state = "ok" if free >= 2 else "warn"
+    yield Check("State directory", state, f"{root} ({free:.1f} GiB free)",
+                "" if state == "ok" else "free some disk space: jobs copy their data per host")
+
+
+CHECKS: list[Callable[[], Iterator[Check]]] = [check_docker, check_s3, check_gpus, check_state_dir]
+
+
+def run_checks() -> Iterator[Check]:
+    for check in CHECKS:
+        try:
+            yield from check()
+        except Exception as err:  # a check that breaks is itself a finding
+            yield Check(check.__name__.removeprefix("check_").replace("_", " "), "fail", f"check failed: {err}")

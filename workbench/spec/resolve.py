@@ -1,0 +1,122 @@
+"""Fill what the API requires but a local run does not need, and name unnamed jobs.
+
+`resolve` never changes the user's document; it returns the spec a job actually runs
+with (the copy saved in the job's folder), local paths made absolute.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+from pathlib import Path
+
+from workbench.spec.settings import WORKBENCH_KEY, WorkbenchSettings
+from workbench.storage.uri import is_local, local_path
+
+DEFAULT_INSTANCE_TYPE = "ml.m5.large"
+DEFAULT_VOLUME_GB = 30
+DEFAULT_MAX_RUNTIME = 86400
+TARGETS = ("local", "sagemaker")
+
+
+def placeholder_role(account: str) -> str:
+    return f"arn:aws:iam::{account}:role/sm-workbench-local"
+
+
+def base_name_from_image(image: str) -> str:
+    """The SDK's rule: the repository name without registry, path or tag."""
+    match = re.match(r"^(.+/)?([^:/@]+)(:[^:]+|@.+)?$", image or "")
+    name = match.group(2) if match else (image or "job")
+    name = re.sub(r"[^a-zA-Z0-9-]+", "-", name).strip("-")
+    return name or "job"
+
+
+def generate_job_name(image: str, now: float | None = None) -> str:
+    """`<image-name>-YYYY-MM-DD-HH-MM-SS-mmm`, as the SageMaker Python SDK names jobs."""
+    now = time.time() if now is None else now
+    total_ms = round(now * 1000)
+    stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(total_ms // 1000)) + f"-{total_ms % 1000:03d}"
+    base = base_name_from_image(image)[: 63 - len(stamp) - 1].rstrip("-")
+    return f"{base}-{stamp}"
+
+
+def _stringify_map(values: dict | None) -> dict | None:
+    """HyperParameters and Environment are string to string; SDK users write numbers."""
+    if not isinstance(values, dict):
+        return values
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, str) or value is None or isinstance(value, (dict, list)):
+            out[key] = value
+        else:
+            out[key] = json.dumps(value)
+    return out
+
+
+def _absolute_uris(data: dict, base_dir: Path | None) -> None:
+    def fix(holder: dict, key: str) -> None:
+        value = holder.get(key)
+        if isinstance(value, str) and value and is_local(value):
+            path = local_path(value, base_dir)
+            holder[key] = path.as_uri() + ("/" if value.endswith("/") and path != Path("/") else "")
+
+    for channel in data.get("InputDataConfig") or []:
+        if isinstance(channel, dict):
+            s3 = ((channel.get("DataSource") or {}).get("S3DataSource")) if isinstance(channel.get("DataSource"), dict) else None
+            if isinstance(s3, dict):
+                fix(s3, "S3Uri")
+    for section, key in (("OutputDataConfig", "S3OutputPath"), ("CheckpointConfig", "S3Uri")):
+        if isinstance(data.get(section), dict):
+            fix(data[section], key)
+
+
+def resolve(
+    data: dict,
+    *,
+    target: str = "local",
+    base_dir: Path | str | None = None,
+    name: str | None = None,
+    now: float | None = None,
+) -> dict:
+    """The spec with defaults filled for `target` ("local" or "sagemaker")."""
+    spec = copy.deepcopy(data)
+    settings = WorkbenchSettings.from_spec(spec if isinstance(spec.get(WORKBENCH_KEY), dict) else {})
+    algo = spec.get("AlgorithmSpecification")
+    if name:
+        spec["TrainingJobName"] = name
+    elif not spec.get("TrainingJobName"):
+        image = algo.get("TrainingImage", "") if isinstance(algo, dict) else ""
+        spec = {"TrainingJobName": generate_job_name(image, now), **spec}
+    if isinstance(algo, dict) and "TrainingInputMode" not in algo:
+        algo["TrainingInputMode"] = "File"
+    for key in ("HyperParameters", "Environment"):
+        if key in spec:
+            spec[key] = _stringify_map(spec[key])
+
+    resources = spec.setdefault("ResourceConfig", {})
+    if isinstance(resources, dict):
+        if not resources.get("InstanceGroups"):
+            resources.setdefault("InstanceType", DEFAULT_INSTANCE_TYPE)
+            resources.setdefault("InstanceCount", 1)
+        resources.setdefault("VolumeSizeInGB", DEFAULT_VOLUME_GB)
+    stopping = spec.setdefault("StoppingCondition", {})
+    if isinstance(stopping, dict):
+        stopping.setdefault("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)
+
+    if target == "local":
+        spec.setdefault("RoleArn", placeholder_role(str(settings.AccountId)))
+        if not isinstance(spec.get("OutputDataConfig"), dict) or not spec["OutputDataConfig"].get("S3OutputPath"):
+            from workbench.paths import default_output_dir
+
+            output = spec.get("OutputDataConfig") if isinstance(spec.get("OutputDataConfig"), dict) else {}
+            output["S3OutputPath"] = default_output_dir().as_uri()
+            spec["OutputDataConfig"] = output
+        _absolute_uris(spec, Path(base_dir) if base_dir else None)
+    return spec
+
+
+def cloud_request(spec: dict) -> dict:
+    """The CreateTrainingJob request: the spec without the local-only section."""
+    return {k: copy.deepcopy(v) for k, v in spec.items() if k != WORKBENCH_KEY}

@@ -1,0 +1,55 @@
+"""The `Workbench:` section of a spec: local-only settings, never sent to the cloud."""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any
+
+WORKBENCH_KEY = "Workbench"
+
+
+def _setting(default: Any, help: str, *, minimum: float | None = None, kind: str | None = None) -> Any:
+    meta = {"help": help, "minimum": minimum, "kind": kind}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class WorkbenchSettings:
+    """Typed view of `Workbench:`; the field metadata drives validation, --set and the TUI."""
+
+    StopGracePeriodSeconds: int = _setting(
+        120, "seconds between SIGTERM and SIGKILL when a job is stopped (SageMaker: 120)", minimum=0
+    )
+    Region: str = _setting("us-east-1", "AWS region used in the job ARN")
+    AccountId: str = _setting("000000000000", "AWS account id used in the job ARN and the placeholder role")
+
+    @classmethod
+    def from_spec(cls, data: dict | None) -> "WorkbenchSettings":
+        section = (data or {}).get(WORKBENCH_KEY) or {}
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in section.items() if k in known})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def setting_fields() -> dict[str, Any]:
+    return {f.name: f for f in fields(WorkbenchSettings)}
+
+
+def setting_default(name: str) -> Any:
+    f = setting_fields()[name]
+    if f.default is not MISSING:
+        return f.default
+    return f.default_factory()  # type: ignore[misc]
+
+
+def setting_kind(name: str) -> str:
+    """One of int, float, bool, str, list, dict, or a custom kind named in the metadata."""
+    f = setting_fields()[name]
+    if f.metadata.get("kind"):
+        return f.metadata["kind"]
+    annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    return annotation.split("[")[0].split("|")[0].strip()

@@ -1,0 +1,419 @@
+"""Validation of a spec against botocore's CreateTrainingJob model plus the API's cross-field rules.
+
+The model is walked generically (types, required members, enums, lengths, counts, ranges,
+patterns); nothing is copied by hand. Every problem is collected, never just the first.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from workbench.spec.model import Shape, request_model
+from workbench.spec.paths import format_path
+from workbench.spec.settings import WORKBENCH_KEY, setting_fields, setting_kind
+from workbench.storage.uri import is_local, local_path
+
+TARGETS = ("local", "sagemaker")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+    severity: str = "error"  # "error" or "warning"
+
+    def format(self, source: str = "spec") -> str:
+        where = f"{self.path}: " if self.path else ""
+        tag = "warning: " if self.severity == "warning" else ""
+        return f"{source}: {tag}{where}{self.message}"
+
+
+_REQUIRED_HINTS = {
+    "RoleArn": "the IAM role SageMaker runs the job as, e.g. arn:aws:iam::123456789012:role/SageMakerRole",
+    "S3OutputPath": "where model.tar.gz goes, e.g. s3://BUCKET/output",
+}
+
+# Java's \p{..} classes in a few AWS patterns, in Python's terms.
+_JAVA_CLASSES = {r"\p{L}": r"\w", r"\p{Z}": r"\s", r"\p{N}": r"\d", r"\p{Alnum}": "a-zA-Z0-9"}
+
+
+@lru_cache(maxsize=None)
+def compiled_pattern(pattern: str) -> re.Pattern | None:
+    for java, python in _JAVA_CLASSES.items():
+        pattern = pattern.replace(java, python)
+    try:
+        return re.compile(pattern, re.DOTALL)
+    except re.error:
+        return None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "empty"
+    return type(value).__name__
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def suggest(word: str, options: list[str]) -> str | None:
+    """The option a typo most likely meant: same name in another case, a prefix, or close."""
+    lowered = str(word).lower()
+    for option in options:
+        if option.lower() == lowered:
+            return option
+    prefixed = [o for o in options if lowered and o.lower().startswith(lowered)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    close = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _enum_message(value: Any, allowed: list[str], shape: Shape) -> str:
+    close = difflib.get_close_matches(str(value), allowed, n=3, cutoff=0.6)
+    if len(allowed) <= 12:
+        options = ", ".join(allowed)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        return f"{_show(value)} is not allowed{hint} Allowed: {options}"
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    return f"{_show(value)} is not a valid {shape.name}{hint} ({len(allowed)} values allowed, e.g. {', '.join(allowed[:4])})"
+
+
+class _Walker:
+    def __init__(self, target: str, base_dir: Path | None) -> None:
+        self.target = target
+        self.base_dir = base_dir
+        self.problems: list[Problem] = []
+
+    def add(self, path: list, message: str, severity: str = "error") -> None:
+        self.problems.append(Problem(format_path(path), message, severity))
+
+    def walk(self, value: Any, shape: Shape, path: list) -> None:
+        kind = shape.type
+        if kind == "structure":
+            self.structure(value, shape, path)
+        elif kind == "list":
+            self.sequence(value, shape, path)
+        elif kind == "map":
+            self.mapping(value, shape, path)
+        elif kind == "string":
+            self.string(value, shape, path)
+        elif kind in ("integer", "long"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.add(path, f"must be an integer, not {_kind(value)} {_show(value)}")
+            else:
+                self.bounds(value, shape, path)
+        elif kind in ("float", "double"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                self.add(path, f"must be a number, not {_kind(value)} {_show(value)}")
+            else:
+                self.bounds(value, shape, path)
+        elif kind == "boolean":
+            if not isinstance(value, bool):
+                self.add(path, f"must be true or false, not {_kind(value)} {_show(value)}")
+
+    def bounds(self, value: float, shape: Shape, path: list) -> None:
+        low, high = shape.min, shape.max
+        if low is not None and value < low or high is not None and value > high:
+            self.add(path, f"{value} is out of range; allowed: {_range(low, high)}")
+
+    def structure(self, value: Any, shape: Shape, path: list) -> None:
+        if not isinstance(value, dict):
+            self.add(path, f"must be a mapping of {', '.join(shape.members)}, not {_kind(value)}")
+            return
+        for member in shape.required:
+            if member not in value or value[member] is None:
+                hint = _REQUIRED_HINTS.get(member, "")
+                self.add(path + [member], f"is required in {shape.name}" + (f": {hint}" if hint else ""))
+        for key, item in value.items():
+            if key not in shape.members:
+                if not path and key == WORKBENCH_KEY:
+                    continue
+                close = suggest(str(key), list(shape.members))
+                hint = f"did you mean {close}? " if close else ""
+                self.add(path + [key], f"unknown field; {hint}{shape.name} accepts: {', '.join(shape.members)}")
+                continue
+            if item is None:
+                if key not in shape.required:
+                    self.add(path + [key], "is empty; give it a value or remove the line")
+                continue
+            self.walk(item, shape.members[key], path + [key])
+
+    def sequence(self, value: Any, shape: Shape, path: list) -> None:
+        if not isinstance(value, list):
+            self.add(path, f"must be a list, not {_kind(value)} {_show(value)}")
+            return
+        self.count(len(value), shape, path, "items")
+        for index, item in enumerate(value):
+            self.walk(item, shape.member, path + [index])
+
+    def mapping(self, value: Any, shape: Shape, path: list) -> None:
+        if not isinstance(value, dict):
+            self.add(path, f"must be a mapping, not {_kind(value)} {_show(value)}")
+            return
+        self.count(len(value), shape, path, "entries")
+        for key, item in value.items():
+            if not isinstance(key, str):
+                self.add(path + [str(key)], f"keys must be strings; quote {key!r}")
+                continue
+            key_problems = self.check_string(key, shape.key)
+            for problem in key_problems:
+                self.add(path + [key], f"the key {problem}")
+            self.walk(item, shape.value, path + [key])
+
+    def count(self, size: int, shape: Shape, path: list, what: str) -> None:
+        low, high = shape.min, shape.max
+        if low is not None and size < low:
+            self.add(path, f"has {size} {what}; at least {low} needed")
+        if high is not None and size > high:
+            self.add(path, f"has {size} {what}; at most {high} allowed")
+
+    def string(self, value: Any, shape: Shape, path: list) -> None:
+        if not isinstance(value, str):
+            self.add(path, f"must be a string, not {_kind(value)} {_show(value)}")
+            return
+        if shape.is_s3_uri and is_local(value):
+            self.local_uri(value, path)
+            return
+        for problem in self.check_string(value, shape):
+            self.add(path, problem)
+
+    def check_string(self, value: str, shape: Shape) -> list[str]:
+        if shape.enum is not None:
+            return [] if value in shape.enum else [_enum_message(value, shape.enum, shape)]
+        out = []
+        low, high = shape.min, shape.max
+        if low is not None and len(value) < low or high is not None and len(value) > high:
+            out.append(f"{_show(value)} has {len(value)} characters; allowed: {_range(low, high)}")
+        if shape.pattern:
+            regex = compiled_pattern(shape.pattern)
+            if regex is not None and not regex.fullmatch(value):
+                out.append(f"{_show(value)} does not match the pattern {shape.pattern} required for {shape.name}")
+        return out
+
+    def local_uri(self, value: str, path: list) -> None:
+        member = path[-1] if path else ""
+        if self.target == "sagemaker":
+            if "InputDataConfig" in path:
+                fix = "upload it with `sm-workbench upload PATH s3://BUCKET/PREFIX` and use that URI"
+            else:
+                fix = "give an s3:// URI SageMaker can write to, e.g. s3://BUCKET/PREFIX"
+            self.add(path, f"{_show(value)} is a local path; SageMaker needs an s3:// URI: {fix}")
+            return
+        if "InputDataConfig" in path and member == "S3Uri":
+            target = local_path(value, self.base_dir)
+            if not target.exists():
+                self.add(path, f"{_show(value)}: {target} does not exist; create it or fix the path")
+
+
+def _range(low: Any, high: Any) -> str:
+    if low is not None and high is not None:
+        return f"{low} to {high}"
+    if low is not None:
+        return f"at least {low}"
+    return f"at most {high}"
+
+
+def _get(data: Any, *keys: Any) -> Any:
+    for key in keys:
+        if isinstance(data, dict):
+            data = data.get(key)
+        elif isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
+            data = data[key]
+        else:
+            return None
+    return data
+
+
+def _channels(data: dict) -> Iterable[tuple[int, dict]]:
+    channels = data.get("InputDataConfig")
+    if isinstance(channels, list):
+        for index, channel in enumerate(channels):
+            if isinstance(channel, dict):
+                yield index, channel
+
+
+def channel_input_mode(data: dict, channel: dict) -> str:
+    return channel.get("InputMode") or _get(data, "AlgorithmSpecification", "TrainingInputMode") or "File"
+
+
+def _cross_field(data: dict, target: str, add) -> None:
+    resources = data.get("ResourceConfig") if isinstance(data.get("ResourceConfig"), dict) else {}
+    groups = resources.get("InstanceGroups") if isinstance(resources.get("InstanceGroups"), list) else None
+    algo = data.get("AlgorithmSpecification") if isinstance(data.get("AlgorithmSpecification"), dict) else None
+
+    if algo is None:
+        add(["AlgorithmSpecification"], "is required: give at least TrainingImage (and TrainingInputMode)")
+    elif not algo.get("TrainingImage") and not algo.get("AlgorithmName"):
+        add(["AlgorithmSpecification", "TrainingImage"], "is required: the Docker image that runs the training")
+    elif target == "local" and not algo.get("TrainingImage"):
+        add(["AlgorithmSpecification", "AlgorithmName"],
+            "marketplace algorithms cannot run locally; give TrainingImage instead")
+
+    if groups:
+        for member in ("InstanceType", "InstanceCount"):
+            if member in resources:
+                add(["ResourceConfig", member],
+                    "cannot be combined with InstanceGroups; set the type and count on each instance group instead")
+    elif target == "sagemaker":
+        for member in ("InstanceType", "InstanceCount"):
+            if member not in resources:
+                add(["ResourceConfig", member], "is required when ResourceConfig has no InstanceGroups")
+
+    group_names: list[str] = []
+    for index, group in enumerate(groups or []):
+        name = group.get("InstanceGroupName") if isinstance(group, dict) else None
+        if isinstance(name, str):
+            if name in group_names:
+                add(["ResourceConfig", "InstanceGroups", index, "InstanceGroupName"],
+                    f"the instance group name {name!r} is used twice; names must be unique")
+            group_names.append(name)
+
+    channel_names: list[str] = []
+    with_groups, without_groups = [], []
+    for index, channel in _channels(data):
+        name = channel.get("ChannelName")
+        if isinstance(name, str):
+            if name in channel_names:
+                add(["InputDataConfig", index, "ChannelName"],
+                    f"the channel name {name!r} is used twice; channel names must be unique")
+            channel_names.append(name)
+        s3 = _get(channel, "DataSource", "S3DataSource")
+        refs = _get(s3, "InstanceGroupNames")
+        if refs:
+            with_groups.append(index)
+            if not groups:
+                add(["InputDataConfig", index, "DataSource", "S3DataSource", "InstanceGroupNames"],
+                    "names instance groups, but ResourceConfig defines none; define ResourceConfig.InstanceGroups or remove it")
+            elif isinstance(refs, list):
+                for ref_index, ref in enumerate(refs):
+                    if ref not in group_names:
+                        add(["InputDataConfig", index, "DataSource", "S3DataSource", "InstanceGroupNames", ref_index],
+                            f"{ref!r} is not a defined instance group; defined: {', '.join(group_names) or 'none'}")
+        else:
+            without_groups.append(index)
+        mode = channel_input_mode(data, channel)
+        data_type = _get(s3, "S3DataType")
+        if mode == "FastFile" and isinstance(s3, dict) and data_type not in (None, "S3Prefix"):
+            add(["InputDataConfig", index, "DataSource", "S3DataSource", "S3DataType"],
+                f"FastFile input mode works only with S3Prefix, not {data_type}; use File or Pipe mode")
+        if data_type == "AugmentedManifestFile" and mode != "Pipe":
+            add(["InputDataConfig", index, "DataSource", "S3DataSource", "S3DataType"],
+                f"AugmentedManifestFile works only in Pipe input mode, not {mode}; set the channel's InputMode: Pipe")
+        if _get(channel, "DataSource", "FileSystemDataSource") and mode != "File":
+            add(["InputDataConfig", index, "InputMode"],
+                f"file system channels use File mode, not {mode}")
+        source = _get(channel, "DataSource")
+        if isinstance(source, dict) and not any(source.get(k) for k in ("S3DataSource", "FileSystemDataSource", "DatasetSource")):
+            add(["InputDataConfig", index, "DataSource"], "needs S3DataSource (an s3:// URI or local path) or FileSystemDataSource")
+    if groups and with_groups and without_groups:
+        for index in without_groups:
+            add(["InputDataConfig", index, "DataSource", "S3DataSource", "InstanceGroupNames"],
+                "is missing: with instance groups, either every channel names InstanceGroupNames or none does")
+
+    stopping = data.get("StoppingCondition") if isinstance(data.get("StoppingCondition"), dict) else {}
+    max_wait = stopping.get("MaxWaitTimeInSeconds")
+    max_runtime = stopping.get("MaxRuntimeInSeconds")
+    if max_wait is not None:
+        if data.get("EnableManagedSpotTraining") is not True:
+            add(["StoppingCondition", "MaxWaitTimeInSeconds"],
+                "is only allowed with EnableManagedSpotTraining: true; enable spot training or remove it")
+        elif isinstance(max_wait, int) and isinstance(max_runtime, int) and max_wait < max_runtime:
+            add(["StoppingCondition", "MaxWaitTimeInSeconds"],
+                f"{max_wait} is less than MaxRuntimeInSeconds ({max_runtime}); it must be at least as long")
+
+
+def _workbench_section(data: dict, add) -> None:
+    section = data.get(WORKBENCH_KEY)
+    if section is None:
+        return
+    if not isinstance(section, dict):
+        add([WORKBENCH_KEY], f"must be a mapping of local settings, not {_kind(section)}")
+        return
+    known = setting_fields()
+    for key, value in section.items():
+        path = [WORKBENCH_KEY, key]
+        if key not in known:
+            close = suggest(str(key), list(known))
+            hint = f"did you mean {close}? " if close else ""
+            add(path, f"unknown Workbench setting; {hint}known: {', '.join(known)}")
+            continue
+        message = check_setting(key, value)
+        if message:
+            add(path, message)
+
+
+def check_setting(name: str, value: Any) -> str | None:
+    """Why `value` does not fit the Workbench setting `name`, or None when it does."""
+    f = setting_fields()[name]
+    kind = setting_kind(name)
+    minimum = f.metadata.get("minimum")
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"must be a whole number, not {_kind(value)} {_show(value)}"
+    elif kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"must be a number, not {_kind(value)} {_show(value)}"
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            return f"must be true or false, not {_kind(value)} {_show(value)}"
+    elif kind == "str":
+        if not isinstance(value, str):
+            return f"must be a string, not {_kind(value)} {_show(value)}"
+    elif kind in ("list", "numbers"):
+        if not isinstance(value, list):
+            return f"must be a list, not {_kind(value)} {_show(value)}"
+        if kind == "numbers":
+            for item in value:
+                if isinstance(item, bool) or not isinstance(item, (int, float)) or item < (minimum or 0):
+                    return f"must be a list of numbers of at least {minimum or 0}; {_show(item)} is not"
+            return None
+    elif kind in ("dict", "str_map"):
+        if not isinstance(value, dict):
+            return f"must be a mapping, not {_kind(value)} {_show(value)}"
+        if kind == "str_map" and not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            return "must map strings to strings"
+        return None
+    elif kind == "gpus":
+        if value in ("all", "none"):
+            return None
+        if isinstance(value, list) and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in value):
+            return None
+        return f"must be all, none, or a list of GPU indexes like [0, 1]; not {_show(value)}"
+    if minimum is not None and isinstance(value, (int, float)) and value < minimum:
+        return f"{value} is too small; at least {minimum}"
+    return None
+
+
+def validate(data: dict, *, target: str = "local", base_dir: Path | str | None = None) -> list[Problem]:
+    """All problems of a resolved spec for `target` ("local" or "sagemaker")."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}")
+    walker = _Walker(target, Path(base_dir) if base_dir else None)
+    walker.walk(data, request_model().root, [])
+    _cross_field(data, target, walker.add)
+    _workbench_section(data, walker.add)
+    return walker.problems
+
+
+def errors(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]
