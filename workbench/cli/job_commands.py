@@ -1,7 +1,197 @@
-"""Job commands (run, jobs, describe, logs, stop, ...) arrive with the runner engine."""
+"""Job commands: run, jobs, describe, logs, stop, rerun, rm."""
 
 from __future__ import annotations
 
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from workbench.cli.spec_commands import add_spec_options
+
 
 def register(commands) -> None:
-    return None
+    run = commands.add_parser("run", help="run a job locally, exactly as SageMaker would, streaming every host's output")
+    run.add_argument("spec", metavar="SPEC", help="spec file (YAML)")
+    add_spec_options(run)
+    run.add_argument("--detach", action="store_true", help="run in a background worker; print the job name and return")
+    run.set_defaults(func=run_command)
+
+    jobs = commands.add_parser("jobs", help="list jobs, newest first")
+    jobs.add_argument("--json", action="store_true", help="print the records as JSON")
+    jobs.set_defaults(func=jobs_command)
+
+    describe = commands.add_parser("describe", help="print a job as DescribeTrainingJob would (JSON)")
+    describe.add_argument("job", metavar="JOB")
+    describe.set_defaults(func=describe_command)
+
+    logs = commands.add_parser("logs", help="print a job's logs (all hosts in time order, or one host)")
+    logs.add_argument("job", metavar="JOB")
+    logs.add_argument("--host", help="only this host (algo-2)")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing until the job ends")
+    logs.add_argument("--timestamps", "-t", action="store_true", help="prefix each line with its time")
+    logs.set_defaults(func=logs_command)
+
+    stop = commands.add_parser("stop", help="stop a running job: SIGTERM, the grace period, then SIGKILL")
+    stop.add_argument("job", metavar="JOB")
+    stop.add_argument("--kill", action="store_true", help="send SIGKILL at once")
+    stop.add_argument("--no-wait", action="store_true", help="return at once instead of waiting for Stopped")
+    stop.set_defaults(func=stop_command)
+
+    rerun = commands.add_parser("rerun", help="run an earlier job's spec again under a new name")
+    rerun.add_argument("job", metavar="JOB")
+    add_spec_options(rerun)
+    rerun.add_argument("--detach", action="store_true", help="run in a background worker")
+    rerun.set_defaults(func=rerun_command)
+
+    remove = commands.add_parser("rm", help="remove finished jobs' files (root-owned ones included)")
+    remove.add_argument("jobs", nargs="+", metavar="JOB")
+    remove.set_defaults(func=rm_command)
+
+
+def _run_spec(spec, detach: bool) -> int:
+    from workbench.cli.printer import TerminalPrinter, exit_code_for, summary_lines
+    from workbench.engine.api import launch
+
+    printer = TerminalPrinter()
+    for warning in spec.warnings:
+        print(warning.format(str(spec.source or "spec")), file=sys.stderr)
+    job = launch(spec, detach=detach, subscribers=[printer])
+    if detach:
+        print(job.name)
+        return 0
+    presses = {"count": 0}
+    grace = spec.settings.StopGracePeriodSeconds
+
+    def on_interrupt(signum, frame) -> None:
+        presses["count"] += 1
+        if presses["count"] == 1:
+            printer.note(f"Ctrl-C: stopping gracefully (SIGTERM now, SIGKILL after {grace} s); "
+                         "press Ctrl-C again to kill at once", "warning")
+            job.stop()
+        else:
+            printer.note("Ctrl-C again: sending SIGKILL now", "warning")
+            job.stop(kill=True)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        record = job.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    print("", file=sys.stderr)
+    for line in summary_lines(record):
+        print(line, file=sys.stderr)
+    return exit_code_for(record)
+
+
+def run_command(args) -> int:
+    from workbench.spec import load_job_spec
+
+    spec = load_job_spec(Path(args.spec), name=args.name, overrides=args.overrides)
+    return _run_spec(spec, args.detach)
+
+
+def rerun_command(args) -> int:
+    from workbench.engine.api import rerun_spec
+
+    spec = rerun_spec(args.job, new_name=args.name, overrides=args.overrides)
+    return _run_spec(spec, args.detach)
+
+
+def _age(value: str | None) -> str:
+    from workbench.engine.record import epoch
+
+    moment = epoch(value)
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(moment)) if moment else "-"
+
+
+def _duration(record: dict) -> str:
+    from workbench.cli.printer import human_seconds
+    from workbench.engine.record import epoch
+
+    start = epoch(record.get("CreationTime"))
+    end = epoch(record.get("TrainingEndTime")) or (time.time() if start else None)
+    return human_seconds(end - start) if start and end else "-"
+
+
+def resources_text(record: dict) -> tuple[str, str]:
+    resources = record.get("ResourceConfig") or {}
+    groups = resources.get("InstanceGroups")
+    if groups:
+        count = sum(int(g.get("InstanceCount", 0)) for g in groups)
+        kinds = ", ".join(f"{g['InstanceGroupName']}:{g['InstanceType']}x{g['InstanceCount']}" for g in groups)
+        return str(count), kinds
+    return str(resources.get("InstanceCount", "-")), str(resources.get("InstanceType", "-"))
+
+
+def jobs_command(args) -> int:
+    from workbench.engine.api import list_jobs
+
+    records = list_jobs()
+    if args.json:
+        print(json.dumps(records, indent=2, default=str))
+        return 0
+    if not records:
+        print("No jobs yet: run one with `sm-workbench run sample_jobs/hello/job.yaml`")
+        return 0
+    rows = [("NAME", "STATUS", "SECONDARY", "HOSTS", "INSTANCES", "CREATED", "DURATION", "FAILURE")]
+    for record in records:
+        hosts, kinds = resources_text(record)
+        failure = (record.get("FailureReason") or "").strip().splitlines()
+        rows.append((record["TrainingJobName"], record.get("TrainingJobStatus", "?"), record.get("SecondaryStatus", ""),
+                     hosts, kinds, _age(record.get("CreationTime")), _duration(record),
+                     (failure[0][:60] if failure else "")))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1])
+    return 0
+
+
+def describe_command(args) -> int:
+    from workbench.engine.api import describe_job
+
+    print(json.dumps(describe_job(args.job), indent=2, default=str))
+    return 0
+
+
+def logs_command(args) -> int:
+    from workbench.engine.api import job_hosts, read_logs
+    from workbench.cli.printer import TerminalPrinter
+
+    printer = TerminalPrinter()
+    prefix = args.host is None and len(job_hosts(args.job)) != 1
+    for moment, host, text in read_logs(args.job, host=args.host, follow=args.follow):
+        stamp = ""
+        if args.timestamps:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment)) + f".{int(moment % 1 * 1000):03d}Z "
+        print((printer.host_prefix(host) if prefix else "") + stamp + text, flush=args.follow)
+    return 0
+
+
+def stop_command(args) -> int:
+    from workbench.cli.printer import exit_code_for, summary_lines
+    from workbench.engine.api import describe_job, stop_job
+
+    record = describe_job(args.job)
+    if not args.no_wait:
+        grace = ((record.get("Workbench") or {}).get("Settings") or {}).get("StopGracePeriodSeconds")
+        print(f"Stopping {args.job}: " + ("SIGKILL now" if args.kill else
+              "SIGTERM now, SIGKILL after the grace period" + (f" ({grace} s)" if grace is not None else "")),
+              file=sys.stderr)
+    record = stop_job(args.job, kill=args.kill, wait=not args.no_wait)
+    if args.no_wait:
+        print(f"Stop requested for {args.job}")
+        return 0
+    for line in summary_lines(record):
+        print(line, file=sys.stderr)
+    return 0 if exit_code_for(record) in (0, 3) else 1
+
+
+def rm_command(args) -> int:
+    from workbench.engine.api import remove_job
+
+    for name in args.jobs:
+        remove_job(name)
+        print(f"removed {name}")
+    return 0

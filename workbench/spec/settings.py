@@ -24,6 +24,12 @@ class WorkbenchSettings:
     )
     Region: str = _setting("us-east-1", "AWS region used in the job ARN")
     AccountId: str = _setting("000000000000", "AWS account id used in the job ARN and the placeholder role")
+    ForwardAwsCredentials: bool = _setting(
+        False, "pass this machine's AWS credentials, region and endpoint into the containers (SageMaker uses the job's role instead)"
+    )
+    FileSystems: dict = _setting(
+        {}, "local folders standing in for FileSystemDataSource ids: {fs-0123abcd: /data/efs}", kind="str_map"
+    )
 
     @classmethod
     def from_spec(cls, data: dict | None) -> "WorkbenchSettings":

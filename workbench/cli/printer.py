@@ -1,0 +1,119 @@
+"""How `run` (and `logs`, `stop`) show a job in a terminal: host-prefixed lines, status lines, a summary."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from workbench.engine import events as ev
+
+COLORS = ("36", "33", "35", "32", "34", "91", "96", "93")
+
+
+def use_color(stream) -> bool:
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def human_bytes(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"
+
+
+def human_seconds(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+class TerminalPrinter:
+    """An event subscriber that writes a readable, live account of the job."""
+
+    def __init__(self, out=None, err=None, show_host: bool | None = None) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.color = use_color(self.out)
+        self.show_host = show_host
+        self.hosts: list[str] = []
+        self.width = 6
+
+    def host_prefix(self, host: str) -> str:
+        if host not in self.hosts:
+            self.hosts.append(host)
+            self.width = max(self.width, len(host))
+        label = f"{host:<{self.width}} | "
+        if self.color:
+            code = COLORS[self.hosts.index(host) % len(COLORS)]
+            return f"\x1b[{code}m{label}\x1b[0m"
+        return label
+
+    def note(self, text: str, level: str = "info") -> None:
+        stamp = time.strftime("%H:%M:%S")
+        if self.color:
+            code = {"warning": "33", "error": "31"}.get(level, "2")
+            text = f"\x1b[{code}m{text}\x1b[0m"
+        print(f"[{stamp}] {text}", file=self.err, flush=True)
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.LogLines):
+            if self.show_host is False:
+                self.out.write("".join(text + "\n" for _, text in event.lines))
+            else:
+                prefix = self.host_prefix(event.host)
+                self.out.write("".join(prefix + text + "\n" for _, text in event.lines))
+            self.out.flush()
+        elif isinstance(event, ev.JobCreated):
+            self.note(f"job {event.name} on {len(event.hosts)} host{'s' if len(event.hosts) > 1 else ''}: {', '.join(event.hosts)}")
+            for host in event.hosts:
+                self.host_prefix(host)
+        elif isinstance(event, ev.StatusChanged):
+            self.note(f"{event.status} / {event.secondary}: {event.message}" if event.message
+                      else f"{event.status} / {event.secondary}")
+        elif isinstance(event, ev.ChannelStaged):
+            self.note(f"{event.host}: channel {event.channel} ({event.mode}) {event.files} files, "
+                      f"{human_bytes(event.bytes)} in {event.seconds:.2f} s")
+        elif isinstance(event, ev.HostStarted):
+            self.note(f"{event.host}: container {event.container_id[:12]} started")
+        elif isinstance(event, ev.HostExited):
+            how = f" ({event.signal})" if event.signal else ""
+            self.note(f"{event.host}: exited with code {event.exit_code}{how}",
+                      "info" if event.exit_code == 0 else "warning")
+        elif isinstance(event, ev.SignalSent):
+            self.note(f"{event.host}: sent {event.signal} ({event.reason})", "warning")
+        elif isinstance(event, ev.Notice):
+            prefix = f"{event.host}: " if event.host else ""
+            self.note(f"{event.level}: {prefix}{event.message}", event.level)
+        elif isinstance(event, ev.OutputsUploaded):
+            self.note(f"outputs: {event.model_artifacts} ({event.files} files, {human_bytes(event.bytes)})")
+
+
+def summary_lines(record: dict) -> list[str]:
+    from workbench.engine.record import epoch
+
+    status = record.get("TrainingJobStatus", "?")
+    lines = [f"Job:        {record.get('TrainingJobName')}",
+             f"Status:     {status} ({record.get('SecondaryStatus', '')})"]
+    created, ended = epoch(record.get("CreationTime")), epoch(record.get("TrainingEndTime"))
+    if created and ended:
+        lines.append(f"Duration:   {human_seconds(ended - created)} "
+                     f"(training {record.get('TrainingTimeInSeconds', 0)} s)")
+    model = (record.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+    if model:
+        lines.append(f"Model:      {model}")
+    output = (record.get("Workbench") or {}).get("OutputArtifacts")
+    if output:
+        lines.append(f"Output:     {output}")
+    if record.get("FailureReason"):
+        reason = record["FailureReason"].strip().splitlines()
+        lines.append(f"Failure:    {reason[0] if reason else ''}")
+        lines.extend(f"            {line}" for line in reason[1:8])
+    return lines
+
+
+def exit_code_for(record: dict) -> int:
+    return {"Completed": 0, "Failed": 1, "Stopped": 3}.get(record.get("TrainingJobStatus", ""), 1)

@@ -1,0 +1,91 @@
+"""Who runs a job, and requests to it from other processes (stop, kill, interrupt).
+
+A job is run by exactly one process (a foreground `run`, or a detached worker). Others
+talk to it through request files in the job's control folder, which the runner polls.
+A runner that died is recognised by its pid and process start time (pids are reused).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+from workbench.engine.store import JobPaths
+from workbench.fileio import read_json, write_json_atomic
+
+REQUESTS = ("stop", "kill", "interrupt")
+
+
+def process_start_ticks(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def claim(paths: JobPaths, pid: int | None = None, role: str = "runner") -> None:
+    pid = pid or os.getpid()
+    write_json_atomic(paths.owner, {
+        "pid": pid, "start_ticks": process_start_ticks(pid), "host": socket.gethostname(),
+        "role": role, "since": time.time(),
+    })
+
+
+def owner(paths: JobPaths) -> dict | None:
+    return read_json(paths.owner)
+
+
+def owner_alive(paths: JobPaths) -> bool:
+    info = owner(paths)
+    if not info:
+        return False
+    if info.get("host") != socket.gethostname():
+        return True  # another machine's process: we cannot tell, so assume it lives
+    ticks = process_start_ticks(int(info["pid"]))
+    if ticks is None:
+        return False
+    if info.get("start_ticks") is not None and ticks != info["start_ticks"]:
+        return False
+    try:  # a zombie child still has a /proc entry
+        with open(f"/proc/{info['pid']}/stat", encoding="ascii", errors="replace") as handle:
+            state = handle.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except OSError:
+        return False
+
+
+def request(paths: JobPaths, action: str, **details) -> None:
+    assert action in REQUESTS
+    paths.control.mkdir(exist_ok=True)
+    write_json_atomic(paths.control / action, {"time": time.time(), "pid": os.getpid(), **details})
+
+
+def take_requests(paths: JobPaths) -> list[tuple[str, dict]]:
+    """Pending requests, oldest first; each is consumed."""
+    found = []
+    for action in REQUESTS:
+        path = paths.control / action
+        data = read_json(path) if path.exists() else None
+        if data is not None:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            found.append((action, data))
+    found.sort(key=lambda item: item[1].get("time", 0))
+    return found
+
+
+def try_lock(path: Path) -> bool:
+    """Create a lock file exclusively; False when another process holds it."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        return False
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    return True

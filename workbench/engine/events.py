@@ -1,0 +1,186 @@
+"""Typed events and the bus that carries them.
+
+Everything a job does is an event: the CLI printer, the TUI and the job store are all
+subscribers of the same stream, and the store keeps it, so a finished job replays
+exactly what a live one showed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Callable, ClassVar
+
+_REGISTRY: dict[str, type["Event"]] = {}
+
+
+@dataclass(frozen=True)
+class Event:
+    time: float = field(default_factory=time.time, kw_only=True)
+    kind: ClassVar[str] = "Event"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.kind = cls.__name__
+        _REGISTRY[cls.__name__] = cls
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["type"] = self.kind
+        return data
+
+
+def event_from_dict(data: dict) -> Event | None:
+    """The event a stored dict describes; None for a type this version does not know."""
+    cls = _REGISTRY.get(data.get("type", ""))
+    if cls is None:
+        return None
+    names = {f.name for f in fields(cls)}
+    values = {k: v for k, v in data.items() if k in names}
+    for f in fields(cls):  # JSON turns tuples into lists
+        if f.name in values and isinstance(values[f.name], list) and "tuple" in str(f.type):
+            values[f.name] = tuple(tuple(v) if isinstance(v, list) else v for v in values[f.name])
+    try:
+        return cls(**values)
+    except TypeError:
+        return None
+
+
+# --- job lifecycle -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobCreated(Event):
+    name: str
+    arn: str
+    hosts: tuple[str, ...]
+    source: str = ""  # the spec file it came from
+
+
+@dataclass(frozen=True)
+class StatusChanged(Event):
+    status: str  # TrainingJobStatus
+    secondary: str  # SecondaryStatus
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Notice(Event):
+    """Something the user should read: a warning, an error, a note."""
+
+    level: str  # info, warning, error
+    message: str
+    host: str = ""
+
+
+@dataclass(frozen=True)
+class JobFinished(Event):
+    status: str
+    secondary: str
+    failure_reason: str = ""
+    model_artifacts: str = ""
+
+
+# --- hosts and containers ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HostStarted(Event):
+    host: str
+    container_id: str
+    group: str
+    instance_type: str
+
+
+@dataclass(frozen=True)
+class HostExited(Event):
+    host: str
+    exit_code: int
+    signal: str = ""  # the signal that ended it (SIGKILL, SIGTERM...), when one did
+    oom_killed: bool = False
+
+
+@dataclass(frozen=True)
+class LogLines(Event):
+    """A batch of one host's output lines: (epoch seconds, text) pairs."""
+
+    host: str
+    lines: tuple[tuple[float, str], ...]
+
+
+@dataclass(frozen=True)
+class SignalSent(Event):
+    host: str
+    signal: str  # SIGTERM or SIGKILL
+    reason: str  # Stopped, MaxRuntimeExceeded, Failed, Interrupted, ...
+
+
+# --- data ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StagingProgress(Event):
+    channel: str
+    host: str  # "" when shared by all hosts (a download before per-host copies)
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+
+
+@dataclass(frozen=True)
+class ChannelStaged(Event):
+    channel: str
+    host: str
+    mode: str
+    files: int
+    bytes: int
+    seconds: float
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class OutputsUploaded(Event):
+    model_artifacts: str
+    output_artifacts: str
+    files: int
+    bytes: int
+    seconds: float
+
+
+# --- the bus -------------------------------------------------------------------------
+
+Subscriber = Callable[[Event], None]
+
+
+class EventBus:
+    """Synchronous fan-out in the emitting thread, one event at a time (so order holds).
+
+    Subscribers must be quick and thread-safe; a failing subscriber is dropped from
+    that event, never stops the job.
+    """
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+        self._lock = threading.RLock()
+        self.errors: list[str] = []
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        with self._lock:
+            self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if subscriber in self._subscribers:
+                    self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    def emit(self, event: Event) -> None:
+        with self._lock:
+            for subscriber in list(self._subscribers):
+                try:
+                    subscriber(event)
+                except Exception as err:  # a broken viewer must not break the job
+                    self.errors.append(f"{getattr(subscriber, '__qualname__', subscriber)}: {err!r}")

@@ -1,0 +1,76 @@
+"""What a capability (data channels, checkpoints, GPUs, ...) plugs into a job's run.
+
+The runner calls each extension at fixed points of the SageMaker lifecycle; an
+extension never drives the lifecycle itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from workbench.engine.docker_backend import DockerJob
+    from workbench.engine.events import Event
+    from workbench.engine.plan import HostPlan, JobPlan
+    from workbench.engine.store import JobPaths
+    from workbench.spec.settings import WorkbenchSettings
+
+
+@dataclass
+class JobContext:
+    name: str
+    spec: dict
+    plan: "JobPlan"
+    paths: "JobPaths"
+    settings: "WorkbenchSettings"
+    emit: Callable[["Event"], None]
+    docker: "DockerJob | None" = None
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    attempt: int = 1  # 2, 3, ... after spot interruptions
+
+    def opt_ml(self, host: str) -> Path:
+        return self.paths.opt_ml(host)
+
+    def host_dir(self, host: str) -> Path:
+        return self.paths.host(host)
+
+
+class Extension:
+    """Hooks, in call order. The defaults do nothing."""
+
+    def prepare(self, ctx: JobContext) -> None:
+        """Downloading: stage data, restore checkpoints (may check ctx.cancelled)."""
+
+    def container_options(self, ctx: JobContext, host: "HostPlan") -> dict:
+        """Extra docker options for a host: volumes, environment, device_requests, ..."""
+        return {}
+
+    def before_start(self, ctx: JobContext, host: "HostPlan") -> None:
+        """The host's container exists but has not started (create FIFOs, feeders)."""
+
+    def started(self, ctx: JobContext) -> None:
+        """Every container runs: start watchers, samplers."""
+
+    def host_exited(self, ctx: JobContext, host: str) -> None:
+        """One host's container exited."""
+
+    def stopped(self, ctx: JobContext) -> None:
+        """Every container exited; finish pending work before outputs are uploaded."""
+
+    def close(self, ctx: JobContext) -> None:
+        """Always called last, also after errors."""
+
+
+def merge_options(into: dict, extra: dict) -> dict:
+    """Combine docker options from several extensions (volumes and environment add up)."""
+    for key, value in extra.items():
+        if key in ("volumes", "environment") and isinstance(value, dict):
+            into.setdefault(key, {}).update(value)
+        elif key == "device_requests":
+            into.setdefault(key, []).extend(value)
+        else:
+            into[key] = value
+    return into

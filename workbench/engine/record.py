@@ -1,0 +1,146 @@
+"""The DescribeTrainingJob-shaped record of a job, built by applying its events in order.
+
+The job store applies events as they happen; a viewer can rebuild the same record from
+the event log. Times are ISO 8601 strings (UTC) so the record is plain JSON.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timezone
+
+from workbench.engine import events as ev
+
+FINAL_STATUSES = ("Completed", "Failed", "Stopped")
+REQUEST_FIELDS = (
+    "HyperParameters", "AlgorithmSpecification", "RoleArn", "InputDataConfig", "OutputDataConfig",
+    "ResourceConfig", "VpcConfig", "StoppingCondition", "EnableNetworkIsolation",
+    "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining", "CheckpointConfig",
+    "DebugHookConfig", "TensorBoardOutputConfig", "ExperimentConfig", "ProfilerConfig",
+    "Environment", "RetryStrategy", "Tags",
+)
+
+
+def iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def epoch(value: str | None) -> float | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def new_record(spec: dict, arn: str, created: float) -> dict:
+    """The record as CreateTrainingJob leaves it: the request fields and InProgress/Starting."""
+    record: dict = {
+        "TrainingJobName": spec["TrainingJobName"],
+        "TrainingJobArn": arn,
+        "TrainingJobStatus": "InProgress",
+        "SecondaryStatus": "Starting",
+        "CreationTime": iso(created),
+        "LastModifiedTime": iso(created),
+        "SecondaryStatusTransitions": [],
+    }
+    for key in REQUEST_FIELDS:
+        if key in spec:
+            record[key] = copy.deepcopy(spec[key])
+    record["Workbench"] = {"Kind": "local", "Hosts": {}, "Channels": {}, "Signals": [], "Notices": []}
+    return record
+
+
+def _transition(record: dict, status: str, message: str, at: float) -> None:
+    transitions = record.setdefault("SecondaryStatusTransitions", [])
+    if transitions and transitions[-1]["Status"] == status:
+        if message and message != transitions[-1].get("StatusMessage"):
+            transitions[-1]["StatusMessage"] = message
+        return
+    if transitions and "EndTime" not in transitions[-1]:
+        transitions[-1]["EndTime"] = iso(at)
+    transitions.append({"Status": status, "StartTime": iso(at), "StatusMessage": message})
+
+
+def apply_event(record: dict, event: ev.Event) -> None:
+    """Fold one event into the record (in place)."""
+    bench = record.setdefault("Workbench", {})
+    if isinstance(event, ev.StatusChanged):
+        record["TrainingJobStatus"] = event.status
+        record["SecondaryStatus"] = event.secondary
+        _transition(record, event.secondary, event.message, event.time)
+        if event.secondary == "Training" and "TrainingStartTime" not in record:
+            record["TrainingStartTime"] = iso(event.time)
+    elif isinstance(event, ev.HostStarted):
+        host = bench.setdefault("Hosts", {}).setdefault(event.host, {})
+        host.update({"ContainerId": event.container_id, "Group": event.group,
+                     "InstanceType": event.instance_type, "StartTime": iso(event.time)})
+        host.pop("ExitCode", None)
+        host.pop("Signal", None)
+    elif isinstance(event, ev.HostExited):
+        host = bench.setdefault("Hosts", {}).setdefault(event.host, {})
+        host.update({"ExitCode": event.exit_code, "EndTime": iso(event.time)})
+        if event.signal:
+            host["Signal"] = event.signal
+        if event.oom_killed:
+            host["OOMKilled"] = True
+    elif isinstance(event, ev.ChannelStaged):
+        channel = bench.setdefault("Channels", {}).setdefault(event.channel, {"Mode": event.mode, "Hosts": {}})
+        channel["Mode"] = event.mode
+        channel["Hosts"][event.host] = {"Files": event.files, "Bytes": event.bytes, "Seconds": round(event.seconds, 3)}
+        channel["Files"] = sum(h["Files"] for h in channel["Hosts"].values())
+        channel["Bytes"] = sum(h["Bytes"] for h in channel["Hosts"].values())
+        bench["StagedBytes"] = sum(c.get("Bytes", 0) for c in bench["Channels"].values())
+    elif isinstance(event, ev.SignalSent):
+        bench.setdefault("Signals", []).append(
+            {"Host": event.host, "Signal": event.signal, "Reason": event.reason, "Time": iso(event.time)})
+    elif isinstance(event, ev.Notice):
+        notices = bench.setdefault("Notices", [])
+        if len(notices) < 200:
+            notices.append({"Level": event.level, "Message": event.message, "Host": event.host,
+                            "Time": iso(event.time)})
+    elif isinstance(event, ev.OutputsUploaded):
+        if event.model_artifacts:
+            record["ModelArtifacts"] = {"S3ModelArtifacts": event.model_artifacts}
+        if event.output_artifacts:
+            bench["OutputArtifacts"] = event.output_artifacts
+        bench["Upload"] = {"Files": event.files, "Bytes": event.bytes, "Seconds": round(event.seconds, 3)}
+    elif isinstance(event, ev.JobFinished):
+        record["TrainingJobStatus"] = event.status
+        record["SecondaryStatus"] = event.secondary
+        _transition(record, event.secondary, _final_message(event), event.time)
+        transitions = record.get("SecondaryStatusTransitions") or []
+        if transitions and "EndTime" not in transitions[-1]:
+            transitions[-1]["EndTime"] = iso(event.time)
+        if event.failure_reason:
+            record["FailureReason"] = event.failure_reason
+        record["TrainingEndTime"] = iso(event.time)
+        start = epoch(record.get("TrainingStartTime"))
+        seconds = int(round(event.time - start)) if start else 0
+        record["TrainingTimeInSeconds"] = max(seconds, 0)
+        record.setdefault("BillableTimeInSeconds", record["TrainingTimeInSeconds"])
+    else:
+        handler = _EXTRA_HANDLERS.get(type(event))
+        if handler:
+            handler(record, event)
+    record["LastModifiedTime"] = iso(event.time)
+
+
+def _final_message(event: ev.JobFinished) -> str:
+    if event.status == "Completed":
+        return "Training job completed"
+    if event.status == "Failed":
+        return event.failure_reason[:200] or "Training job failed"
+    return {"MaxRuntimeExceeded": "Training job stopped: MaxRuntimeInSeconds exceeded",
+            "MaxWaitTimeExceeded": "Training job stopped: MaxWaitTimeInSeconds exceeded"}.get(
+        event.secondary, "Training job stopped")
+
+
+# Later capabilities (checkpoints, GPUs, spot) register how their events fold in.
+_EXTRA_HANDLERS: dict[type, object] = {}
+
+
+def register_handler(event_type: type, handler) -> None:
+    _EXTRA_HANDLERS[event_type] = handler
+
+
+def is_final(record: dict) -> bool:
+    return record.get("TrainingJobStatus") in FINAL_STATUSES

@@ -1,0 +1,517 @@
+"""Runs one training job the way SageMaker does, from Starting to Completed/Failed/Stopped.
+
+The runner owns the lifecycle (statuses, the stopping sequence, failure handling);
+data channels, checkpoints and GPUs plug in as extensions at fixed points. Every step
+is an event on the bus. A job started by a process that has since died can be adopted
+by a new runner, which follows its containers again.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from workbench.engine import control
+from workbench.engine import events as ev
+from workbench.engine.docker_backend import DockerJob, signal_name
+from workbench.engine.extension import Extension, JobContext, merge_options
+from workbench.engine.layout import write_host_tree
+from workbench.engine.logs import LogPump, follow_container
+from workbench.engine.outputs import failure_reason, pack_and_upload
+from workbench.engine.plan import HostPlan, make_plan, natural_key
+from workbench.engine.record import new_record
+from workbench.engine.store import JobPaths, JobRecorder
+from workbench.errors import WorkbenchError
+from workbench.spec.settings import WorkbenchSettings
+
+POLL_SECONDS = 0.05
+
+MESSAGES = {
+    "Starting": "Preparing the instances for training",
+    "Downloading": "Downloading input data",
+    "Training": "Training image download completed. Training in progress.",
+    "Uploading": "Uploading generated training model",
+    "Stopping": "Stopping the training job",
+}
+
+
+def job_arn(name: str, settings: WorkbenchSettings) -> str:
+    return f"arn:aws:sagemaker:{settings.Region}:{settings.AccountId}:training-job/{name}"
+
+
+class _Cancelled(Exception):
+    """The job was stopped before its containers started."""
+
+
+@dataclass
+class HostRun:
+    plan: HostPlan
+    holder: object | None = None
+    container: object | None = None
+    running: bool = False
+    exit_code: int | None = None
+    signals: list[str] = field(default_factory=list)
+    thread: threading.Thread | None = None
+
+
+class JobRunner:
+    def __init__(self, spec: dict, paths: JobPaths, bus: ev.EventBus, client, *,
+                 extensions: list[Extension] | None = None, source: str = "") -> None:
+        from workbench.paths import state_dir
+
+        self.spec = spec
+        self.name = spec["TrainingJobName"]
+        self.paths = paths
+        self.bus = bus
+        self.client = client
+        self.source = source
+        self.settings = WorkbenchSettings.from_spec(spec)
+        self.plan = make_plan(spec)
+        self.arn = job_arn(self.name, self.settings)
+        self.docker = DockerJob(client, self.name, str(state_dir()))
+        self.ctx = JobContext(self.name, spec, self.plan, paths, self.settings, self.emit, self.docker)
+        if extensions is None:
+            from workbench.engine.capabilities import extensions_for
+
+            extensions = extensions_for(spec, self.plan, self.settings)
+        self.extensions = extensions
+        self.hosts = {h.name: HostRun(h) for h in self.plan.hosts}
+        self.exits: queue.Queue = queue.Queue()
+        self.requests: queue.Queue = queue.Queue()
+        self.recorder: JobRecorder | None = None
+        self.pump: LogPump | None = None
+        self.status = ("InProgress", "Starting")
+        self.training_started: float | None = None
+        self.stop_reason = ""  # Stopped, MaxRuntimeExceeded, ... when the job is being stopped
+        self.failure = ""
+        self.term_sent_at: float | None = None
+        self.killed = False
+        self._watching = threading.Event()
+        self.adopted = False
+
+    # --- plumbing --------------------------------------------------------------------
+
+    def emit(self, event: ev.Event) -> None:
+        self.bus.emit(event)
+
+    def set_status(self, status: str, secondary: str, message: str | None = None) -> None:
+        self.status = (status, secondary)
+        self.emit(ev.StatusChanged(status, secondary, MESSAGES.get(secondary, "") if message is None else message))
+
+    def request_stop(self, kill: bool = False) -> None:
+        """Thread-safe (and signal-handler safe): stop gracefully, or kill at once."""
+        self.requests.put("kill" if kill else "stop")
+        self.ctx.cancelled.set()
+
+    def _watch_control(self) -> None:
+        while not self._watching.is_set():
+            for action, details in control.take_requests(self.paths):
+                self.requests.put(action)
+                if action in ("stop", "kill", "interrupt"):
+                    self.ctx.cancelled.set()
+            self._watching.wait(0.1)
+
+    def _attach_store(self, record: dict) -> None:
+        self.recorder = JobRecorder(self.paths, record)
+        self.bus.subscribe(self.recorder)
+        self.pump = LogPump(self.emit)
+
+    # --- the lifecycle ---------------------------------------------------------------
+
+    def run(self) -> dict:
+        """Run the job to its end; returns the final DescribeTrainingJob record."""
+        created = time.time()
+        self._attach_store(new_record(self.spec, self.arn, created))
+        self.emit(ev.JobCreated(self.name, self.arn, tuple(self.plan.host_names), self.source, time=created))
+        watcher = threading.Thread(target=self._watch_control, name="control", daemon=True)
+        watcher.start()
+        try:
+            self.set_status("InProgress", "Starting")
+            self._setup()
+            self._train()
+        except _Cancelled:
+            pass
+        except WorkbenchError as err:
+            self.failure = self.failure or f"ClientError: {err}"
+        except Exception as err:  # a bug or an engine error: the job fails, the workbench goes on
+            self._internal_error(err)
+        return self._finish(watcher)
+
+    def adopt(self, previous_owner: dict | None = None) -> dict:
+        """Take over a job whose runner died: follow its containers again, or end it.
+
+        Containers that still run are followed from the last logged line; ones that
+        exited meanwhile report their exit codes; a job that died before training
+        started cannot be resumed and ends Failed. Nothing is left behind either way.
+        """
+        from workbench.engine.record import epoch
+        from workbench.engine.store import last_log_time, load_record
+
+        self.adopted = True
+        record = load_record(self.paths)
+        self._attach_store(record)
+        pid = (previous_owner or {}).get("pid", "?")
+        phase = record.get("SecondaryStatus", "")
+        self.status = (record.get("TrainingJobStatus", "InProgress"), phase)
+        self.emit(ev.Notice("warning", f"The sm-workbench process running this job (pid {pid}) ended while the job "
+                                       f"was {phase}; a new one took over"))
+        watcher = threading.Thread(target=self._watch_control, name="control", daemon=True)
+        watcher.start()
+        containers = {c.labels.get("sm-workbench.host"): c for c in self.docker.find(role="training")}
+        resumable = all(getattr(e, "adoptable", True) for e in self.extensions)
+        if not containers or phase in ("Starting", "Downloading") or not resumable:
+            self.failure = (
+                f"WorkbenchError: the sm-workbench process running this job (pid {pid}) ended while it was {phase}"
+                + ("" if resumable else " and its Pipe feeders cannot be resumed")
+                + f"; its outputs were saved. Rerun it with `sm-workbench rerun {self.name}`"
+            )
+            return self._finish(watcher)
+        self.training_started = epoch(record.get("TrainingStartTime")) or time.time()
+        signals = (record.get("Workbench") or {}).get("Signals") or []
+        if record.get("TrainingJobStatus") == "Stopping" and signals:
+            self.stop_reason = next((s["Reason"] for s in signals if s["Signal"] == "SIGTERM"), "Stopped")
+            self.term_sent_at = epoch(signals[0]["Time"])
+        known_exits = (record.get("Workbench") or {}).get("Hosts") or {}
+        for name, run in self.hosts.items():
+            run.container = containers.get(name)
+            run.signals = [s["Signal"] for s in signals if s["Host"] == name]
+            if "ExitCode" in known_exits.get(name, {}):
+                run.exit_code = known_exits[name]["ExitCode"]
+                continue
+            if run.container is None:
+                self.exits.put((name, 137, False, f"AlgorithmError: the container of {name} disappeared"))
+                continue
+            run.running = True
+            after = last_log_time(self.paths, name)
+            run.thread = threading.Thread(target=self._follow, args=(run, after), name=f"host-{name}", daemon=True)
+            run.thread.start()
+        try:
+            for extension in self.extensions:
+                extension.started(self.ctx)
+            self._monitor()
+            for extension in self.extensions:
+                extension.stopped(self.ctx)
+        except Exception as err:
+            self._internal_error(err)
+        return self._finish(watcher)
+
+    def _setup(self) -> None:
+        for host in self.plan.hosts:
+            write_host_tree(self.paths.opt_ml(host.name), self.spec, self.plan, host)
+        # The network and the holders come up while the data is staged.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            network = pool.submit(self._start_network)
+            try:
+                self._check_cancel()
+                self.set_status("InProgress", "Downloading")
+                for extension in self.extensions:
+                    extension.prepare(self.ctx)
+                    self._check_cancel()
+            finally:
+                network.result()
+
+    def _start_network(self) -> None:
+        self.docker.create_network(internal=bool(self.spec.get("EnableNetworkIsolation")))
+        if len(self.plan.hosts) > 1:
+            for host, holder in self.docker.start_holders(self.plan.host_names).items():
+                self.hosts[host].holder = holder
+
+    def _check_cancel(self) -> None:
+        while not self.requests.empty():
+            action = self.requests.get()
+            if action in ("stop", "kill"):
+                self.stop_reason = self.stop_reason or "Stopped"
+            elif action == "interrupt":
+                self.emit(ev.Notice("warning", "Interrupt ignored: the job has not started training yet"))
+        if self.stop_reason:
+            self.set_status("Stopping", "Stopping")
+            raise _Cancelled()
+
+    def _train(self) -> None:
+        self.set_status("InProgress", "Training")
+        self.training_started = time.time()
+        with ThreadPoolExecutor(max_workers=min(8, len(self.hosts))) as pool:
+            list(pool.map(self._start_host, self.plan.hosts))
+        for extension in self.extensions:
+            extension.started(self.ctx)
+        self._monitor()
+        for extension in self.extensions:
+            extension.stopped(self.ctx)
+
+    def _environment(self) -> dict:
+        environment = dict(self.spec.get("Environment") or {})
+        environment.update({"TRAINING_JOB_NAME": self.name, "TRAINING_JOB_ARN": self.arn})
+        if self.settings.ForwardAwsCredentials:
+            environment.update(forwarded_aws_environment())
+        return environment
+
+    def _command(self) -> tuple[list | None, list | None]:
+        algo = self.spec["AlgorithmSpecification"]
+        entrypoint, arguments = algo.get("ContainerEntrypoint"), algo.get("ContainerArguments")
+        if entrypoint is None and arguments is None:
+            return None, ["train"]
+        return entrypoint, arguments
+
+    def _start_host(self, host: HostPlan) -> None:
+        run = self.hosts[host.name]
+        entrypoint, command = self._command()
+        options: dict = {"volumes": {str(self.paths.opt_ml(host.name)): {"bind": "/opt/ml", "mode": "rw"}}}
+        for extension in self.extensions:
+            merge_options(options, extension.container_options(self.ctx, host))
+        volumes = options.pop("volumes")
+        environment = {**self._environment(), **options.pop("environment", {})}
+        run.container = self.docker.create_training(
+            host.name, run.holder, self.spec["AlgorithmSpecification"]["TrainingImage"],
+            entrypoint=entrypoint, command=command, environment=environment, volumes=volumes, extra=options,
+        )
+        for extension in self.extensions:
+            extension.before_start(self.ctx, host)
+        from docker.errors import APIError
+
+        try:
+            run.container.start()
+        except APIError as err:
+            reason = start_failure_reason(host.name, err, entrypoint, command)
+            self.emit(ev.Notice("error", reason, host.name))
+            self.exits.put((host.name, 127, False, reason))
+            return
+        run.running = True
+        self.emit(ev.HostStarted(host.name, run.container.id, host.group, host.instance_type))
+        run.thread = threading.Thread(target=self._follow, args=(run,), name=f"host-{host.name}", daemon=True)
+        run.thread.start()
+
+    def _follow(self, run: HostRun, after: float | None = None) -> None:
+        follow_container(run.container, run.plan.name, self.pump, after=after)
+        code, oom = wait_for_exit(self.docker, run.container)
+        self.exits.put((run.plan.name, code, oom, ""))
+
+    def _monitor(self) -> None:
+        grace = float(self.settings.StopGracePeriodSeconds)
+        max_runtime = (self.spec.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+        deadline = self.training_started + max_runtime if max_runtime else None
+        while any(r.exit_code is None for r in self.hosts.values()):
+            try:
+                host, code, oom, reason = self.exits.get(timeout=POLL_SECONDS)
+                self._host_exited(host, code, oom, reason)
+                continue
+            except queue.Empty:
+                pass
+            while not self.requests.empty():
+                self._handle_request(self.requests.get())
+            now = time.time()
+            if deadline and not self.stop_reason and now >= deadline:
+                self._begin_stop("MaxRuntimeExceeded")
+            if self.term_sent_at is not None and not self.killed and now >= self.term_sent_at + grace:
+                self._kill_remaining()
+
+    def _handle_request(self, action: str) -> None:
+        if action == "stop":
+            if not self.stop_reason:
+                self._begin_stop("Stopped")
+        elif action == "kill":
+            if not self.stop_reason:
+                self._begin_stop("Stopped")
+            self._kill_remaining()
+        elif action == "interrupt":
+            self.emit(ev.Notice("warning", "Interrupt needs EnableManagedSpotTraining: true; ignored"))
+
+    def _begin_stop(self, reason: str) -> None:
+        self.stop_reason = reason
+        self.set_status("Stopping", "Stopping", "Stopping the training job" if reason == "Stopped"
+                        else f"Stopping the training job: {reason}")
+        self._terminate_remaining(reason)
+
+    def _terminate_remaining(self, reason: str) -> None:
+        self.term_sent_at = time.time()
+        for run in self.hosts.values():
+            if run.running and run.exit_code is None:
+                self._signal(run, "SIGTERM", reason)
+
+    def _kill_remaining(self) -> None:
+        self.killed = True
+        reason = self.stop_reason or ("Failed" if self.failure else "Stopped")
+        for run in self.hosts.values():
+            if run.running and run.exit_code is None:
+                self._signal(run, "SIGKILL", reason)
+
+    def _signal(self, run: HostRun, name: str, reason: str) -> None:
+        from docker.errors import APIError
+
+        run.signals.append(name)
+        self.emit(ev.SignalSent(run.plan.name, name, reason))
+        try:
+            run.container.kill(signal=name)
+        except APIError:
+            pass  # it exited meanwhile; its exit arrives through the queue
+
+    def _host_exited(self, host: str, code: int, oom: bool, reason: str) -> None:
+        run = self.hosts[host]
+        run.exit_code = code
+        run.running = False
+        if self.pump:
+            self.pump.flush(host)
+        self.emit(ev.HostExited(host, code, signal_name(code, run.signals), oom))
+        for extension in self.extensions:
+            extension.host_exited(self.ctx, host)
+        if code != 0 and not self.stop_reason and not self.failure:
+            written = failure_reason(self.paths.opt_ml(host))
+            self.failure = written or reason or (
+                f"AlgorithmError: {host} exited with exit code {code}"
+                + (" (out of memory)" if oom else "")
+                + f"; see `sm-workbench logs {self.name} --host {host}`"
+            )
+            if any(r.exit_code is None for r in self.hosts.values()):
+                self.emit(ev.Notice("error", f"{host} failed (exit code {code}); stopping the other hosts"))
+                self._terminate_remaining("Failed")
+
+    # --- the end ---------------------------------------------------------------------
+
+    def _internal_error(self, err: Exception) -> None:
+        text = traceback.format_exc()
+        try:
+            with open(self.paths.root / "engine-error.log", "a", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+        except OSError:
+            pass
+        self.failure = self.failure or f"InternalServerError: {type(err).__name__}: {err}"
+        self.emit(ev.Notice("error", f"sm-workbench error: {type(err).__name__}: {err} (details in engine-error.log)"))
+
+    def _stop_everything_now(self) -> None:
+        """After an error: no container may outlive the job."""
+        for run in self.hosts.values():
+            if run.running and run.exit_code is None and run.container is not None:
+                self._signal(run, "SIGKILL", "Failed")
+
+    def _finish(self, watcher: threading.Thread | None) -> dict:
+        teardown = None
+        try:
+            if any(r.running and r.exit_code is None for r in self.hosts.values()):
+                self._stop_everything_now()
+                for run in self.hosts.values():
+                    if run.thread:
+                        run.thread.join(timeout=10)
+            self._close_extensions()
+            # Containers and the network go while the outputs are packed.
+            teardown = threading.Thread(target=self._remove_containers, name="teardown")
+            teardown.start()
+            self._upload()
+        except Exception as err:
+            self._internal_error(err)
+        finally:
+            if teardown is None:
+                self._close_extensions()
+                self._remove_containers()
+            else:
+                teardown.join()
+        status, secondary = self._final_status()
+        model = (self.recorder.record.get("ModelArtifacts") or {}).get("S3ModelArtifacts", "") if self.recorder else ""
+        if self.pump:
+            self.pump.close()
+        self._watching.set()
+        if watcher:
+            watcher.join(timeout=1)
+        self.emit(ev.JobFinished(status, secondary, self.failure[:1024] if self.failure else "", model))
+        if self.recorder:
+            self.recorder.close()
+        return self.recorder.record if self.recorder else {}
+
+    def _final_status(self) -> tuple[str, str]:
+        if self.failure:
+            return "Failed", "Failed"
+        if self.stop_reason:
+            return "Stopped", self.stop_reason
+        return "Completed", "Completed"
+
+    def _upload(self) -> None:
+        started = [h for h in self.plan.hosts if self.paths.opt_ml(h.name).is_dir()]
+        if not started:
+            return
+        self.set_status("Stopping" if self.stop_reason else "InProgress", "Uploading")
+        output = self.spec["OutputDataConfig"]
+        try:
+            result = pack_and_upload(
+                self.name, output["S3OutputPath"], output.get("CompressionType") or "GZIP",
+                [(h.name, self.paths.opt_ml(h.name)) for h in sorted(started, key=lambda h: natural_key(h.name))],
+                self.paths.root / "artifacts",
+            )
+        except WorkbenchError as err:
+            self.emit(ev.Notice("error", f"Uploading the outputs failed: {err}"))
+            self.failure = self.failure or f"ClientError: uploading the outputs failed: {err}"
+            return
+        for rel, kept, dropped in result.collisions:
+            self.emit(ev.Notice("warning", f"{kept} and {dropped} both wrote {rel}; kept {kept}'s "
+                                f"(on SageMaker one would overwrite the other)"))
+        self.emit(ev.OutputsUploaded(result.model_artifacts, result.output_artifacts, result.files,
+                                     result.bytes, result.seconds))
+
+    def _close_extensions(self) -> None:
+        if getattr(self, "_extensions_closed", False):
+            return
+        self._extensions_closed = True
+        for extension in self.extensions:
+            try:
+                extension.close(self.ctx)
+            except Exception as err:
+                self._internal_error(err)
+
+    def _remove_containers(self) -> None:
+        known = [c for r in self.hosts.values() for c in (r.container, r.holder) if c is not None]
+        try:
+            self.docker.remove_all(known if known and not self.adopted else None)
+        except Exception as err:
+            self._internal_error(err)
+
+
+def wait_for_exit(docker: DockerJob, container) -> tuple[int, bool]:
+    """Block until the container has exited (riding out client timeouts); (code, oom)."""
+    from docker.errors import NotFound
+    from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout
+
+    while True:
+        try:
+            container.wait(timeout=3600)
+            state = docker.state(container)
+            return state.exit_code, state.oom_killed
+        except (ReadTimeout, RequestsConnectionError):
+            continue
+        except NotFound:
+            return 137, False
+
+
+def start_failure_reason(host: str, err, entrypoint, command) -> str:
+    text = str(getattr(err, "explanation", None) or err)
+    reason = f"AlgorithmError: cannot start the training container on {host}: {text}"
+    if "executable file not found" in text or "no such file or directory" in text:
+        if entrypoint is None and command == ["train"]:
+            reason += ("; SageMaker runs `docker run IMAGE train`: put a `train` program on the image's PATH, "
+                       "give the image an ENTRYPOINT, or set AlgorithmSpecification.ContainerEntrypoint")
+        else:
+            reason += "; check AlgorithmSpecification.ContainerEntrypoint / ContainerArguments"
+    return reason
+
+
+def forwarded_aws_environment() -> dict:
+    """This machine's resolved AWS credentials, for specs that ask for them."""
+    import os
+
+    import boto3
+
+    session = boto3.session.Session()
+    environment = {}
+    credentials = session.get_credentials()
+    if credentials is not None:
+        frozen = credentials.get_frozen_credentials()
+        environment["AWS_ACCESS_KEY_ID"] = frozen.access_key
+        environment["AWS_SECRET_ACCESS_KEY"] = frozen.secret_key
+        if frozen.token:
+            environment["AWS_SESSION_TOKEN"] = frozen.token
+    if session.region_name:
+        environment["AWS_DEFAULT_REGION"] = environment["AWS_REGION"] = session.region_name
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        if os.environ.get(name):
+            environment[name] = os.environ[name]
+    return environment

@@ -1,0 +1,44 @@
+"""The detached worker process: runs (or takes over) one job, away from any terminal.
+
+    python -m workbench.engine.worker run|adopt JOB_DIR [SOURCE]
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    from workbench.engine import control
+    from workbench.engine.docker_client import connect
+    from workbench.engine.events import EventBus
+    from workbench.engine.runner import JobRunner
+    from workbench.engine.store import JobPaths
+    from workbench.fileio import read_json
+    from workbench.spec import read_spec_file
+
+    action, root = argv[0], Path(argv[1])
+    source = argv[2] if len(argv) > 2 else ""
+    paths = JobPaths(root)
+    control.claim(paths, role="worker" if action == "run" else "adopter")
+    try:
+        runner = JobRunner(read_spec_file(paths.spec), paths, EventBus(), connect(), source=source)
+    except Exception as err:  # the job cannot even begin: say so in its record
+        from workbench.engine.store import fail_unstarted_job
+
+        fail_unstarted_job(paths, f"ClientError: {err}")
+        return 2
+    # A detached job is stopped through its control folder; SIGTERM to the worker means the same.
+    signal.signal(signal.SIGTERM, lambda *_: runner.request_stop())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if action == "run":
+        runner.run()
+    else:
+        runner.adopt(read_json(paths.control / "previous-owner.json"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
