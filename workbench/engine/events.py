@@ -149,6 +149,89 @@ class OutputsUploaded(Event):
     seconds: float
 
 
+# --- signals and spot ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignalOutcome(Event):
+    """How a host that was sent SIGTERM ended: the signal timeline's row for it."""
+
+    host: str
+    reason: str  # why it was stopped: Stopped, MaxRuntimeExceeded, Interrupted, Failed, ...
+    sigterm_time: float
+    exit_time: float
+    exit_code: int
+    signal: str  # the signal that ended it, "" when it exited by itself
+    killed: bool  # SIGKILL was needed
+    grace: float  # the grace period it had
+
+
+@dataclass(frozen=True)
+class LintFinding(Event):
+    """Something in the image's own config that will bite on SageMaker."""
+
+    rule: str  # shell-entrypoint, init-entrypoint, baked-opt-ml, no-train
+    message: str  # what happens on SageMaker
+    fix: str  # how to fix the Dockerfile
+
+
+@dataclass(frozen=True)
+class AttemptStarted(Event):
+    """A spot restart: the job starts again (attempt 2, 3, ...)."""
+
+    attempt: int
+    reason: str = "Interrupted"
+
+
+# --- checkpoints ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckpointsRestored(Event):
+    host: str
+    files: int
+    bytes: int
+    seconds: float
+    source: str
+
+
+@dataclass(frozen=True)
+class CheckpointFileState(Event):
+    host: str
+    path: str  # relative to the checkpoint folder
+    state: str  # pending, uploading, synced, retrying, deleted
+    size: int
+    lag: float | None = None  # seconds from its last write to synced
+    error: str = ""  # the last error while retrying
+
+
+@dataclass(frozen=True)
+class CheckpointSummary(Event):
+    files: int
+    bytes: int
+    pending: int
+    oldest_unsynced_age: float | None = None
+    synced: int = 0
+    retrying: int = 0
+
+
+# --- GPUs ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GpuSample(Event):
+    """One GPU at one moment (one event per GPU per sample, about once a second)."""
+
+    index: int
+    name: str
+    utilization: float  # percent
+    memory_used_mib: int
+    memory_total_mib: int
+    temperature_c: float | None = None
+    power_w: float | None = None
+    hosts: tuple[str, ...] = ()  # hosts whose containers use it
+
+
 # --- the bus -------------------------------------------------------------------------
 
 Subscriber = Callable[[Event], None]
