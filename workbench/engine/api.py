@@ -291,6 +291,19 @@ def stop_job(name: str, *, kill: bool = False, wait: bool = True, timeout: float
     return wait_for_job(name, timeout=timeout)
 
 
+def interrupt_job(name: str) -> dict:
+    """Simulate a spot interruption of a running managed-spot job."""
+    paths = existing_job(name)
+    record = reconcile(paths)
+    if is_final(record):
+        raise JobStateError(f"Job {name} has already ended ({record['TrainingJobStatus']}); nothing to interrupt")
+    if not record.get("EnableManagedSpotTraining"):
+        raise JobStateError(f"Job {name} is not a managed spot job; only jobs with EnableManagedSpotTraining: true "
+                            "can be interrupted (use `sm-workbench stop` to stop it)")
+    control.request(paths, "interrupt")
+    return record
+
+
 def wait_for_job(name: str, timeout: float | None = None, poll: float = 0.1) -> dict:
     paths = existing_job(name)
     deadline = time.monotonic() + timeout if timeout else None
