@@ -39,6 +39,10 @@ def register(commands) -> None:
     stop.add_argument("--no-wait", action="store_true", help="return at once instead of waiting for Stopped")
     stop.set_defaults(func=stop_command)
 
+    interrupt = commands.add_parser("interrupt", help="simulate a spot interruption of a managed spot job")
+    interrupt.add_argument("job", metavar="JOB")
+    interrupt.set_defaults(func=interrupt_command)
+
     rerun = commands.add_parser("rerun", help="run an earlier job's spec again under a new name")
     rerun.add_argument("job", metavar="JOB")
     add_spec_options(rerun)
@@ -194,4 +198,13 @@ def rm_command(args) -> int:
     for name in args.jobs:
         remove_job(name)
         print(f"removed {name}")
+    return 0
+
+
+def interrupt_command(args) -> int:
+    from workbench.engine.api import interrupt_job
+
+    interrupt_job(args.job)
+    print(f"Interrupting {args.job}: SIGTERM now, SIGKILL after the grace period, then it starts again "
+          f"(follow it with `sm-workbench logs {args.job} --follow`)")
     return 0

@@ -88,6 +88,15 @@ class TerminalPrinter:
         elif isinstance(event, ev.Notice):
             prefix = f"{event.host}: " if event.host else ""
             self.note(f"{event.level}: {prefix}{event.message}", event.level)
+        elif isinstance(event, ev.LintFinding):
+            self.note(f"lint [{event.rule}]: {event.message}", "warning")
+            self.note(f"  fix: {event.fix}", "warning")
+        elif isinstance(event, ev.SignalOutcome):
+            from workbench.engine.record import signal_summary
+
+            self.note(signal_summary(event), "info" if not event.killed else "warning")
+        elif isinstance(event, ev.AttemptStarted):
+            self.note(f"spot: attempt {event.attempt} starts after the interruption", "warning")
         elif isinstance(event, ev.OutputsUploaded):
             self.note(f"outputs: {event.model_artifacts} ({event.files} files, {human_bytes(event.bytes)})")
 
@@ -108,6 +117,12 @@ def summary_lines(record: dict) -> list[str]:
     output = (record.get("Workbench") or {}).get("OutputArtifacts")
     if output:
         lines.append(f"Output:     {output}")
+    bench = record.get("Workbench") or {}
+    if bench.get("Interruptions"):
+        lines.append(f"Spot:       {len(bench['Interruptions'])} interruption(s), billable "
+                     f"{record.get('BillableTimeInSeconds', 0)} s of {record.get('TrainingTimeInSeconds', 0)} s")
+    for index, row in enumerate(bench.get("SignalTimeline") or []):
+        lines.append(("Signals:    " if index == 0 else "            ") + row["Summary"])
     if record.get("FailureReason"):
         reason = record["FailureReason"].strip().splitlines()
         lines.append(f"Failure:    {reason[0] if reason else ''}")

@@ -24,6 +24,11 @@ def register(commands) -> None:
     add_spec_options(parser, name=False)
     parser.set_defaults(func=validate_command)
 
+    lint = commands.add_parser("lint", help="check the spec's image for what will bite on SageMaker (signals, /opt/ml, train)")
+    lint.add_argument("spec", metavar="SPEC", help="spec file (YAML)")
+    add_spec_options(lint, name=False)
+    lint.set_defaults(func=lint_command)
+
 
 def validate_command(args) -> int:
     from workbench.errors import SpecError, SpecInvalid, WorkbenchError
@@ -46,3 +51,17 @@ def validate_command(args) -> int:
             print(warning.format(spec_path), file=sys.stderr)
         print(f"{spec_path}: valid for {args.target}")
     return 2 if failed else 0
+
+
+def lint_command(args) -> int:
+    """Exit 1 when the image has findings (they never block a run), 0 when clean."""
+    from workbench.engine.api import lint_spec
+    from workbench.spec import load_job_spec
+
+    spec = load_job_spec(Path(args.spec), overrides=args.overrides)
+    findings = lint_spec(spec)
+    for finding in findings:
+        print(finding.format())
+    if not findings:
+        print(f"{spec.image}: no findings")
+    return 1 if findings else 0

@@ -82,6 +82,13 @@ def launch(spec: JobSpec, *, detach: bool = False, subscribers: list[Subscriber]
     return LocalJob(spec.name, paths, runner=runner)
 
 
+def lint_spec(spec: JobSpec) -> list:
+    """Image lint findings for a spec (`workbench.engine.lint.Finding`s)."""
+    from workbench.engine.lint import lint_image
+
+    return lint_image(check_ready(spec), spec.data)
+
+
 def _spawn_worker(action: str, paths: JobPaths, source: str = "") -> subprocess.Popen:
     from workbench.paths import state_dir
 

@@ -80,6 +80,7 @@ class JobFinished(Event):
     secondary: str
     failure_reason: str = ""
     model_artifacts: str = ""
+    billable_seconds: float | None = None  # training time only, over every spot attempt
 
 
 # --- hosts and containers ------------------------------------------------------------

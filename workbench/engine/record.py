@@ -116,12 +116,40 @@ def apply_event(record: dict, event: ev.Event) -> None:
         start = epoch(record.get("TrainingStartTime"))
         seconds = int(round(event.time - start)) if start else 0
         record["TrainingTimeInSeconds"] = max(seconds, 0)
-        record.setdefault("BillableTimeInSeconds", record["TrainingTimeInSeconds"])
+        if event.billable_seconds is not None:
+            record["BillableTimeInSeconds"] = int(round(event.billable_seconds))
+        else:
+            record.setdefault("BillableTimeInSeconds", record["TrainingTimeInSeconds"])
+    elif isinstance(event, ev.SignalOutcome):
+        bench.setdefault("SignalTimeline", []).append({
+            "Host": event.host, "Reason": event.reason, "SigtermTime": iso(event.sigterm_time),
+            "ExitTime": iso(event.exit_time), "Seconds": round(event.exit_time - event.sigterm_time, 3),
+            "ExitCode": event.exit_code, "Signal": event.signal, "Killed": event.killed,
+            "GracePeriodSeconds": event.grace, "Summary": signal_summary(event),
+        })
+    elif isinstance(event, ev.LintFinding):
+        lint = bench.setdefault("Lint", [])
+        if not any(item["Rule"] == event.rule for item in lint):
+            lint.append({"Rule": event.rule, "Message": event.message, "Fix": event.fix})
+    elif isinstance(event, ev.AttemptStarted):
+        bench["Attempt"] = event.attempt
+        bench.setdefault("Interruptions", []).append(
+            {"Attempt": event.attempt - 1, "Time": iso(event.time), "Reason": event.reason})
     else:
         handler = _EXTRA_HANDLERS.get(type(event))
         if handler:
             handler(record, event)
     record["LastModifiedTime"] = iso(event.time)
+
+
+def signal_summary(event: ev.SignalOutcome) -> str:
+    """One line of the signal timeline: `algo-1: SIGTERM handled in 2.3 s, exit 0`."""
+    took = event.exit_time - event.sigterm_time
+    if event.killed and event.signal == "SIGKILL":
+        return f"{event.host}: ignored SIGTERM, killed after {took:.0f} s"
+    if event.signal:
+        return f"{event.host}: ended by {event.signal} after {took:.1f} s (exit {event.exit_code})"
+    return f"{event.host}: SIGTERM handled in {took:.1f} s, exit {event.exit_code}"
 
 
 def _final_message(event: ev.JobFinished) -> str:

@@ -55,6 +55,7 @@ class HostRun:
     running: bool = False
     exit_code: int | None = None
     signals: list[str] = field(default_factory=list)
+    signal_times: list[float] = field(default_factory=list)
     thread: threading.Thread | None = None
 
 
@@ -92,6 +93,10 @@ class JobRunner:
         self.killed = False
         self._watching = threading.Event()
         self.adopted = False
+        self._created = time.time()
+        self.first_training_start: float | None = None
+        self.training_ended: float | None = None
+        self.billable = 0.0  # seconds of training, over every spot attempt
 
     # --- plumbing --------------------------------------------------------------------
 
@@ -111,8 +116,8 @@ class JobRunner:
         while not self._watching.is_set():
             for action, details in control.take_requests(self.paths):
                 self.requests.put(action)
-                if action in ("stop", "kill", "interrupt"):
-                    self.ctx.cancelled.set()
+                if action in ("stop", "kill"):
+                    self.ctx.cancelled.set()  # staging in progress gives up
             self._watching.wait(0.1)
 
     def _attach_store(self, record: dict) -> None:
@@ -129,17 +134,36 @@ class JobRunner:
         self.emit(ev.JobCreated(self.name, self.arn, tuple(self.plan.host_names), self.source, time=created))
         watcher = threading.Thread(target=self._watch_control, name="control", daemon=True)
         watcher.start()
+        self._created = created
+        lint = threading.Thread(target=self._lint, name="lint", daemon=True)
+        lint.start()
         try:
             self.set_status("InProgress", "Starting")
-            self._setup()
-            self._train()
+            while True:
+                self._setup()
+                self._train()
+                if not self._should_restart():
+                    break
+                self._restart()
         except _Cancelled:
             pass
         except WorkbenchError as err:
             self.failure = self.failure or f"ClientError: {err}"
         except Exception as err:  # a bug or an engine error: the job fails, the workbench goes on
             self._internal_error(err)
+        lint.join(timeout=10)
         return self._finish(watcher)
+
+    def _lint(self) -> None:
+        from workbench.engine.lint import lint_image
+
+        try:
+            findings = lint_image(self.client, self.spec)
+        except Exception as err:  # lint is advice: it never stops a run
+            self.emit(ev.Notice("info", f"Image lint skipped: {type(err).__name__}: {err}"))
+            return
+        for finding in findings:
+            self.emit(ev.LintFinding(finding.rule, finding.message, finding.fix))
 
     def adopt(self, previous_owner: dict | None = None) -> dict:
         """Take over a job whose runner died: follow its containers again, or end it.
@@ -202,9 +226,10 @@ class JobRunner:
     def _setup(self) -> None:
         for host in self.plan.hosts:
             write_host_tree(self.paths.opt_ml(host.name), self.spec, self.plan, host)
-        # The network and the holders come up while the data is staged.
+        # The network and the holders come up while the data is staged (once: a spot
+        # restart keeps them, so every host keeps its identity).
         with ThreadPoolExecutor(max_workers=1) as pool:
-            network = pool.submit(self._start_network)
+            network = pool.submit(self._start_network if self.ctx.attempt == 1 else lambda: None)
             try:
                 self._check_cancel()
                 self.set_status("InProgress", "Downloading")
@@ -227,20 +252,81 @@ class JobRunner:
                 self.stop_reason = self.stop_reason or "Stopped"
             elif action == "interrupt":
                 self.emit(ev.Notice("warning", "Interrupt ignored: the job has not started training yet"))
+        if not self.stop_reason and self._max_wait_passed():
+            self.stop_reason = "MaxWaitTimeExceeded"
         if self.stop_reason:
             self.set_status("Stopping", "Stopping")
             raise _Cancelled()
+        self.ctx.cancelled.clear()
 
     def _train(self) -> None:
         self.set_status("InProgress", "Training")
         self.training_started = time.time()
+        if self.first_training_start is None:
+            self.first_training_start = self.training_started
         with ThreadPoolExecutor(max_workers=min(8, len(self.hosts))) as pool:
             list(pool.map(self._start_host, self.plan.hosts))
-        for extension in self.extensions:
-            extension.started(self.ctx)
-        self._monitor()
+        try:
+            for extension in self.extensions:
+                extension.started(self.ctx)
+            self._monitor()
+        finally:
+            self.billable += max(0.0, (self.training_ended or time.time()) - self.training_started)
         for extension in self.extensions:
             extension.stopped(self.ctx)
+
+    # --- spot ------------------------------------------------------------------------
+
+    @property
+    def spot(self) -> bool:
+        return bool(self.spec.get("EnableManagedSpotTraining"))
+
+    def _max_wait_passed(self) -> bool:
+        max_wait = (self.spec.get("StoppingCondition") or {}).get("MaxWaitTimeInSeconds")
+        return bool(self.spot and max_wait and time.time() >= self._created + max_wait)
+
+    def _scheduled_interruption(self) -> float | None:
+        """When this attempt is interrupted by Workbench.SpotInterruptions, if at all."""
+        schedule = list(self.settings.SpotInterruptions or [])
+        if not self.spot or self.ctx.attempt > len(schedule):
+            return None
+        return self.training_started + float(schedule[self.ctx.attempt - 1])
+
+    def _should_restart(self) -> bool:
+        if self.stop_reason != "Interrupted" or self.failure:
+            return False
+        if self._max_wait_passed():
+            self.stop_reason = "MaxWaitTimeExceeded"
+            return False
+        return True
+
+    def _restart(self) -> None:
+        """After a spot interruption: new host trees, fresh containers, the same identities."""
+        self._remove_training_containers()
+        attempt = self.ctx.attempt
+        archive = self.paths.root / "attempts" / str(attempt)
+        archive.mkdir(parents=True, exist_ok=True)
+        for host in self.plan.hosts:
+            folder = self.paths.host(host.name)
+            if folder.exists():
+                folder.rename(archive / host.name)  # kept for debugging; works on root-owned trees
+        self.ctx.attempt = attempt + 1
+        self.stop_reason, self.term_sent_at, self.killed, self.training_ended = "", None, False, None
+        for run in self.hosts.values():
+            run.container, run.running, run.exit_code, run.thread = None, False, None, None
+            run.signals, run.signal_times = [], []
+        self.emit(ev.AttemptStarted(self.ctx.attempt))
+        self.set_status("InProgress", "Starting", "Restarting training after the spot interruption")
+
+    def _remove_training_containers(self) -> None:
+        from docker.errors import APIError, NotFound
+
+        for run in self.hosts.values():
+            if run.container is not None:
+                try:
+                    run.container.remove(force=True)
+                except (NotFound, APIError):
+                    pass
 
     def _environment(self) -> dict:
         environment = dict(self.spec.get("Environment") or {})
@@ -292,7 +378,9 @@ class JobRunner:
     def _monitor(self) -> None:
         grace = float(self.settings.StopGracePeriodSeconds)
         max_runtime = (self.spec.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
-        deadline = self.training_started + max_runtime if max_runtime else None
+        # MaxRuntimeInSeconds bounds training time, summed over spot attempts.
+        deadline = self.training_started + max_runtime - self.billable if max_runtime else None
+        interruption = self._scheduled_interruption()
         while any(r.exit_code is None for r in self.hosts.values()):
             try:
                 host, code, oom, reason = self.exits.get(timeout=POLL_SECONDS)
@@ -305,6 +393,10 @@ class JobRunner:
             now = time.time()
             if deadline and not self.stop_reason and now >= deadline:
                 self._begin_stop("MaxRuntimeExceeded")
+            if not self.stop_reason and self._max_wait_passed():
+                self._begin_stop("MaxWaitTimeExceeded")
+            if interruption and not self.stop_reason and now >= interruption:
+                self._begin_stop("Interrupted", "Training job interrupted: spot capacity reclaimed (scheduled)")
             if self.term_sent_at is not None and not self.killed and now >= self.term_sent_at + grace:
                 self._kill_remaining()
 
@@ -317,12 +409,18 @@ class JobRunner:
                 self._begin_stop("Stopped")
             self._kill_remaining()
         elif action == "interrupt":
-            self.emit(ev.Notice("warning", "Interrupt needs EnableManagedSpotTraining: true; ignored"))
+            if not self.spot:
+                self.emit(ev.Notice("warning", "Interrupt needs EnableManagedSpotTraining: true; ignored"))
+            elif not self.stop_reason:
+                self._begin_stop("Interrupted", "Training job interrupted: spot capacity reclaimed")
 
-    def _begin_stop(self, reason: str) -> None:
+    def _begin_stop(self, reason: str, message: str | None = None) -> None:
         self.stop_reason = reason
-        self.set_status("Stopping", "Stopping", "Stopping the training job" if reason == "Stopped"
-                        else f"Stopping the training job: {reason}")
+        if reason == "Interrupted":
+            self.set_status("InProgress", "Interrupted", message)
+        else:
+            self.set_status("Stopping", "Stopping", "Stopping the training job" if reason == "Stopped"
+                            else f"Stopping the training job: {reason}")
         self._terminate_remaining(reason)
 
     def _terminate_remaining(self, reason: str) -> None:
@@ -342,6 +440,7 @@ class JobRunner:
         from docker.errors import APIError
 
         run.signals.append(name)
+        run.signal_times.append(time.time())
         self.emit(ev.SignalSent(run.plan.name, name, reason))
         try:
             run.container.kill(signal=name)
@@ -355,6 +454,14 @@ class JobRunner:
         if self.pump:
             self.pump.flush(host)
         self.emit(ev.HostExited(host, code, signal_name(code, run.signals), oom))
+        if run.signal_times:
+            now = time.time()
+            self.emit(ev.SignalOutcome(
+                host, self.stop_reason or ("Failed" if self.failure else "Stopped"), run.signal_times[0], now, code,
+                signal_name(code, run.signals), "SIGKILL" in run.signals, float(self.settings.StopGracePeriodSeconds),
+                time=now))
+        if all(r.exit_code is not None for r in self.hosts.values()):
+            self.training_ended = time.time()
         for extension in self.extensions:
             extension.host_exited(self.ctx, host)
         if code != 0 and not self.stop_reason and not self.failure:
@@ -414,7 +521,8 @@ class JobRunner:
         self._watching.set()
         if watcher:
             watcher.join(timeout=1)
-        self.emit(ev.JobFinished(status, secondary, self.failure[:1024] if self.failure else "", model))
+        self.emit(ev.JobFinished(status, secondary, self.failure[:1024] if self.failure else "", model,
+                                 billable_seconds=round(self.billable, 3) if self.first_training_start else None))
         if self.recorder:
             self.recorder.close()
         return self.recorder.record if self.recorder else {}

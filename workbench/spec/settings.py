@@ -27,6 +27,10 @@ class WorkbenchSettings:
     ForwardAwsCredentials: bool = _setting(
         False, "pass this machine's AWS credentials, region and endpoint into the containers (SageMaker uses the job's role instead)"
     )
+    SpotInterruptions: list = _setting(
+        [], "simulated spot interruptions: seconds after training starts, one per attempt, e.g. [30, 45]",
+        minimum=0, kind="numbers",
+    )
     FileSystems: dict = _setting(
         {}, "local folders standing in for FileSystemDataSource ids: {fs-0123abcd: /data/efs}", kind="str_map"
     )
