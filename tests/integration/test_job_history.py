@@ -53,7 +53,7 @@ def test_run_streams_host_prefixed_lines_and_exit_codes(tmp_path, images, capsys
     assert f"Model:      {(tmp_path / 'output').as_uri()}/{spec['TrainingJobName']}/output/model.tar.gz" in captured.err
 
     spec["TrainingJobName"] = unique("fails")
-    spec["Environment"] = {"PROBE_EXIT": "5"}
+    spec["Environment"] = {"PROBE_EXIT": "5", "PROBE_EXIT_HOSTS": "algo-1"}
     assert main(["run", write(tmp_path, spec)]) == 1
     assert "Failure:    AlgorithmError: algo-1 exited with exit code 5" in capsys.readouterr().err
 
