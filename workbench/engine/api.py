@@ -18,8 +18,8 @@ from workbench.engine import control
 from workbench.engine import events as ev
 from workbench.engine.record import is_final, new_record
 from workbench.engine.store import (
-    JobPaths, all_records, create_job_dir, existing_job, hosts_with_logs, load_record, parse_log_line,
-    read_events, remove_job_files,
+    JobPaths, LogTail, all_records, create_job_dir, existing_job, hosts_with_logs, load_record, read_events,
+    remove_job_files,
 )
 from workbench.errors import JobStateError, WorkbenchError
 from workbench.fileio import write_json_atomic
@@ -187,24 +187,10 @@ def read_logs(name: str, host: str | None = None, follow: bool = False,
     paths = existing_job(name)
     if host is not None and host not in job_hosts(name) and not follow:
         raise WorkbenchError(f"Job {name} has no host {host!r}; its hosts: {', '.join(job_hosts(name)) or 'none yet'}")
-    handles: dict[str, object] = {}
-    partial: dict[str, str] = {}
+    tail = LogTail(paths, host)
 
     def read_new() -> list[tuple[float, str, str]]:
-        for log in sorted(paths.logs.glob("*.log")):
-            if log.stem not in handles and (host is None or log.stem == host):
-                handles[log.stem] = open(log, encoding="utf-8", errors="replace")
-        batch = []
-        for name_, handle in handles.items():
-            data = partial.pop(name_, "") + handle.read()
-            if not data:
-                continue
-            lines = data.split("\n")
-            if lines[-1]:
-                partial[name_] = lines[-1]
-            for line in lines[:-1]:
-                moment, text = parse_log_line(line)
-                batch.append((moment, name_, text))
+        batch = [(moment, name_, text) for name_, lines in tail.read().items() for moment, text in lines]
         batch.sort(key=lambda item: item[0])
         return batch
 
@@ -218,8 +204,7 @@ def read_logs(name: str, host: str | None = None, follow: bool = False,
                 return
             time.sleep(poll)
     finally:
-        for handle in handles.values():
-            handle.close()
+        tail.close()
 
 
 def follow_events(name: str, poll: float = 0.1, stop: Callable[[], bool] | None = None) -> Iterator[ev.Event]:
@@ -228,8 +213,7 @@ def follow_events(name: str, poll: float = 0.1, stop: Callable[[], bool] | None 
     import json
 
     paths = existing_job(name)
-    handles: dict[str, object] = {}
-    partial: dict[str, str] = {}
+    tail = LogTail(paths)
     events_handle = None
     events_partial = ""
 
@@ -243,26 +227,14 @@ def follow_events(name: str, poll: float = 0.1, stop: Callable[[], bool] | None 
             lines = data.split("\n")
             events_partial = lines.pop()
             for line in lines:
-                if line:
-                    try:
-                        event = ev.event_from_dict(json.loads(line))
-                    except ValueError:
-                        continue
-                    if event is not None:
-                        out.append(event)
-        for log in sorted(paths.logs.glob("*.log")):
-            if log.stem not in handles:
-                handles[log.stem] = open(log, encoding="utf-8", errors="replace")
-        for host, handle in handles.items():
-            data = partial.pop(host, "") + handle.read()
-            if not data:
-                continue
-            lines = data.split("\n")
-            if lines[-1]:
-                partial[host] = lines[-1]
-            parsed = tuple(parse_log_line(line) for line in lines[:-1])
-            if parsed:
-                out.append(ev.LogLines(host, parsed, time=parsed[-1][0]))
+                try:
+                    event = ev.event_from_dict(json.loads(line)) if line else None
+                except ValueError:
+                    continue
+                if event is not None:
+                    out.append(event)
+        for host, lines in tail.read().items():
+            out.append(ev.LogLines(host, tuple(lines), time=lines[-1][0]))
         return out
 
     try:
@@ -279,8 +251,7 @@ def follow_events(name: str, poll: float = 0.1, stop: Callable[[], bool] | None 
     finally:
         if events_handle is not None:
             events_handle.close()
-        for handle in handles.values():
-            handle.close()
+        tail.close()
 
 
 # --- acting on jobs ------------------------------------------------------------------

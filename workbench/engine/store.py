@@ -206,6 +206,37 @@ def parse_log_line(line: str) -> tuple[float, str]:
     return moment, text
 
 
+class LogTail:
+    """What was appended to a job's host logs since the last read (whole lines only)."""
+
+    def __init__(self, paths: JobPaths, host: str | None = None) -> None:
+        self.paths = paths
+        self.host = host
+        self._handles: dict[str, object] = {}
+        self._partial: dict[str, str] = {}
+
+    def read(self) -> dict[str, list[tuple[float, str]]]:
+        for log in sorted(self.paths.logs.glob("*.log")):
+            if log.stem not in self._handles and (self.host is None or log.stem == self.host):
+                self._handles[log.stem] = open(log, encoding="utf-8", errors="replace")
+        found: dict[str, list[tuple[float, str]]] = {}
+        for host, handle in self._handles.items():
+            data = self._partial.pop(host, "") + handle.read()
+            if not data:
+                continue
+            lines = data.split("\n")
+            if lines[-1]:
+                self._partial[host] = lines[-1]
+            if len(lines) > 1:
+                found[host] = [parse_log_line(line) for line in lines[:-1]]
+        return found
+
+    def close(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles.clear()
+
+
 def last_log_time(paths: JobPaths, host: str) -> float | None:
     """Time of the last line stored for a host (where a new follower picks up)."""
     path = paths.log(host)
