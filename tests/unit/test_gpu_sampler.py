@@ -235,3 +235,27 @@ def test_gpus_job_prints_each_hosts_gpus_and_the_latest_samples(capsys):
     data = json.loads(capsys.readouterr().out)
     assert [s["utilization"] for s in data["Samples"]] == [97.0, None]
     assert data["Hosts"][0]["gpus"] == [0, 1]
+
+
+def test_each_spot_attempt_assigns_again_and_runs_its_own_sampler():
+    spec = {"ResourceConfig": {"InstanceType": "ml.g5.xlarge", "InstanceCount": 2}}
+    seen: list[ev.Event] = []
+    ctx = context(spec, WorkbenchSettings(), seen)
+    nvml = FakeNvml([FakeGpu(), FakeGpu()])
+    extension = GpuHosts(ctx.settings, nvml=nvml, support=DockerGpuSupport("toolkit", "test"), interval=0.02)
+    samplers = []
+    for attempt in (1, 2):
+        ctx.attempt = attempt
+        extension.prepare(ctx)
+        extension.started(ctx)
+        samplers.append(extension.sampler)
+        deadline = time.monotonic() + 5
+        while extension.sampler.samples < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        extension.stopped(ctx)
+        assert extension.sampler is None and not samplers[-1].running
+    extension.close(ctx)
+    assert samplers[0] is not samplers[1] and samplers[1].gpus == {0: ("algo-1",), 1: ("algo-2",)}
+    assert [(e.host, e.gpus) for e in seen if isinstance(e, ev.GpuAssigned)] == [
+        ("algo-1", (0,)), ("algo-2", (1,))] * 2
+    assert nvml.initialised == nvml.shutdowns  # every sampler closed NVML again

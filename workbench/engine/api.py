@@ -333,14 +333,14 @@ def job_gpus(name: str) -> "JobGpus":
 def machine_gpus() -> "MachineGpus":
     """This machine's GPUs now (one sample each, with the sm-workbench hosts using them)
     and whether Docker can hand them out. No driver is a state, never an error."""
+    from docker.errors import DockerException
+
     from workbench.engine.gpu import probe
     from workbench.engine.gpu_sampler import ContainerProcesses, MachineGpus, docker_top, sample_machine
 
     inventory = probe()
     if not inventory.available:
         return MachineGpus(inventory)
-    from docker.errors import DockerException
-
     owners, info = None, None
     try:
         from workbench.engine.docker_backend import LABEL_HOST, LABEL_JOB, LABEL_ROLE
