@@ -79,6 +79,27 @@ def check_gpus() -> Iterator[Check]:
         yield Check("GPUs", "ok", f"{len(inventory.gpus)} (driver {inventory.driver_version}): {names}")
     else:
         yield Check("GPUs", "ok", f"{inventory.reason}; jobs run on the CPU")
+    yield from check_docker_gpus(inventory)
+
+
+def check_docker_gpus(inventory) -> Iterator[Check]:
+    """Whether Docker can hand the GPUs to containers (NVIDIA container runtime or CDI)."""
+    from workbench.engine.docker_client import connect
+    from workbench.engine.gpu_docker import HOW_TO_FIX, docker_gpu_support
+    from workbench.errors import DockerUnavailable
+
+    try:
+        info = connect(timeout=10).info()
+    except DockerUnavailable:
+        return  # the Docker engine check says so
+    support = docker_gpu_support(info)
+    if support.available:
+        yield Check("Docker GPU support", "ok", f"{support.method}: {support.detail}")
+    elif inventory.available:
+        yield Check("Docker GPU support", "warn", f"none: {support.detail}; GPU jobs cannot start",
+                    f"{HOW_TO_FIX}; or set Workbench.Gpus: none to run jobs on the CPU")
+    else:
+        yield Check("Docker GPU support", "ok", f"none (not needed without a GPU): {support.detail}")
 
 
 def check_state_dir() -> Iterator[Check]:

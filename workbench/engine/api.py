@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from workbench.engine import control
 from workbench.engine import events as ev
@@ -24,6 +24,10 @@ from workbench.engine.store import (
 from workbench.errors import JobStateError, WorkbenchError
 from workbench.fileio import write_json_atomic
 from workbench.spec import JobSpec, write_spec_file
+
+if TYPE_CHECKING:
+    from workbench.engine.gpu_record import JobGpus
+    from workbench.engine.gpu_sampler import MachineGpus
 
 Subscriber = Callable[[ev.Event], None]
 
@@ -51,11 +55,13 @@ class LocalJob:
 
 
 def check_ready(spec: JobSpec):
-    """Fail early, before anything is created: no engine, or no image."""
+    """Fail early, before anything is created: no engine, no image, or GPUs the job cannot have."""
+    from workbench.engine.capabilities import preflight
     from workbench.engine.docker_client import connect, require_image
 
     client = connect()
     require_image(client, spec.image)
+    preflight(spec.data, client)
     return client
 
 
@@ -292,6 +298,47 @@ def wait_for_job(name: str, timeout: float | None = None, poll: float = 0.1) -> 
         if deadline and time.monotonic() > deadline:
             raise JobStateError(f"Job {name} is still {record['SecondaryStatus']} after {timeout:.0f} s")
         time.sleep(poll)
+
+
+def job_gpus(name: str) -> "JobGpus":
+    """A job's GPUs from its stored events: each host's, and each GPU's latest sample."""
+    from workbench.engine.gpu_record import job_gpus as from_events
+
+    record = describe_job(name)
+    return from_events(name, record.get("TrainingJobStatus", ""), job_events(name))
+
+
+def machine_gpus() -> "MachineGpus":
+    """This machine's GPUs now (one sample each, with the sm-workbench hosts using them)
+    and whether Docker can hand them out. No driver is a state, never an error."""
+    from docker.errors import DockerException
+
+    from workbench.engine.gpu import probe
+    from workbench.engine.gpu_sampler import ContainerProcesses, MachineGpus, docker_top, sample_machine
+
+    inventory = probe()
+    if not inventory.available:
+        return MachineGpus(inventory)
+    owners, info = None, None
+    try:
+        from workbench.engine.docker_backend import LABEL_HOST, LABEL_JOB, LABEL_ROLE
+        from workbench.engine.docker_client import connect
+
+        client = connect(timeout=10)
+        info = client.info()
+        running = client.containers.list(filters={"label": f"{LABEL_ROLE}=training"})
+        by_host = {f"{c.labels.get(LABEL_JOB)}/{c.labels.get(LABEL_HOST)}": c for c in running}
+        owners = ContainerProcesses({key: c.id for key, c in by_host.items()}, top=docker_top(by_host))
+    except (WorkbenchError, DockerException):
+        pass  # the GPUs can be shown without Docker
+    snapshot = sample_machine(owners=owners)
+    if info is not None:
+        from workbench.engine.gpu_docker import docker_gpu_support
+
+        support = docker_gpu_support(info)
+        state = "can" if support.available else "cannot"
+        snapshot.docker = f"Docker {state} hand GPUs to containers: {support.detail}"
+    return snapshot
 
 
 def remove_job(name: str) -> None:

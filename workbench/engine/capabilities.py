@@ -11,7 +11,7 @@ from workbench.spec.settings import WorkbenchSettings
 def extensions_for(spec: dict, plan: JobPlan, settings: WorkbenchSettings) -> list[Extension]:
     from workbench.engine.channels.file_mode import FileChannels, FileSystemChannels
 
-    extensions: list[Extension] = []
+    extensions: list[Extension] = hardware_extensions(plan, settings)
     file_channels, fs_channels = [], []
     for channel in plan.channels:
         if channel.data_type == "FileSystem":
@@ -28,3 +28,23 @@ def extensions_for(spec: dict, plan: JobPlan, settings: WorkbenchSettings) -> li
     if fs_channels:
         extensions.append(FileSystemChannels(fs_channels, dict(settings.FileSystems)))
     return extensions
+
+
+def hardware_extensions(plan: JobPlan, settings: WorkbenchSettings) -> list[Extension]:
+    """GPUs and instance resource limits; first, so a job that cannot have its GPUs fails before staging data."""
+    from workbench.engine.gpu_hosts import GpuHosts, needs_gpus
+    from workbench.engine.instance_limits import InstanceLimits
+
+    extensions: list[Extension] = []
+    if needs_gpus(plan, settings):
+        extensions.append(GpuHosts(settings))
+    if settings.EmulateInstanceResources:
+        extensions.append(InstanceLimits())
+    return extensions
+
+
+def preflight(spec: dict, client) -> None:
+    """Checks that need the machine, before a job is created: raise WorkbenchError to refuse it."""
+    from workbench.engine.gpu_hosts import check_gpus_ready
+
+    check_gpus_ready(spec, client)

@@ -225,12 +225,26 @@ class GpuSample(Event):
 
     index: int
     name: str
-    utilization: float  # percent
+    utilization: float | None  # percent; None when the GPU cannot say (MIG mode)
     memory_used_mib: int
     memory_total_mib: int
     temperature_c: float | None = None
     power_w: float | None = None
-    hosts: tuple[str, ...] = ()  # hosts whose containers use it
+    hosts: tuple[str, ...] = ()  # hosts whose containers use it (their processes run on it)
+    assigned: tuple[str, ...] = ()  # hosts it was given to
+    processes: int = 0  # processes on it, whoever's
+
+
+@dataclass(frozen=True)
+class GpuAssigned(Event):
+    """Which of this machine's GPUs a host got, before its container starts (once per attempt)."""
+
+    host: str
+    instance_type: str
+    gpus: tuple[int, ...]  # this machine's GPU indexes; () when it runs on the CPU
+    expected: int  # GPUs its instance type has on SageMaker
+    names: tuple[str, ...] = ()  # the GPUs' names, in the order of `gpus`
+    reason: str = ""  # why it has none although its type has some ("no GPU: NVIDIA driver not available")
 
 
 # --- the bus -------------------------------------------------------------------------

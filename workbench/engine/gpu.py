@@ -28,13 +28,21 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def load_nvml():
+    """pynvml (nvidia-ml-py), or None when it is not installed."""
+    try:
+        import pynvml
+    except ImportError:
+        return None
+    return pynvml
+
+
 def probe(nvml=None) -> GpuInventory:
     """The machine's GPUs; `nvml` is pynvml or a stand-in with the same calls."""
     if nvml is None:
-        try:
-            import pynvml as nvml  # type: ignore[no-redef]
-        except ImportError:
-            return GpuInventory(reason="nvidia-ml-py is not installed")
+        nvml = load_nvml()
+        if nvml is None:
+            return GpuInventory(reason="no GPU: nvidia-ml-py is not installed")
     try:
         nvml.nvmlInit()
     except Exception as err:  # NVMLError_LibraryNotFound, DriverNotLoaded, ...

@@ -34,6 +34,14 @@ class WorkbenchSettings:
     FileSystems: dict = _setting(
         {}, "local folders standing in for FileSystemDataSource ids: {fs-0123abcd: /data/efs}", kind="str_map"
     )
+    Gpus: str | list = _setting(
+        "auto", "which of this machine's GPUs the hosts get: auto (each host of a GPU instance type gets as many "
+        "as its type has, in order), all (every GPU host sees every GPU; hosts share), none (run on the CPU), "
+        "or GPU indexes to split among the hosts in that order, e.g. [2, 3]", kind="gpus"
+    )
+    EmulateInstanceResources: bool = _setting(
+        False, "cap each container's CPUs and memory to its instance type's (at most what this machine has)"
+    )
 
     @classmethod
     def from_spec(cls, data: dict | None) -> "WorkbenchSettings":

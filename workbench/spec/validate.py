@@ -394,11 +394,16 @@ def check_setting(name: str, value: Any) -> str | None:
             return "must map strings to strings"
         return None
     elif kind == "gpus":
-        if value in ("all", "none"):
+        if value in ("auto", "all", "none"):
             return None
         if isinstance(value, list) and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in value):
+            repeated = sorted({i for i in value if value.count(i) > 1})
+            if repeated:
+                return f"names GPU {repeated[0]} more than once; list each GPU once"
+            if not value:
+                return "is an empty list; give GPU indexes like [0, 1], or none to run on the CPU"
             return None
-        return f"must be all, none, or a list of GPU indexes like [0, 1]; not {_show(value)}"
+        return f"must be auto, all, none, or a list of GPU indexes like [0, 1]; not {_show(value)}"
     if minimum is not None and isinstance(value, (int, float)) and value < minimum:
         return f"{value} is too small; at least {minimum}"
     return None
