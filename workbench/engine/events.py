@@ -165,6 +165,7 @@ class SignalOutcome(Event):
     signal: str  # the signal that ended it, "" when it exited by itself
     killed: bool  # SIGKILL was needed
     grace: float  # the grace period it had
+    sigkill_time: float | None = None
 
 
 @dataclass(frozen=True)

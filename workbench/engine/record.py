@@ -146,7 +146,8 @@ def signal_summary(event: ev.SignalOutcome) -> str:
     """One line of the signal timeline: `algo-1: SIGTERM handled in 2.3 s, exit 0`."""
     took = event.exit_time - event.sigterm_time
     if event.killed and event.signal == "SIGKILL":
-        return f"{event.host}: ignored SIGTERM, killed after {took:.0f} s"
+        waited = (event.sigkill_time or event.exit_time) - event.sigterm_time
+        return f"{event.host}: ignored SIGTERM, killed after {waited:.0f} s"
     if event.signal:
         return f"{event.host}: ended by {event.signal} after {took:.1f} s (exit {event.exit_code})"
     return f"{event.host}: SIGTERM handled in {took:.1f} s, exit {event.exit_code}"

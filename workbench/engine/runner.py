@@ -459,6 +459,7 @@ class JobRunner:
             self.emit(ev.SignalOutcome(
                 host, self.stop_reason or ("Failed" if self.failure else "Stopped"), run.signal_times[0], now, code,
                 signal_name(code, run.signals), "SIGKILL" in run.signals, float(self.settings.StopGracePeriodSeconds),
+                sigkill_time=next((t for n, t in zip(run.signals, run.signal_times) if n == "SIGKILL"), None),
                 time=now))
         if all(r.exit_code is not None for r in self.hosts.values()):
             self.training_ended = time.time()
