@@ -49,8 +49,9 @@ def one_error_line(capsys) -> str:
 
 
 def test_no_credentials(tmp_path, monkeypatch, capsys):
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        monkeypatch.delenv(name, raising=False)
     assert main(["submit", spec_file(tmp_path), "--name", "no-creds"]) == 2
     assert one_error_line(capsys) == (
         "error: Cannot submit no-creds to SageMaker: no AWS credentials found; set AWS_PROFILE "

@@ -8,7 +8,7 @@ from typing import Any
 
 from workbench.cloud.client import call, sagemaker_client
 from workbench.cloud.errors import aws_error_types, cloud_error, error_code, reason
-from workbench.errors import CloudError, JobNotFound
+from workbench.errors import JobNotFound
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,4 @@ def user_tags(arn: str, region: str | None = None) -> tuple[list[dict], str]:
             tags.extend(page.get("Tags") or [])
     except aws_error_types() as err:
         return [], f"the job's tags were not imported: {reason(err, 'ListTags')}"
-    except CloudError as err:
-        return [], f"the job's tags were not imported: {err}"
     return [{"Key": t["Key"], "Value": t.get("Value", "")} for t in tags if not str(t.get("Key", "")).startswith("aws:")], ""

@@ -29,6 +29,7 @@ from workbench.fileio import write_json_atomic, write_text_atomic
 KIND = "sagemaker"
 REFRESH_INTERVAL = 5.0  # seconds between DescribeTrainingJob calls while a job is followed
 LOG_POLL_INTERVAL = 2.0  # seconds between CloudWatch polls while following
+LATE_LINES_WINDOW = 60.0  # seconds after the end in which one more CloudWatch poll is worth it
 SAGEMAKER_STOP_GRACE = 120  # SIGTERM to SIGKILL on SageMaker; not configurable there
 NOT_AVAILABLE = {
     "Gpu": "GPU samples are not collected for SageMaker jobs; see the job's CloudWatch metrics",
@@ -243,6 +244,12 @@ def _sleep(seconds: float, stop: Callable[[], bool] | None) -> bool:
         time.sleep(min(left, 0.1))
 
 
+def _ended_recently(record: dict) -> bool:
+    """CloudWatch may still be taking in a job's last lines for a little while after it ends."""
+    ended = epoch(record.get("TrainingEndTime")) or epoch(record.get("LastModifiedTime"))
+    return ended is None or time.time() - ended < LATE_LINES_WINDOW
+
+
 def job_hosts(record: dict) -> list[str]:
     from workbench.engine.plan import natural_key
 
@@ -263,11 +270,13 @@ def read_logs(paths: JobPaths, record: dict, host: str | None = None, follow: bo
     if follow and not is_final(record):
         record = refresh(paths, record)
     while follow:
-        finished = is_final(record)
+        if is_final(record):
+            if _ended_recently(record):
+                _sleep(max(poll, LOG_POLL_INTERVAL), None)
+                yield from reader.poll()
+            return
         _sleep(max(poll, LOG_POLL_INTERVAL), None)
         yield from reader.poll()
-        if finished:
-            return
         record = refresh(paths, record, max_age=REFRESH_INTERVAL, quiet=True)
 
 
@@ -301,8 +310,8 @@ def follow_events(paths: JobPaths, poll: float = 0.0, stop: Callable[[], bool] |
     while True:
         yield from _log_events(reader.poll())
         if is_final(record):
-            if not _sleep(max(poll, LOG_POLL_INTERVAL), stop):
-                yield from _log_events(reader.poll())  # lines CloudWatch took in after the end
+            if _ended_recently(record) and not _sleep(max(poll, LOG_POLL_INTERVAL), stop):
+                yield from _log_events(reader.poll())
             finished = [e for e in events_of(record) if isinstance(e, ev.JobFinished)]
             yield from finished
             return
