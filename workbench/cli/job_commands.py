@@ -139,11 +139,12 @@ def jobs_command(args) -> int:
     if not records:
         print("No jobs yet: run one with `sm-workbench run sample_jobs/hello/job.yaml`")
         return 0
-    rows = [("NAME", "STATUS", "SECONDARY", "HOSTS", "INSTANCES", "CREATED", "DURATION", "FAILURE")]
+    rows = [("NAME", "ON", "STATUS", "SECONDARY", "HOSTS", "INSTANCES", "CREATED", "DURATION", "FAILURE")]
     for record in records:
         hosts, kinds = resources_text(record)
         failure = (record.get("FailureReason") or "").strip().splitlines()
-        rows.append((record["TrainingJobName"], record.get("TrainingJobStatus", "?"), record.get("SecondaryStatus", ""),
+        where = "SageMaker" if (record.get("Workbench") or {}).get("Kind") == "sagemaker" else "local"
+        rows.append((record["TrainingJobName"], where, record.get("TrainingJobStatus", "?"), record.get("SecondaryStatus", ""),
                      hosts, kinds, _age(record.get("CreationTime")), _duration(record),
                      (failure[0][:60] if failure else "")))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from workbench.engine import control
+from workbench.engine import cloud_jobs, control
 from workbench.engine import events as ev
 from workbench.engine.record import is_final, new_record
 from workbench.engine.store import (
@@ -113,6 +113,10 @@ def _spawn_worker(action: str, paths: JobPaths, source: str = "") -> subprocess.
 def reconcile(paths: JobPaths) -> dict:
     """A job's record, after making sure a job whose runner died is taken over."""
     record = load_record(paths)
+    if cloud_jobs.is_cloud(record):  # SageMaker runs it: nothing to take over, only refresh
+        return cloud_jobs.refresh(paths, record, max_age=cloud_jobs.REFRESH_INTERVAL, quiet=True)
+    if record.get("Workbench", {}).get("Kind", "local") != "local":
+        return record
     if is_final(record) or control.owner_alive(paths):
         return record
     lock = paths.control / "adopting"
@@ -133,6 +137,12 @@ def list_jobs() -> list[dict]:
         if not is_final(record) and record.get("Workbench", {}).get("Kind", "local") == "local":
             try:
                 records[index] = reconcile(existing_job(record["TrainingJobName"]))
+            except WorkbenchError:
+                pass
+        elif not is_final(record) and cloud_jobs.is_cloud(record):  # a quick, quiet refresh from SageMaker
+            try:
+                records[index] = cloud_jobs.refresh(existing_job(record["TrainingJobName"]), record, quiet=True,
+                                                    quick=True, max_age=cloud_jobs.REFRESH_INTERVAL)
             except WorkbenchError:
                 pass
     _remove_leftovers(records)
@@ -157,7 +167,11 @@ def _remove_leftovers(records: list[dict]) -> None:
 
 
 def describe_job(name: str) -> dict:
-    return reconcile(existing_job(name))
+    paths = existing_job(name)
+    record = load_record(paths)
+    if cloud_jobs.is_cloud(record):
+        return cloud_jobs.refresh(paths, record)  # asked for: AWS errors are raised
+    return reconcile(paths)
 
 
 def job_paths(name: str) -> JobPaths:
@@ -191,6 +205,10 @@ def read_logs(name: str, host: str | None = None, follow: bool = False,
     """(time, host, text) for one host, or all hosts merged in time order; `follow`
     keeps reading until the job has finished."""
     paths = existing_job(name)
+    record = load_record(paths)
+    if cloud_jobs.is_cloud(record):  # CloudWatch Logs, one stream per host
+        yield from cloud_jobs.read_logs(paths, record, host=host, follow=follow, poll=poll)
+        return
     if host is not None and host not in job_hosts(name) and not follow:
         raise WorkbenchError(f"Job {name} has no host {host!r}; its hosts: {', '.join(job_hosts(name)) or 'none yet'}")
     tail = LogTail(paths, host)
@@ -219,6 +237,9 @@ def follow_events(name: str, poll: float = 0.1, stop: Callable[[], bool] | None 
     import json
 
     paths = existing_job(name)
+    if cloud_jobs.is_cloud(load_record(paths)):  # DescribeTrainingJob and CloudWatch Logs
+        yield from cloud_jobs.follow_events(paths, poll=poll, stop=stop)
+        return
     tail = LogTail(paths)
     events_handle = None
     events_partial = ""
@@ -266,6 +287,9 @@ def follow_events(name: str, poll: float = 0.1, stop: Callable[[], bool] | None 
 def stop_job(name: str, *, kill: bool = False, wait: bool = True, timeout: float | None = None) -> dict:
     """Stop a running job from any process: SIGTERM, the grace period, SIGKILL."""
     paths = existing_job(name)
+    if cloud_jobs.is_cloud(load_record(paths)):  # StopTrainingJob
+        record = cloud_jobs.stop(paths, load_record(paths), kill=kill)
+        return wait_for_job(name, timeout=timeout) if wait else record
     record = reconcile(paths)
     if is_final(record):
         raise JobStateError(f"Job {name} has already ended ({record['TrainingJobStatus']}); nothing to stop")
@@ -279,6 +303,9 @@ def interrupt_job(name: str) -> dict:
     """Simulate a spot interruption of a running managed-spot job."""
     paths = existing_job(name)
     record = reconcile(paths)
+    if cloud_jobs.is_cloud(record):
+        raise JobStateError(f"Job {name} runs on SageMaker, where a spot interruption cannot be caused; "
+                            "rerun it here (`sm-workbench rerun`) to practise one")
     if is_final(record):
         raise JobStateError(f"Job {name} has already ended ({record['TrainingJobStatus']}); nothing to interrupt")
     if not record.get("EnableManagedSpotTraining"):
@@ -358,3 +385,41 @@ def rerun_spec(name: str, *, new_name: str | None = None, overrides: list[str] |
     data = job_spec(name)
     data.pop("TrainingJobName", None)
     return check_spec(data, source=str(existing_job(name).spec), name=new_name, overrides=overrides)
+
+
+# --- Amazon SageMaker ----------------------------------------------------------------
+
+
+def job_kind(name: str) -> str:
+    """"local" (runs here) or "sagemaker" (runs on Amazon SageMaker)."""
+    return load_record(existing_job(name)).get("Workbench", {}).get("Kind", "local")
+
+
+def submit(spec: JobSpec) -> dict:
+    """Submit a spec to SageMaker (CreateTrainingJob); the job joins the history as a
+    SageMaker job, and `describe_job`, `read_logs`, `follow_events`, `stop_job` work on it."""
+    return cloud_jobs.submit(spec)
+
+
+def upload(path: str, destination: str, *, on_progress: Callable | None = None):
+    """Upload a local file or folder to S3 (for specs whose inputs are local); returns
+    `Uploaded` with the S3 URI to put in the spec."""
+    from workbench.cloud.upload import upload_path
+
+    return upload_path(path, destination, on_progress=on_progress)
+
+
+def import_job(name: str, *, output: str | None = None, force: bool = False, history: bool = True):
+    """A SageMaker job's DescribeTrainingJob turned into a spec (written to `output` when
+    given) and, with `history`, the job added to the history as a SageMaker job. Returns
+    the `ImportedSpec`; its `warnings` say what could not be done."""
+    from workbench.cloud.importer import import_training_job
+
+    imported = import_training_job(name)
+    if output:
+        cloud_jobs.write_imported(imported, output, force=force)
+    if history:
+        _, why_not = cloud_jobs.register_imported(imported)
+        if why_not:
+            imported.warnings.append(why_not)
+    return imported

@@ -1,0 +1,99 @@
+"""AWS failures as one line each: what we tried, why it failed, what to do.
+
+botocore's own messages are long, multi-line and name HTTP details; a user wants to
+know whether to fix credentials, permissions, the request or just wait.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+from workbench.errors import CloudError
+
+_CREDENTIALS_REJECTED = {
+    "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "SignatureDoesNotMatch",
+    "ExpiredToken", "ExpiredTokenException", "InvalidToken", "RequestExpired", "IncompleteSignature",
+    "MissingAuthenticationToken",
+}
+_ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "NotAuthorized", "UnauthorizedOperation", "403"}
+_THROTTLED = {"ThrottlingException", "Throttling", "ThrottledException", "TooManyRequestsException",
+              "RequestLimitExceeded", "SlowDown", "LimitExceededException"}
+_UNAVAILABLE = {"ServiceUnavailable", "ServiceUnavailableException", "InternalFailure", "InternalServerError",
+                "InternalError", "500", "502", "503", "504"}
+
+# What each call needs in the caller's IAM policy, for the access-denied hint.
+_PERMISSIONS = {
+    "CreateTrainingJob": "sagemaker:CreateTrainingJob and iam:PassRole on the job's RoleArn",
+    "DescribeTrainingJob": "sagemaker:DescribeTrainingJob",
+    "StopTrainingJob": "sagemaker:StopTrainingJob",
+    "ListTags": "sagemaker:ListTags",
+    "DescribeLogStreams": "logs:DescribeLogStreams on /aws/sagemaker/TrainingJobs",
+    "GetLogEvents": "logs:GetLogEvents on /aws/sagemaker/TrainingJobs",
+}
+
+
+def aws_error_types() -> tuple[type[BaseException], ...]:
+    """What boto3 raises for AWS trouble (imported late: boto3 is slow to import)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
+
+
+def error_code(err: BaseException) -> str:
+    response = getattr(err, "response", None) or {}
+    return str((response.get("Error") or {}).get("Code") or "")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def _endpoint(err: BaseException) -> str:
+    url = (getattr(err, "kwargs", None) or {}).get("endpoint_url") or os.environ.get("AWS_ENDPOINT_URL") or ""
+    parsed = urlparse(url)
+    return f"{parsed.scheme}://{parsed.netloc}" if parsed.netloc else (url or "the AWS endpoint")
+
+
+def reason(err: BaseException, operation: str = "") -> str:
+    """Why an AWS call failed and what to do about it, in one line."""
+    from botocore import exceptions as bx
+
+    if isinstance(err, (bx.NoCredentialsError, bx.PartialCredentialsError, bx.CredentialRetrievalError)):
+        return ("no AWS credentials found; set AWS_PROFILE (see `aws configure`), "
+                "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    if isinstance(err, bx.NoRegionError):
+        return "no AWS region set; set AWS_DEFAULT_REGION (e.g. us-east-1) or a region in your AWS profile"
+    if isinstance(err, bx.ProfileNotFound):
+        return f"{err}; fix AWS_PROFILE or create the profile with `aws configure --profile NAME`"
+    if isinstance(err, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError,
+                        bx.ReadTimeoutError, bx.ProxyConnectionError, bx.SSLError)):
+        return (f"{_endpoint(err)} does not answer ({type(err).__name__}); check the network, "
+                "or AWS_ENDPOINT_URL if you set one")
+    if isinstance(err, bx.ParamValidationError):
+        return f"the request does not fit the API ({_one_line(err)}); check the spec with `sm-workbench validate --target sagemaker`"
+    if isinstance(err, bx.ClientError):
+        code = error_code(err)
+        message = _one_line((err.response.get("Error") or {}).get("Message") or "")
+        if code in _CREDENTIALS_REJECTED:
+            return f"the AWS credentials were rejected ({code}); refresh them or check AWS_PROFILE"
+        if code in _ACCESS_DENIED:
+            needs = _PERMISSIONS.get(operation, f"the permission for {operation}" if operation else "the permission")
+            return f"access denied ({message or code}); the credentials' IAM policy must allow {needs}"
+        if code in _THROTTLED:
+            return f"AWS is throttling requests ({code}); wait a minute and try again"
+        if code in _UNAVAILABLE:
+            return f"the service failed ({code}: {message or 'no details'}); try again later"
+        if code == "ResourceLimitExceeded":
+            return f"{message or code}; request a higher quota in the Service Quotas console, or use another instance type"
+        if code == "ResourceInUse":
+            return f"{message or code}; training job names are unique per account and region: pick another name (--name)"
+        if code == "ValidationException":
+            return f"SageMaker refused the request: {message or code}"
+        return f"{code}: {message}".strip(": ") or _one_line(err)
+    return _one_line(err) or type(err).__name__
+
+
+def cloud_error(err: BaseException, what: str, operation: str = "") -> CloudError:
+    """`Cannot <what>: <reason>` as a CloudError (CLI exit code 2, never a traceback)."""
+    return CloudError(_one_line(f"Cannot {what}: {reason(err, operation)}"))

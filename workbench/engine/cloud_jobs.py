@@ -1,0 +1,351 @@
+"""SageMaker jobs in the job history, beside local ones.
+
+A cloud job has a folder like a local job: `spec.yaml` (what was submitted),
+`describe.json` (the latest DescribeTrainingJob, times as the store writes them, plus a
+`Workbench` section whose Kind is "sagemaker") and `events.jsonl` (the status transitions
+as the same events a local job records, so every viewer shows both alike). SageMaker
+runs the job, so nothing here is ever taken over or cleaned up like a local job; the
+record is refreshed from DescribeTrainingJob instead (at most every REFRESH_INTERVAL
+while something follows it, never once the job has ended), and logs come from
+CloudWatch. GPU samples, /opt/ml trees, checkpoint file states and signals are
+not available for cloud jobs; the record says so, for viewers to show.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+from workbench.engine import events as ev
+from workbench.engine.record import epoch, is_final, iso, new_record
+from workbench.engine.store import JobPaths, create_job_dir, job_paths, load_record
+from workbench.errors import JobStateError, SpecInvalid, WorkbenchError
+from workbench.fileio import write_json_atomic, write_text_atomic
+
+KIND = "sagemaker"
+REFRESH_INTERVAL = 5.0  # seconds between DescribeTrainingJob calls while a job is followed
+LOG_POLL_INTERVAL = 2.0  # seconds between CloudWatch polls while following
+LATE_LINES_WINDOW = 60.0  # seconds after the end in which one more CloudWatch poll is worth it
+SAGEMAKER_STOP_GRACE = 120  # SIGTERM to SIGKILL on SageMaker; not configurable there
+NOT_AVAILABLE = {
+    "Gpu": "GPU samples are not collected for SageMaker jobs; see the job's CloudWatch metrics",
+    "OptMl": "the /opt/ml tree lives on the SageMaker instances; outputs go to S3OutputPath",
+    "Checkpoints": "checkpoint file states are not tracked for SageMaker jobs; see CheckpointConfig.S3Uri",
+    "Signals": "signals are sent by SageMaker and not reported",
+}
+_FINAL_SECONDARIES = {"Completed", "Failed", "Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded"}
+
+
+def is_cloud(record: dict) -> bool:
+    return (record.get("Workbench") or {}).get("Kind") == KIND
+
+
+def _hosts(resources: dict) -> dict[str, dict]:
+    """Host names as SageMaker gives them (algo-1.., numbered across instance groups)."""
+    from workbench.engine.plan import make_plan
+
+    try:
+        plan = make_plan({"ResourceConfig": resources or {}})
+    except (WorkbenchError, KeyError, TypeError, ValueError):
+        return {}
+    return {h.name: {"Group": h.group, "InstanceType": h.instance_type} for h in plan.hosts}
+
+
+def _workbench_section(record: dict, region: str, previous: dict | None) -> dict:
+    name = record.get("TrainingJobName", "")
+    section = {
+        "Kind": KIND,
+        "Region": region,
+        "ConsoleUrl": f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/jobs/{name}",
+        "LogGroup": "/aws/sagemaker/TrainingJobs",
+        "Hosts": _hosts(record.get("ResourceConfig") or {}),
+        "Settings": {"StopGracePeriodSeconds": SAGEMAKER_STOP_GRACE},
+        "Channels": {}, "Signals": [], "Notices": [],
+        "NotAvailable": dict(NOT_AVAILABLE),
+    }
+    for key in ("Source", "SubmittedAt", "Imported"):
+        if previous and key in previous:
+            section[key] = previous[key]
+    return section
+
+
+def cloud_record(description: dict, region: str, previous: dict | None = None) -> dict:
+    """describe.json of a cloud job: the description as it is, plus the Workbench section."""
+    record = copy.deepcopy(description)
+    record.pop("Workbench", None)
+    record["Workbench"] = _workbench_section(record, region, (previous or {}).get("Workbench"))
+    record["Workbench"]["RefreshedAt"] = iso(time.time())
+    return record
+
+
+# --- events: the record's transitions as the events a local job records ---------------
+
+
+def _primary(secondary: str) -> str:
+    return "Stopping" if secondary == "Stopping" else "InProgress"
+
+
+def events_of(record: dict) -> list[ev.Event]:
+    """JobCreated, one StatusChanged per transition, JobFinished once it has ended."""
+    created = epoch(record.get("CreationTime")) or 0.0
+    out: list[ev.Event] = [ev.JobCreated(record.get("TrainingJobName", ""), record.get("TrainingJobArn", ""),
+                                         tuple(((record.get("Workbench") or {}).get("Hosts") or {})),
+                                         (record.get("Workbench") or {}).get("Source", ""), time=created)]
+    transitions = record.get("SecondaryStatusTransitions") or []
+    final = is_final(record)
+    for index, transition in enumerate(transitions):
+        status = transition.get("Status", "")
+        last = index == len(transitions) - 1
+        if final and last and status == record.get("SecondaryStatus"):
+            continue  # JobFinished carries it
+        primary = record.get("TrainingJobStatus", "") if status in _FINAL_SECONDARIES else _primary(status)
+        out.append(ev.StatusChanged(primary, status, transition.get("StatusMessage", ""),
+                                    time=epoch(transition.get("StartTime")) or created))
+    if final:
+        ended = epoch(record.get("TrainingEndTime")) or epoch(record.get("LastModifiedTime")) or created
+        out.append(ev.JobFinished(record["TrainingJobStatus"], record.get("SecondaryStatus", ""),
+                                  (record.get("FailureReason") or "")[:1024],
+                                  (record.get("ModelArtifacts") or {}).get("S3ModelArtifacts", ""), time=ended))
+    return out
+
+
+def _event_key(event: ev.Event) -> tuple:
+    return (event.kind, getattr(event, "secondary", ""), round(event.time, 3))
+
+
+def _save(paths: JobPaths, record: dict) -> None:
+    write_json_atomic(paths.describe, record)
+    text = "".join(json.dumps(event.to_dict(), default=str) + "\n" for event in events_of(record))
+    write_text_atomic(paths.events, text)
+
+
+# --- refreshing ----------------------------------------------------------------------
+
+
+def region_of(record: dict) -> str | None:
+    from workbench.cloud.client import region_of_arn
+
+    return (record.get("Workbench") or {}).get("Region") or region_of_arn(record.get("TrainingJobArn", ""))
+
+
+def refresh(paths: JobPaths, record: dict | None = None, *, max_age: float = 0.0, quiet: bool = False,
+            quick: bool = False) -> dict:
+    """The job's record, brought up to date from DescribeTrainingJob when it may have
+    changed. `quiet`: a failure is noted in the record (Workbench.RefreshError) instead
+    of raised, for background polls; `quick`: one attempt with short timeouts, for
+    listings that must not hang when the network is down."""
+    from workbench.cloud.jobs import describe_training_job
+
+    record = record if record is not None else load_record(paths)
+    bench = record.get("Workbench") or {}
+    refreshed = epoch(bench.get("RefreshedAt"))
+    if is_final(record) and refreshed and not bench.get("RefreshError"):
+        return record  # an ended job's description does not change any more
+    if max_age and refreshed and time.time() - refreshed < max_age:
+        return record
+    region = region_of(record)
+    try:
+        description = describe_training_job(record["TrainingJobName"], region, quick=quick)
+    except WorkbenchError as err:
+        if not quiet:
+            raise
+        bench = record.setdefault("Workbench", {})
+        bench["RefreshError"] = str(err)
+        bench["RefreshedAt"] = iso(time.time())
+        write_json_atomic(paths.describe, record)
+        return record
+    updated = cloud_record(description, region or "", record)
+    _save(paths, updated)
+    return updated
+
+
+# --- submitting and importing --------------------------------------------------------
+
+
+def _refuse_placeholder_role(spec) -> None:
+    from workbench.spec import Problem
+    from workbench.spec.resolve import placeholder_role
+
+    role = spec.data.get("RoleArn", "")
+    if role == placeholder_role(str(spec.settings.AccountId)) or role.endswith(":role/sm-workbench-local"):
+        raise SpecInvalid([Problem("RoleArn", f"{role!r} is sm-workbench's stand-in for local runs; give the IAM "
+                                   "role SageMaker runs the job as, e.g. arn:aws:iam::123456789012:role/SageMakerRole")],
+                          str(spec.source or "spec"))
+
+
+def submit(spec) -> dict:
+    """CreateTrainingJob with the spec's request (its `Workbench:` section stripped); the
+    job joins the history as a SageMaker job. The name is reserved locally first, so a
+    clash is found before anything reaches AWS."""
+    from workbench.cloud.jobs import create_training_job
+    from workbench.spec import errors, validate, write_spec_file
+
+    problems = errors(validate(spec.data, target="sagemaker"))
+    if problems:
+        raise SpecInvalid(problems, str(spec.source or "spec"))
+    _refuse_placeholder_role(spec)
+    request = spec.request
+    paths = create_job_dir(spec.name)
+    try:
+        submitted = create_training_job(request)
+    except BaseException:
+        shutil.rmtree(paths.root, ignore_errors=True)
+        raise
+    write_spec_file(paths.spec, spec.data)
+    record = new_record(request, submitted.arn, time.time())
+    record["Workbench"] = _workbench_section(record, submitted.region, {
+        "Source": str(spec.source or ""), "SubmittedAt": iso(time.time())})
+    _save(paths, record)
+    return refresh(paths, record, quiet=True)
+
+
+def register_imported(imported) -> tuple[dict | None, str]:
+    """Put an imported job in the history (once); returns its record, or None and why not."""
+    from workbench.spec import write_spec_file
+
+    name = imported.name
+    paths = job_paths(name)
+    previous: dict = {}
+    if paths.describe.exists():
+        previous = load_record(paths)
+        if not is_cloud(previous):
+            return None, f"a local job is also named {name}; the SageMaker job was not added to the job history"
+    else:
+        try:
+            paths = create_job_dir(name)
+        except WorkbenchError as err:
+            return None, str(err)
+        write_spec_file(paths.spec, {"TrainingJobName": name, **imported.data})
+    from workbench.cloud.client import region_of_arn
+
+    region = region_of_arn(imported.description.get("TrainingJobArn", "")) or ""
+    section = dict(previous.get("Workbench") or {}, Imported=iso(time.time()))
+    record = cloud_record(imported.description, region, {"Workbench": section})
+    _save(paths, record)
+    return record, ""
+
+
+# --- following -----------------------------------------------------------------------
+
+
+def _sleep(seconds: float, stop: Callable[[], bool] | None) -> bool:
+    """Sleep, waking early when `stop()` says so; True when it did."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if stop and stop():
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(left, 0.1))
+
+
+def _ended_recently(record: dict) -> bool:
+    """CloudWatch may still be taking in a job's last lines for a little while after it ends."""
+    ended = epoch(record.get("TrainingEndTime")) or epoch(record.get("LastModifiedTime"))
+    return ended is None or time.time() - ended < LATE_LINES_WINDOW
+
+
+def job_hosts(record: dict) -> list[str]:
+    from workbench.engine.plan import natural_key
+
+    return sorted((record.get("Workbench") or {}).get("Hosts") or {}, key=natural_key)
+
+
+def read_logs(paths: JobPaths, record: dict, host: str | None = None, follow: bool = False,
+              poll: float = 0.0) -> Iterator[tuple[float, str, str]]:
+    """(time, host, text) from CloudWatch, every host merged in time order; `follow` keeps
+    polling until the job has ended (and once more, for the lines still on their way)."""
+    from workbench.cloud.logs import JobLogReader
+
+    hosts = job_hosts(record)
+    if host is not None and hosts and host not in hosts:
+        raise WorkbenchError(f"Job {record['TrainingJobName']} has no host {host!r}; its hosts: {', '.join(hosts)}")
+    reader = JobLogReader(record["TrainingJobName"], host=host, region=region_of(record))
+    yield from reader.poll()
+    if follow and not is_final(record):
+        record = refresh(paths, record)
+    while follow:
+        if is_final(record):
+            if _ended_recently(record):
+                _sleep(max(poll, LOG_POLL_INTERVAL), None)
+                yield from reader.poll()
+            return
+        _sleep(max(poll, LOG_POLL_INTERVAL), None)
+        yield from reader.poll()
+        record = refresh(paths, record, max_age=REFRESH_INTERVAL, quiet=True)
+
+
+def _log_events(lines: list[tuple[float, str, str]]) -> list[ev.LogLines]:
+    by_host: dict[str, list[tuple[float, str]]] = {}
+    for moment, host, text in lines:
+        by_host.setdefault(host, []).append((moment, text))
+    return [ev.LogLines(host, tuple(items), time=items[-1][0]) for host, items in by_host.items()]
+
+
+def follow_events(paths: JobPaths, poll: float = 0.0, stop: Callable[[], bool] | None = None) -> Iterator[ev.Event]:
+    """The job's events so far, then live: status changes from DescribeTrainingJob and log
+    lines from CloudWatch, until the job has ended or `stop()` says so."""
+    from workbench.cloud.logs import JobLogReader
+
+    record = refresh(paths)
+    seen: set[tuple] = set()
+
+    def fresh(current: dict) -> list[ev.Event]:
+        out = []
+        for event in events_of(current):
+            if isinstance(event, ev.JobFinished) or _event_key(event) in seen:
+                continue
+            seen.add(_event_key(event))
+            out.append(event)
+        return out
+
+    yield from fresh(record)
+    reader = JobLogReader(record["TrainingJobName"], region=region_of(record))
+    last_refresh = time.monotonic()
+    while True:
+        yield from _log_events(reader.poll())
+        if is_final(record):
+            if _ended_recently(record) and not _sleep(max(poll, LOG_POLL_INTERVAL), stop):
+                yield from _log_events(reader.poll())
+            finished = [e for e in events_of(record) if isinstance(e, ev.JobFinished)]
+            yield from finished
+            return
+        if _sleep(max(poll, LOG_POLL_INTERVAL), stop):
+            return
+        if time.monotonic() - last_refresh >= REFRESH_INTERVAL:
+            record = refresh(paths, record, quiet=True)
+            last_refresh = time.monotonic()
+            yield from fresh(record)
+
+
+# --- stopping ------------------------------------------------------------------------
+
+
+def stop(paths: JobPaths, record: dict, *, kill: bool = False) -> dict:
+    """StopTrainingJob: SageMaker sends SIGTERM, and SIGKILL 120 s later."""
+    from workbench.cloud.jobs import stop_training_job
+
+    name = record["TrainingJobName"]
+    record = refresh(paths, record)
+    if is_final(record):
+        raise JobStateError(f"Job {name} has already ended ({record['TrainingJobStatus']}); nothing to stop")
+    if kill:
+        raise JobStateError(f"SageMaker cannot kill {name} at once: StopTrainingJob sends SIGTERM, then SIGKILL "
+                            f"{SAGEMAKER_STOP_GRACE} s later; run `sm-workbench stop {name}` without --kill")
+    if record.get("TrainingJobStatus") == "Stopping":
+        return record
+    stop_training_job(name, region_of(record))
+    return refresh(paths, record, quiet=True)
+
+
+def write_imported(imported, output: Path | str, *, force: bool = False) -> None:
+    """The imported spec to a file; an existing file is kept unless `force`."""
+    output = Path(output)
+    if output.exists() and not force:
+        raise WorkbenchError(f"{output} already exists; give another file (-o) or overwrite it with --force")
+    write_text_atomic(output, imported.text())
