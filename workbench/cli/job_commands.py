@@ -178,7 +178,12 @@ def stop_command(args) -> int:
     from workbench.cli.printer import exit_code_for, summary_lines
     from workbench.engine.api import describe_job, stop_job
 
+    from workbench.engine.record import is_final
+    from workbench.errors import JobStateError
+
     record = describe_job(args.job)
+    if is_final(record):
+        raise JobStateError(f"Job {args.job} has already ended ({record['TrainingJobStatus']}); nothing to stop")
     if not args.no_wait:
         grace = ((record.get("Workbench") or {}).get("Settings") or {}).get("StopGracePeriodSeconds")
         print(f"Stopping {args.job}: " + ("SIGKILL now" if args.kill else

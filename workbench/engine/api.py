@@ -151,7 +151,8 @@ def list_jobs() -> list[dict]:
 
 def _remove_leftovers(records: list[dict]) -> None:
     """Containers or networks of finished jobs (a runner that died while cleaning up)."""
-    finished = {r["TrainingJobName"] for r in records if is_final(r)}
+    finished = {r["TrainingJobName"] for r in records
+                if is_final(r) and (r.get("Workbench") or {}).get("Kind", "local") == "local"}
     if not finished:
         return
     try:

@@ -45,7 +45,10 @@ def new_record(spec: dict, arn: str, created: float) -> dict:
     for key in REQUEST_FIELDS:
         if key in spec:
             record[key] = copy.deepcopy(spec[key])
-    record["Workbench"] = {"Kind": "local", "Hosts": {}, "Channels": {}, "Signals": [], "Notices": []}
+    from workbench.spec.settings import WorkbenchSettings
+
+    record["Workbench"] = {"Kind": "local", "Settings": WorkbenchSettings.from_spec(spec).to_dict(),
+                           "Hosts": {}, "Channels": {}, "Signals": [], "Notices": []}
     return record
 
 

@@ -133,6 +133,8 @@ class JobRecorder:
     """The store's subscriber: keeps the event log, the host logs and describe.json."""
 
     PROGRESS_WRITE_INTERVAL = 0.5
+    # Frequent events: folded into the record at once, written to disk at most twice a second.
+    FREQUENT = (ev.StagingProgress, ev.GpuSample, ev.CheckpointFileState, ev.CheckpointSummary)
 
     def __init__(self, paths: JobPaths, record: dict) -> None:
         self.paths = paths
@@ -151,7 +153,7 @@ class JobRecorder:
             self._events.write(json.dumps(event.to_dict(), default=str) + "\n")
             self._events.flush()
             apply_event(self.record, event)
-            if isinstance(event, ev.StagingProgress):
+            if isinstance(event, self.FREQUENT):
                 now = time.monotonic()
                 if now - self._last_progress_write < self.PROGRESS_WRITE_INTERVAL:
                     return

@@ -330,6 +330,11 @@ def _cross_field(data: dict, target: str, add) -> None:
             add(["InputDataConfig", index, "DataSource", "S3DataSource", "InstanceGroupNames"],
                 "is missing: with instance groups, either every channel names InstanceGroupNames or none does")
 
+    role = data.get("RoleArn")
+    if target == "sagemaker" and isinstance(role, str) and role.endswith(":role/sm-workbench-local"):
+        add(["RoleArn"], "is sm-workbench's local placeholder; give the IAM role SageMaker runs the job as, "
+                         "e.g. arn:aws:iam::123456789012:role/SageMakerRole")
+
     stopping = data.get("StoppingCondition") if isinstance(data.get("StoppingCondition"), dict) else {}
     max_wait = stopping.get("MaxWaitTimeInSeconds")
     max_runtime = stopping.get("MaxRuntimeInSeconds")
