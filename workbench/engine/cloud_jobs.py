@@ -166,17 +166,6 @@ def refresh(paths: JobPaths, record: dict | None = None, *, max_age: float = 0.0
 # --- submitting and importing --------------------------------------------------------
 
 
-def _refuse_placeholder_role(spec) -> None:
-    from workbench.spec import Problem
-    from workbench.spec.resolve import placeholder_role
-
-    role = spec.data.get("RoleArn", "")
-    if role == placeholder_role(str(spec.settings.AccountId)) or role.endswith(":role/sm-workbench-local"):
-        raise SpecInvalid([Problem("RoleArn", f"{role!r} is sm-workbench's stand-in for local runs; give the IAM "
-                                   "role SageMaker runs the job as, e.g. arn:aws:iam::123456789012:role/SageMakerRole")],
-                          str(spec.source or "spec"))
-
-
 def submit(spec) -> dict:
     """CreateTrainingJob with the spec's request (its `Workbench:` section stripped); the
     job joins the history as a SageMaker job. The name is reserved locally first, so a
@@ -187,7 +176,6 @@ def submit(spec) -> dict:
     problems = errors(validate(spec.data, target="sagemaker"))
     if problems:
         raise SpecInvalid(problems, str(spec.source or "spec"))
-    _refuse_placeholder_role(spec)
     request = spec.request
     paths = create_job_dir(spec.name)
     try:

@@ -332,8 +332,8 @@ def _cross_field(data: dict, target: str, add) -> None:
 
     role = data.get("RoleArn")
     if target == "sagemaker" and isinstance(role, str) and role.endswith(":role/sm-workbench-local"):
-        add(["RoleArn"], "is sm-workbench's local placeholder; give the IAM role SageMaker runs the job as, "
-                         "e.g. arn:aws:iam::123456789012:role/SageMakerRole")
+        add(["RoleArn"], f"{role!r} is sm-workbench's stand-in for local runs; give the IAM role SageMaker runs "
+                         "the job as, e.g. arn:aws:iam::123456789012:role/SageMakerRole")
 
     stopping = data.get("StoppingCondition") if isinstance(data.get("StoppingCondition"), dict) else {}
     max_wait = stopping.get("MaxWaitTimeInSeconds")
