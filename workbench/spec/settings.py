@@ -27,6 +27,10 @@ class WorkbenchSettings:
     ForwardAwsCredentials: bool = _setting(
         False, "pass this machine's AWS credentials, region and endpoint into the containers (SageMaker uses the job's role instead)"
     )
+    CheckpointDrainTimeoutSeconds: int = _setting(
+        300, "seconds to wait, after the containers exit, for checkpoint files to reach CheckpointConfig.S3Uri "
+        "(S3 unreachable: what is left stays in the job's folder)", minimum=0
+    )
     FileSystems: dict = _setting(
         {}, "local folders standing in for FileSystemDataSource ids: {fs-0123abcd: /data/efs}", kind="str_map"
     )
