@@ -14,7 +14,7 @@ import traceback
 from workbench import __version__
 from workbench.errors import WorkbenchError
 
-COMMAND_MODULES = ("spec_commands", "job_commands", "image_commands", "doctor_command")
+COMMAND_MODULES = ("spec_commands", "job_commands", "checkpoint_command", "image_commands", "doctor_command")
 
 
 class _Parser(argparse.ArgumentParser):

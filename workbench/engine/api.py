@@ -215,9 +215,10 @@ def read_logs(name: str, host: str | None = None, follow: bool = False,
             handle.close()
 
 
-def follow_events(name: str, poll: float = 0.1, stop: Callable[[], bool] | None = None) -> Iterator[ev.Event]:
-    """Replay a job's stored events (log lines as LogLines batches), then follow it live
-    until it finishes or `stop()` says so."""
+def follow_events(name: str, poll: float = 0.1, stop: Callable[[], bool] | None = None,
+                  logs: bool = True) -> Iterator[ev.Event]:
+    """Replay a job's stored events (log lines as LogLines batches, unless `logs` is False),
+    then follow it live until it finishes or `stop()` says so."""
     import json
 
     paths = existing_job(name)
@@ -243,7 +244,7 @@ def follow_events(name: str, poll: float = 0.1, stop: Callable[[], bool] | None 
                         continue
                     if event is not None:
                         out.append(event)
-        for log in sorted(paths.logs.glob("*.log")):
+        for log in sorted(paths.logs.glob("*.log")) if logs else ():
             if log.stem not in handles:
                 handles[log.stem] = open(log, encoding="utf-8", errors="replace")
         for host, handle in handles.items():
