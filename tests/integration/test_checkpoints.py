@@ -143,3 +143,64 @@ def test_a_stop_drains_what_the_sigterm_handler_saved(tmp_path, images, s3, buck
     assert record["TrainingJobStatus"] == "Stopped"
     assert sorted(keys(s3, bucket, "stop/")) == ["stop/final-algo-1.pt", "stop/step-1.pt"]
     assert record["Workbench"]["Checkpoints"]["Summary"]["Pending"] == 0
+
+
+def test_a_container_cannot_lead_the_sync_out_of_its_folder(tmp_path, images, s3, bucket):
+    steps = [
+        {"op": "write", "path": "a.pt"},
+        {"op": "symlink", "target": "/etc/hostname", "path": "leak-file"},  # in the container: its own file;
+        {"op": "symlink", "target": "/", "path": "leak-root"},  # read from the host: the host's
+        {"op": "symlink", "target": "/opt/ml/checkpoints/a.pt", "path": "absolute.pt"},  # inside, as the container
+        {"op": "symlink", "target": "a.pt", "path": "latest.pt"},  # sees it: followed, like a relative one
+        {"op": "symlink", "target": "../../input/config/hyperparameters.json", "path": "up.json"},
+        {"op": "fifo", "path": "pipe"},
+        {"op": "sleep", "seconds": 0.6},
+    ]
+    ran = run_spec(writer_spec(tmp_path, steps, f"s3://{bucket}/safe"), tmp_path)
+    assert ran.record["TrainingJobStatus"] == "Completed", ran.record.get("FailureReason")
+    assert keys(s3, bucket) == {"safe/a.pt": content("v1", "algo-1"), "safe/latest.pt": content("v1", "algo-1"),
+                                "safe/absolute.pt": content("v1", "algo-1")}
+    warned = " ".join(n.message for n in ran.of(ev.Notice))
+    for name in ("leak-file", "leak-root", "up.json"):
+        assert f"{name} is a symlink leading out of the checkpoint folder" in warned
+
+
+def test_a_key_that_would_escape_the_folder_fails_the_job_before_it_starts(tmp_path, images, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="ckpt/fine.pt", Body=b"fine")
+    s3.put_object(Bucket=bucket, Key="ckpt/../../../escaped.pt", Body=b"evil")
+    ran = run_spec(writer_spec(tmp_path, [{"op": "list"}], f"s3://{bucket}/ckpt"), tmp_path)
+    assert ran.record["TrainingJobStatus"] == "Failed"
+    assert "Refusing S3 object" in ran.record["FailureReason"] and "escapes" in ran.record["FailureReason"]
+    assert not ran.of(ev.HostStarted)
+    assert not list(tmp_path.rglob("escaped.pt")) and not list(ran.paths.root.parent.rglob("escaped.pt"))
+
+
+def test_checkpoints_follow_prints_changes_until_the_job_ends(tmp_path, images, s3, bucket):
+    import subprocess
+    import sys
+
+    import yaml
+
+    steps = [{"op": "write", "path": "one.pt"}, {"op": "sleep", "seconds": 1.0}, {"op": "write", "path": "two.pt"},
+             {"op": "sleep", "seconds": 0.5}]
+    spec = writer_spec(tmp_path, steps, f"s3://{bucket}/follow")
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    started = subprocess.run([sys.executable, "-m", "workbench", "run", str(path), "--detach"],
+                             capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stderr
+    followed = subprocess.run([sys.executable, "-m", "workbench", "checkpoints", spec["TrainingJobName"], "--follow"],
+                              capture_output=True, text=True, timeout=120)
+    assert followed.returncode == 0, followed.stderr
+    lines = followed.stdout.splitlines()
+    assert lines[0].startswith(f"Checkpoints of {spec['TrainingJobName']}: s3://{bucket}/follow <-> /opt/ml/checkpoints")
+    for name in ("one.pt", "two.pt"):
+        states = [line.split()[3] for line in lines if f" algo-1 {name} " in line]
+        assert states == ["pending", "uploading", "synced"]
+    assert "lag" in next(line for line in lines if " two.pt synced" in line)
+    assert "2 files, 128 B: 2 synced, 0 pending (0 retrying), 0 deleted" in lines[-1]
+    assert not lines[-1].endswith("(live)")
+
+    plain = subprocess.run([sys.executable, "-m", "workbench", "checkpoints", "no-such-job"], capture_output=True,
+                           text=True, timeout=60)
+    assert plain.returncode == 2 and "No job named 'no-such-job'" in plain.stderr

@@ -94,7 +94,7 @@ class TerminalPrinter:
             self.note(f"{event.host}: checkpoints restored from {event.source}: {event.files} files, "
                       f"{human_bytes(event.bytes)} in {event.seconds:.2f} s")
         elif isinstance(event, ev.CheckpointSummary) and event.final:
-            self.note(f"checkpoints: {event.synced} of {event.files} files in S3 ({human_bytes(event.bytes)}), "
+            self.note(f"checkpoints: {event.synced} of {event.files} files synced ({human_bytes(event.bytes)}), "
                       f"{event.deleted} deleted" + (f", {event.pending} NOT synced" if event.pending else ""),
                       "warning" if event.pending else "info")
 

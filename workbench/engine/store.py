@@ -151,7 +151,7 @@ class JobRecorder:
             self._events.write(json.dumps(event.to_dict(), default=str) + "\n")
             self._events.flush()
             apply_event(self.record, event)
-            if isinstance(event, ev.StagingProgress):
+            if isinstance(event, (ev.StagingProgress, ev.CheckpointFileState)):  # frequent; the record barely changes
                 now = time.monotonic()
                 if now - self._last_progress_write < self.PROGRESS_WRITE_INTERVAL:
                     return

@@ -91,7 +91,7 @@ class Checkpoints(Extension):
             self.store, {h: self.folder(ctx, h) for h in hosts},
             {h: Ledger.load(self.ledger_path(ctx, h)) for h in hosts}, ctx.emit,
             staging=ctx.paths.root / "checkpoint-staging", probe=WriterProbe(pids),
-            final_hosts={h for h in hosts if h in exited},
+            final_hosts={h for h in hosts if h in exited}, mount=self.local_path,
         )
         self.sync.start()
 

@@ -3,17 +3,17 @@
 The folder is written by root in a container that may plant symlinks anywhere in it: a
 link to `/etc`, a folder swapped for a link between two of our calls. Every access here
 walks the path one component at a time with O_NOFOLLOW, so nothing outside the folder is
-ever stat'ed, read or listed; a symlink is read only when its target lies inside the folder.
+ever stat'ed, read or listed; a symlink is followed only when, as the container sees it,
+its target lies inside the folder.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-
-from workbench.storage.localfiles import is_inside
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
@@ -79,13 +79,38 @@ def lstat_inside(root: Path, rel: str) -> os.stat_result | None:
         os.close(fd)
 
 
-def link_target(root: Path, rel: str) -> str:
-    """The path inside the folder a symlink at rel leads to; Outside when it leads out."""
-    real_root = os.path.realpath(root)
-    target = os.path.realpath(os.path.join(root, rel))
-    if not is_inside(target, real_root) or target == real_root:
-        raise Outside(rel)
-    return os.path.relpath(target, real_root).replace(os.sep, "/")
+def link_target(root: Path, rel: str, mount: str | None = None, hops: int = 8) -> str:
+    """The path inside the folder a symlink at rel leads to, read as the container reads it:
+    relative targets, and absolute ones under the folder's mount point (`mount`, e.g.
+    /opt/ml/checkpoints). Outside when it leads anywhere else; nothing outside is looked at.
+    """
+    current = rel
+    base = (mount or "").rstrip("/")
+    for _ in range(hops):
+        try:
+            fd, name = _open_parent(root, current)
+        except OSError:
+            raise Outside(rel) from None
+        try:
+            target = os.readlink(name, dir_fd=fd)
+        except OSError:
+            raise Outside(rel) from None
+        finally:
+            os.close(fd)
+        if target.startswith("/"):
+            if not base or not target.startswith(base + "/"):
+                raise Outside(rel)
+            candidate = target[len(base) + 1:]
+        else:
+            candidate = posixpath.join(posixpath.dirname(current), target)
+        candidate = posixpath.normpath(candidate)
+        if candidate in (".", "..") or candidate.startswith(("../", "/")):
+            raise Outside(rel)
+        info = lstat_inside(root, candidate)
+        if info is None or not stat.S_ISLNK(info.st_mode):
+            return candidate
+        current = candidate
+    raise Outside(rel)  # a chain of links too long, or a loop
 
 
 def open_inside(root: Path, rel: str) -> int:

@@ -37,6 +37,7 @@ from workbench.errors import StorageError
 QUIET_SECONDS = 0.25  # a file must stay unchanged this long before it is uploaded
 HELD_OPEN_LIMIT = 30.0  # unchanged this long while held open for writing: uploaded anyway
 PROBE_INTERVAL = 0.2  # how often a file held open for writing is looked at again
+PROBE_GAP = 0.1  # at most one /proc probe this often; files ready meanwhile wait for the next
 SCAN_INTERVAL = 5.0  # full scans, in case the watcher missed something
 POLL_INTERVAL = 0.5  # full scans when no watcher can run (inotify limits)
 SUMMARY_INTERVAL = 1.0  # a summary at least this often while something is unsynced
@@ -87,8 +88,10 @@ class Outcome:
 class CheckpointSync:
     def __init__(self, store: CheckpointStore, folders: dict[str, Path], ledgers: dict[str, Ledger],
                  emit: Callable[[ev.Event], None], *, staging: Path, probe: WriterProbe | None = None,
-                 final_hosts: set[str] | frozenset[str] = frozenset(), quiet: float = QUIET_SECONDS) -> None:
+                 final_hosts: set[str] | frozenset[str] = frozenset(), quiet: float = QUIET_SECONDS,
+                 mount: str | None = None) -> None:
         self.store = store
+        self.mount = mount  # where the folders are mounted in the containers (absolute symlinks)
         self.folders = dict(folders)
         self.ledgers = ledgers
         self.emit = emit
@@ -116,6 +119,7 @@ class CheckpointSync:
         self._warned: set[str] = set()
         self._changed = False
         self._last_summary = 0.0
+        self._last_probe = -PROBE_GAP
         self._next_scan = 0.0
         # threads
         self._settled = threading.Event()
@@ -371,7 +375,7 @@ class CheckpointSync:
         source = entry.rel
         if info is not None and stat.S_ISLNK(info.st_mode):
             try:
-                source = link_target(root, entry.rel)
+                source = link_target(root, entry.rel, self.mount)
             except Outside:
                 self._warn_once(f"link:{entry.host}:{entry.rel}", f"{entry.rel} is a symlink leading out of the "
                                 "checkpoint folder; it is not followed and not uploaded", entry.host)
@@ -416,8 +420,14 @@ class CheckpointSync:
     def _start_ready(self, ready: list[Tracked], now: float, final: frozenset[str]) -> None:
         held: set[tuple[int, int]] = set()
         live = [e for e in ready if e.host not in final and e.sig is not None]
-        if live and self.probe is not None:
-            held = self.probe.held_for_writing({(e.dev, e.sig.ino) for e in live if e.sig}) or set()
+        if live and self.probe is not None and self.probe.usable:
+            if now - self._last_probe < PROBE_GAP:  # batch: one probe for every file ready by then
+                for entry in live:
+                    self._schedule(entry, self._last_probe + PROBE_GAP)
+                ready = [e for e in ready if e not in live]
+            else:
+                self._last_probe = now
+                held = self.probe.held_for_writing({(e.dev, e.sig.ino) for e in live if e.sig}) or set()
         for entry in ready:
             assert entry.sig is not None
             if ((entry.dev, entry.sig.ino) in held and entry.host not in final
