@@ -204,3 +204,16 @@ def test_checkpoints_follow_prints_changes_until_the_job_ends(tmp_path, images, 
     plain = subprocess.run([sys.executable, "-m", "workbench", "checkpoints", "no-such-job"], capture_output=True,
                            text=True, timeout=60)
     assert plain.returncode == 2 and "No job named 'no-such-job'" in plain.stderr
+
+
+def test_a_file_a_container_writes_slowly_is_uploaded_once_whole(tmp_path, images, s3, bucket):
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    # Pauses twice the quiet period with the file open: only /proc says the writer is not done.
+    steps = [{"op": "slow_write", "path": "big.pt", "chunks": 4, "pause": 0.5}, {"op": "sleep", "seconds": 1.0}]
+    ran = run_spec(writer_spec(tmp_path, steps, f"s3://{bucket}/slow"), tmp_path)
+    assert ran.record["TrainingJobStatus"] == "Completed", ran.record.get("FailureReason")
+    found = s3.list_object_versions(Bucket=bucket, Prefix="slow/big.pt")["Versions"]
+    assert len(found) == 1
+    body = s3.get_object(Bucket=bucket, Key="slow/big.pt")["Body"].read()
+    assert body.startswith(b"chunk0|") and b"chunk3|" in body and body.endswith(b"END")
+    assert [e.state for e in ran.of(ev.CheckpointFileState) if e.path == "big.pt"] == ["pending", "uploading", "synced"]
