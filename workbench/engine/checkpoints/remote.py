@@ -41,7 +41,7 @@ def sync_client():
             import boto3.session
             from botocore.config import Config
 
-            config = Config(max_pool_connections=32, connect_timeout=3, read_timeout=60,
+            config = Config(max_pool_connections=32, connect_timeout=3, read_timeout=20,
                             retries={"mode": "standard", "total_max_attempts": 2})
             client = _clients[key] = boto3.session.Session().client("s3", config=config)
         return client

@@ -1,36 +1,32 @@
 """Live sync: every host's checkpoint folder to S3 while the containers run.
 
-Three kinds of threads. A watcher (watchfiles) reports paths that may have changed; it
-watches each real folder non-recursively, because a recursive watch follows symlinks and
-a folder moved in with a link to `/` would make it walk the whole machine. One loop
-thread owns every file's state: it waits until a file has stopped changing (and, when
-/proc tells, until no container process holds it open for writing), then hands it to a
-pool of workers that read it consistently and upload it. Only the loop emits events, so
-a file's states arrive in order. Periodic scans catch anything the watcher missed.
+A watcher (watch.py) reports paths that may have changed. One loop thread owns every
+file's state: it waits until a file has stopped changing (and, when /proc tells, until
+no container process holds it open for writing), then hands it to a pool of workers that
+take a consistent snapshot (snapshot.py) and upload it. Only the loop emits events, so a
+file's states arrive in order. Periodic scans catch anything the watcher missed.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-import os
 import random
 import stat
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from workbench.engine import events as ev
-from workbench.engine.checkpoints.folders import (
-    Outside, Signature, is_real_folder, link_target, lstat_inside, open_inside, scan,
-)
+from workbench.engine.checkpoints import snapshot
+from workbench.engine.checkpoints.folders import Outside, Signature, link_target, lstat_inside, scan
 from workbench.engine.checkpoints.ledger import Ledger
 from workbench.engine.checkpoints.remote import CheckpointStore
 from workbench.engine.checkpoints.status import NOTICE_PREFIX, UNSYNCED
+from workbench.engine.checkpoints.watch import FolderWatcher
 from workbench.engine.checkpoints.writers import WriterProbe
 from workbench.errors import StorageError
 
@@ -43,10 +39,7 @@ POLL_INTERVAL = 0.5  # full scans when no watcher can run (inotify limits)
 SUMMARY_INTERVAL = 1.0  # a summary at least this often while something is unsynced
 SUMMARY_MIN_GAP = 0.5
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 5.0
-IN_MEMORY = 8 * 1024 * 1024  # files up to this size are read into memory; bigger ones copied aside
 WORKERS = 8
-WATCH_STEP_MS, WATCH_DEBOUNCE_MS, WATCH_TIMEOUT_MS = 20, 200, 200
-_GONE_ERRNOS = {2, 20, 21, 40}  # ENOENT, ENOTDIR, EISDIR, ELOOP: the path changed under us
 
 Key = tuple[str, str]  # (host, rel)
 
@@ -123,10 +116,10 @@ class CheckpointSync:
         self._next_scan = 0.0
         # threads
         self._settled = threading.Event()
-        self._watch_stop = threading.Event()
+        self._watcher = FolderWatcher(self.folders, self._paths_changed, lambda: self._request_scan(set(self.folders)),
+                                      self._watch_failed)
         self._pool: ThreadPoolExecutor | None = None
         self._loop_thread: threading.Thread | None = None
-        self._watch_thread: threading.Thread | None = None
         self.failure = ""  # a bug in the loop, reported once
 
     # --- control (any thread) ------------------------------------------------------
@@ -135,8 +128,7 @@ class CheckpointSync:
         self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="ckpt-upload")
         self._loop_thread = threading.Thread(target=self._run, name="ckpt-sync", daemon=True)
         self._loop_thread.start()
-        self._watch_thread = threading.Thread(target=self._watch, name="ckpt-watch", daemon=True)
-        self._watch_thread.start()
+        self._watcher.start()
 
     def host_final(self, host: str) -> None:
         """The host's container has exited: its files cannot change any more."""
@@ -149,7 +141,7 @@ class CheckpointSync:
 
     def drain(self, timeout: float) -> bool:
         """Every host is final: sync what is left, then stop. True when nothing was left behind."""
-        self._watch_stop.set()
+        self._watcher.stopping.set()
         with self._cond:
             self._newly_final |= set(self.folders) - self._final
             self._final |= set(self.folders)
@@ -175,15 +167,13 @@ class CheckpointSync:
 
     def close(self) -> None:
         """Stop without waiting for anything (after an error)."""
-        self._watch_stop.set()
         self._shutdown(wait=False)
 
     def _shutdown(self, wait: bool) -> None:
         with self._cond:
             self._stop_loop = True
             self._cond.notify()
-        if self._watch_thread is not None:
-            self._watch_thread.join(timeout=5)
+        self._watcher.stop()
         if self._loop_thread is not None:
             self._loop_thread.join(timeout=30)
         if self._pool is not None:
@@ -202,78 +192,23 @@ class CheckpointSync:
                 continue
         return 0
 
-    # --- the watcher thread ----------------------------------------------------------
+    # --- what the watcher reports (its thread) ------------------------------------------
 
-    def _watch(self) -> None:
-        import watchfiles
-
-        failures = 0
-        while not self._watch_stop.is_set():
-            folders = self._real_folders()
-            watched = set(folders)
-            first = True
-            try:
-                for changes in watchfiles.watch(
-                    *folders, watch_filter=None, recursive=False, debounce=WATCH_DEBOUNCE_MS, step=WATCH_STEP_MS,
-                    stop_event=self._watch_stop, rust_timeout=WATCH_TIMEOUT_MS, yield_on_timeout=True,
-                    raise_interrupt=False, ignore_permission_denied=True,
-                ):
-                    failures = 0
-                    if first:  # the watches are set: catch what changed while they were not
-                        first = False
-                        self._request_scan(set(self.folders))
-                    if changes and self._on_changes(changes, watched):
-                        break  # a folder came or went: watch the new set
-            except Exception as err:  # a folder vanished while being watched, inotify limits...
-                failures += 1
-                if failures >= 5:
-                    self._notice("warning", f"cannot watch the checkpoint folders ({err}); "
-                                            f"scanning them every {POLL_INTERVAL} s instead")
-                    with self._cond:
-                        self._poll_only = True
-                    return
-                self._watch_stop.wait(0.1)
-
-    def _real_folders(self) -> list[str]:
-        folders = []
-        for root in self.folders.values():
-            if root.is_dir():
-                folders.append(str(root))
-                folders.extend(str(root / rel) for rel in scan(root)[1])
-        return folders
-
-    def _locate(self, path: str) -> Key | None:
-        for host, root in self.folders.items():
-            prefix = str(root) + os.sep
-            if path.startswith(prefix):
-                return host, path[len(prefix):].replace(os.sep, "/")
-        return None
-
-    def _on_changes(self, changes, watched: set[str]) -> bool:
-        """Pass the paths on; True when the set of folders to watch changed."""
-        import watchfiles
-
-        restart = False
-        keys = []
-        for change, path in changes:
-            key = self._locate(path)
-            if key is None:
-                continue
-            keys.append(key)
-            host, rel = key
-            if path in watched:
-                restart = restart or not is_real_folder(self.folders[host], rel)
-            elif change != watchfiles.Change.deleted and is_real_folder(self.folders[host], rel):
-                restart = True
+    def _paths_changed(self, keys: list[Key]) -> None:
         with self._cond:
             self._touched.update(keys)
             self._cond.notify()
-        return restart
 
     def _request_scan(self, hosts: set[str]) -> None:
         with self._cond:
             self._scan_hosts |= hosts
             self._cond.notify()
+
+    def _watch_failed(self, err: Exception) -> None:
+        self._notice("warning", f"cannot watch the checkpoint folders ({err}); scanning them every "
+                                f"{POLL_INTERVAL} s instead")
+        with self._cond:
+            self._poll_only = True
 
     # --- the loop thread -------------------------------------------------------------
 
@@ -590,65 +525,17 @@ class CheckpointSync:
             self._cond.notify()
 
     def _upload(self, key: Key, source: str, sig: Signature) -> Outcome:
-        """Read the version that was seen, check it did not change while read, then upload it."""
+        """Upload a consistent snapshot of the version that was seen (or report it changed)."""
         host, rel = key
-        changed = Outcome(key, "put", sig, False, changed=True)
+        taken = snapshot.take(self.folders[host], source, sig, self.staging)
+        if taken is None:
+            return Outcome(key, "put", sig, False, changed=True)
         try:
-            fd = open_inside(self.folders[host], source)
-        except OSError as err:
-            if err.errno in _GONE_ERRNOS or isinstance(err, (FileNotFoundError, NotADirectoryError, IsADirectoryError)):
-                return changed
-            raise StorageError(f"Cannot read {host}:{source}: {err.strerror or err}") from None
-        staged: Path | None = None
-        data = b""
-        try:
-            if Signature.of(os.fstat(fd)) != sig:
-                return changed
-            if sig.size <= IN_MEMORY:
-                data = _read_all(fd, sig.size)
+            if taken.data is not None:
+                self.store.put_bytes(rel, taken.data)
             else:
-                self.staging.mkdir(parents=True, exist_ok=True)
-                staged = self.staging / f"{uuid.uuid4().hex}.part"
-                _copy_out(fd, staged)
-            if Signature.of(os.fstat(fd)) != sig:
-                if staged is not None:
-                    staged.unlink(missing_ok=True)
-                return changed
+                assert taken.path is not None
+                self.store.put_file(rel, taken.path)
         finally:
-            os.close(fd)
-        try:
-            if staged is None:
-                self.store.put_bytes(rel, data)
-            else:
-                self.store.put_file(rel, staged)
-        finally:
-            if staged is not None:
-                staged.unlink(missing_ok=True)
+            taken.discard()
         return Outcome(key, "put", sig, True, at=time.time())
-
-
-def _read_all(fd: int, size: int) -> bytes:
-    """The whole file (to its end, even if it grew: the signature check then rejects it)."""
-    chunks, got = [], 0
-    while chunk := os.pread(fd, max(size - got, 1024 * 1024), got):
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
-def _copy_out(fd: int, target: Path) -> None:
-    with open(target, "wb") as out:
-        offset = 0
-        while True:
-            try:
-                sent = os.sendfile(out.fileno(), fd, offset, 64 * 1024 * 1024)
-            except OSError:
-                sent = -1
-            if sent == -1:  # no sendfile between these files: copy by hand
-                while chunk := os.pread(fd, 1024 * 1024, offset):
-                    out.write(chunk)
-                    offset += len(chunk)
-                return
-            if sent == 0:
-                return
-            offset += sent
