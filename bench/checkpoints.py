@@ -89,7 +89,7 @@ def sync_burst(root: Path, bucket: str, size: int, count: int) -> tuple[list[flo
     folder = root / "hosts" / "algo-1" / "checkpoints"
     folder.mkdir(parents=True)
     sync = CheckpointSync(CheckpointStore.parse(f"s3://{bucket}/{uuid.uuid4().hex[:8]}"), {"algo-1": folder},
-                          {"algo-1": Ledger(root / "ledger.json", {})}, bus.emit, staging=root / "staging",
+                          {"algo-1": Ledger(root / "ledger.json", {})}, bus.emit,
                           probe=WriterProbe([os.getpid()]))
     sync.start()
     time.sleep(0.5)  # the watcher is up
@@ -122,6 +122,7 @@ def plain_loop(folder: Path, bucket: str, endpoint: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per size (the median is reported)")
+    parser.add_argument("--only", type=int, help="only the burst of this index (0-3)")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     for name, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
@@ -136,8 +137,8 @@ def main() -> None:
         boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
         print(f"S3: moto server at {endpoint} (own process); {os.cpu_count()} CPUs; median of {args.repeat} runs")
         print(f"{'burst':<16} {'lag median':>10} {'lag p95':>9} {'upload MB/s':>11} {'end-to-end':>10} "
-              f"{'loop MB/s':>9} {'ratio':>6}", flush=True)
-        for size, count in BURSTS:
+              f"{'loop MB/s':>9} {'ratio (min-max)':>16}", flush=True)
+        for size, count in [BURSTS[args.only]] if args.only is not None else BURSTS:
             lag_medians, lag_p95s, ends, uploads, loops = [], [], [], [], []
             for _ in range(args.repeat):
                 with tempfile.TemporaryDirectory() as tmp:
@@ -150,15 +151,15 @@ def main() -> None:
                     uploads.append(upload)
                     loops.append(plain_loop(root / "hosts" / "algo-1" / "checkpoints", bucket, endpoint))
             total = size * count / 1024 / 1024
-            ratio = statistics.median(loop / mine for mine, loop in zip(uploads, loops))  # pairs ran back to back
+            ratios = sorted(loop / mine for mine, loop in zip(uploads, loops))  # each pair ran back to back
             print(f"{count:>4} x {human(size):<9} {statistics.median(lag_medians):>8.3f} s "
                   f"{statistics.median(lag_p95s):>7.3f} s {total / statistics.median(uploads):>11.1f} "
                   f"{total / statistics.median(ends):>10.1f} {total / statistics.median(loops):>9.1f} "
-                  f"{ratio:>5.2f}x", flush=True)
+                  f"{statistics.median(ratios):>5.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f})", flush=True)
         print("lag: a file's last write -> synced. upload MB/s: burst bytes / (first upload started -> last file "
               "synced); end-to-end: from the burst written, so the quiet period and the watcher count too. "
               "loop: boto3 upload_file over the same files, one after another. ratio: upload vs loop, median "
-              "of the per-run ratios (each pair ran back to back).")
+              "(and range) of the per-run ratios, each pair run back to back.")
     finally:
         server.terminate()
         server.wait(10)

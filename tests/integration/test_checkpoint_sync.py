@@ -31,7 +31,7 @@ class Harness:
         self.events: list[ev.Event] = []
         self.ledgers = ledgers or {h: Ledger(tmp_path / "hosts" / h / "ledger.json", {}) for h in hosts}
         self.sync = CheckpointSync(CheckpointStore.parse(uri), self.folders, self.ledgers, self.events.append,
-                                   staging=tmp_path / "staging", probe=WriterProbe([os.getpid()]) if probe else None)
+                                   probe=WriterProbe([os.getpid()]) if probe else None)
         self.sync.start()
 
     def states(self, rel: str, host: str = "algo-1") -> list[str]:
@@ -194,3 +194,23 @@ def test_many_files_from_many_threads_all_arrive(tmp_path, s3, bucket):
     assert len(keys) == 80
     final = [e for e in harness.events if isinstance(e, ev.CheckpointSummary)][-1]
     assert (final.files, final.synced, final.pending, final.final) == (80, 80, 0, True)
+
+
+def test_a_big_file_goes_up_in_parts_and_a_change_mid_upload_publishes_nothing(tmp_path, s3, bucket):
+    harness = Harness(tmp_path, f"s3://{bucket}/big")
+    path = harness.folders["algo-1"] / "big.pt"
+    data = os.urandom(20 * 1024 * 1024)
+    path.write_bytes(data)
+    wait_for(lambda: harness.state("big.pt") == "synced", 30, "big.pt synced")
+    assert harness.sync.drain(10)
+    assert s3.get_object(Bucket=bucket, Key="big/big.pt")["Body"].read() == data
+    assert s3.head_object(Bucket=bucket, Key="big/big.pt")["ETag"].endswith('-3"')  # three 8 MB parts
+
+    store = CheckpointStore.parse(f"s3://{bucket}/big")
+    fd = os.open(path, os.O_RDONLY)
+    try:  # the file changed while its parts were sent: the upload is aborted, nothing is published
+        assert store.put_parts("torn.pt", fd, len(data), lambda: False) is False
+    finally:
+        os.close(fd)
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="big/torn.pt")
+    assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")

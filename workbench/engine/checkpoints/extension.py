@@ -10,7 +10,6 @@ takes over a running job resumes the sync from the folders and the ledgers on di
 from __future__ import annotations
 
 import posixpath
-import shutil
 from pathlib import Path
 
 from workbench.engine import events as ev
@@ -90,7 +89,7 @@ class Checkpoints(Extension):
         self.sync = CheckpointSync(
             self.store, {h: self.folder(ctx, h) for h in hosts},
             {h: Ledger.load(self.ledger_path(ctx, h)) for h in hosts}, ctx.emit,
-            staging=ctx.paths.root / "checkpoint-staging", probe=WriterProbe(pids),
+            probe=WriterProbe(pids),
             final_hosts={h for h in hosts if h in exited}, mount=self.local_path,
         )
         self.sync.start()
@@ -104,7 +103,6 @@ class Checkpoints(Extension):
 
     def close(self, ctx: JobContext) -> None:
         self._drain(ctx)  # after an error the containers are gone: what they wrote still goes up
-        shutil.rmtree(ctx.paths.root / "checkpoint-staging", ignore_errors=True)
 
     def _drain(self, ctx: JobContext) -> None:
         sync, self.sync = self.sync, None

@@ -12,15 +12,14 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from workbench.errors import StorageError
 from workbench.storage.localfiles import SafeFolder, remove_quietly, temp_path_for
 from workbench.storage.objects import StoredObject, list_objects, safe_relpath
 from workbench.storage.uri import Location, parse_location
 
-BIG_FILE = 16 * 1024 * 1024  # from this size on, multipart upload with parts in parallel
-PART_SIZE = 8 * 1024 * 1024
+PART_SIZE = 8 * 1024 * 1024  # at least; S3 takes at most 10,000 parts
+PART_WORKERS = 8
 
 _client_lock = threading.Lock()
 _clients: dict[tuple, object] = {}
@@ -115,22 +114,55 @@ class CheckpointStore:
             return
         self._write_local(rel, lambda handle: handle.write(data))
 
-    def put_file(self, rel: str, path: Path) -> None:
+    def put_parts(self, rel: str, fd: int, size: int, unchanged) -> bool:
+        """Upload a big file straight from an open fd, published only if `unchanged()` still
+        holds once every part is sent (else the upload is aborted: S3 never shows a mix of
+        two versions, and no copy of the file is needed). False when it was aborted."""
         target = self.where(rel)
-        if target.is_s3:
-            from boto3.s3.transfer import TransferConfig
+        if not target.is_s3:
+            return self._write_local(rel, lambda handle: _copy_fd(fd, size, handle), unchanged)
+        part = max(PART_SIZE, -(-size // 9000))
+        spans = [(number, offset, min(part, size - offset))
+                 for number, offset in enumerate(range(0, max(size, 1), part), start=1)]
+        state: dict = {}
 
-            config = TransferConfig(multipart_threshold=BIG_FILE, multipart_chunksize=PART_SIZE,
-                                    max_concurrency=8, use_threads=True)
-            self._call("upload", target, lambda c: c.upload_file(str(path), target.bucket, target.key, Config=config))
-            return
+        def run(client) -> None:
+            from concurrent.futures import ThreadPoolExecutor
 
-        def copy(handle) -> None:
-            with open(path, "rb") as source:
-                while chunk := source.read(1024 * 1024):
-                    handle.write(chunk)
+            upload = client.create_multipart_upload(Bucket=target.bucket, Key=target.key, ChecksumAlgorithm="CRC32")
+            state["id"] = upload["UploadId"]
 
-        self._write_local(rel, copy)
+            def send(span: tuple[int, int, int]) -> dict:
+                number, offset, length = span
+                body = os.pread(fd, length, offset)
+                if len(body) != length:
+                    raise _Changed()
+                sent = client.upload_part(Bucket=target.bucket, Key=target.key, UploadId=state["id"],
+                                          PartNumber=number, Body=body, ChecksumAlgorithm="CRC32")
+                entry = {"PartNumber": number, "ETag": sent["ETag"]}
+                if sent.get("ChecksumCRC32"):
+                    entry["ChecksumCRC32"] = sent["ChecksumCRC32"]
+                return entry
+
+            with ThreadPoolExecutor(max_workers=min(PART_WORKERS, len(spans)), thread_name_prefix="ckpt-part") as pool:
+                parts = list(pool.map(send, spans))
+            if not unchanged():
+                raise _Changed()
+            client.complete_multipart_upload(Bucket=target.bucket, Key=target.key, UploadId=state["id"],
+                                             MultipartUpload={"Parts": parts})
+            state.pop("id")
+
+        try:
+            self._call("upload", target, run)
+        except _Changed:
+            return False
+        finally:
+            if "id" in state:  # failed or changed: leave no parts behind
+                try:
+                    sync_client().abort_multipart_upload(Bucket=target.bucket, Key=target.key, UploadId=state["id"])
+                except Exception:
+                    pass  # an unreachable endpoint; S3's lifecycle rules clean up stale uploads
+        return True
 
     def delete(self, rel: str) -> None:
         target = self.where(rel)
@@ -156,8 +188,9 @@ class CheckpointStore:
         except boto_errors() as err:
             raise storage_error(err, f"{what} {target.uri}") from None
 
-    def _write_local(self, rel: str, write) -> None:
-        """Local stand-in for S3: whole files only (temp + rename), never through a symlink."""
+    def _write_local(self, rel: str, write, unchanged=None) -> bool:
+        """Local stand-in for S3: whole files only (temp + rename), never through a symlink;
+        False (nothing written) when `unchanged()` no longer holds before the rename."""
         assert self.location.path is not None
         try:
             final = SafeFolder(self.location.path).path_for(rel)
@@ -165,10 +198,30 @@ class CheckpointStore:
             try:
                 with open(tmp, "wb") as handle:
                     write(handle)
+                if unchanged is not None and not unchanged():
+                    remove_quietly(tmp)
+                    return False
                 os.replace(tmp, final)
+            except _Changed:
+                remove_quietly(tmp)
+                return False
             except BaseException:
                 remove_quietly(tmp)
                 raise
         except OSError as err:
             raise StorageError(f"Cannot write {self.location.path / rel}: {err.strerror or err}; "
                                "check the path, free space and permissions") from None
+        return True
+
+
+class _Changed(Exception):
+    """The file changed while it was being sent."""
+
+
+def _copy_fd(fd: int, size: int, handle) -> None:
+    offset = 0
+    while chunk := os.pread(fd, 1024 * 1024, offset):
+        handle.write(chunk)
+        offset += len(chunk)
+    if offset != size:
+        raise _Changed()

@@ -40,6 +40,7 @@ SUMMARY_INTERVAL = 1.0  # a summary at least this often while something is unsyn
 SUMMARY_MIN_GAP = 0.5
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 5.0
 WORKERS = 8
+BIG_SLOTS = 2  # files over snapshot.IN_MEMORY going up at once, each sending 8 parts in parallel
 
 Key = tuple[str, str]  # (host, rel)
 
@@ -80,7 +81,7 @@ class Outcome:
 
 class CheckpointSync:
     def __init__(self, store: CheckpointStore, folders: dict[str, Path], ledgers: dict[str, Ledger],
-                 emit: Callable[[ev.Event], None], *, staging: Path, probe: WriterProbe | None = None,
+                 emit: Callable[[ev.Event], None], *, probe: WriterProbe | None = None,
                  final_hosts: set[str] | frozenset[str] = frozenset(), quiet: float = QUIET_SECONDS,
                  mount: str | None = None) -> None:
         self.store = store
@@ -88,7 +89,6 @@ class CheckpointSync:
         self.folders = dict(folders)
         self.ledgers = ledgers
         self.emit = emit
-        self.staging = staging
         self.probe = probe
         self.quiet = quiet
         self._cond = threading.Condition()
@@ -115,6 +115,7 @@ class CheckpointSync:
         self._last_probe = -PROBE_GAP
         self._next_scan = 0.0
         # threads
+        self._big_slots = threading.BoundedSemaphore(BIG_SLOTS)
         self._settled = threading.Event()
         self._watcher = FolderWatcher(self.folders, self._paths_changed, lambda: self._request_scan(set(self.folders)),
                                       self._watch_failed)
@@ -525,17 +526,24 @@ class CheckpointSync:
             self._cond.notify()
 
     def _upload(self, key: Key, source: str, sig: Signature) -> Outcome:
-        """Upload a consistent snapshot of the version that was seen (or report it changed)."""
+        """Upload the version that was seen, consistently (or report that it changed)."""
         host, rel = key
-        taken = snapshot.take(self.folders[host], source, sig, self.staging)
-        if taken is None:
-            return Outcome(key, "put", sig, False, changed=True)
+        changed = Outcome(key, "put", sig, False, changed=True)
+        version = snapshot.open_version(self.folders[host], source, sig)
+        if version is None:
+            return changed
         try:
-            if taken.data is not None:
-                self.store.put_bytes(rel, taken.data)
+            if sig.size <= snapshot.IN_MEMORY:
+                data = version.read_all()
+                if data is None:
+                    return changed
+                self.store.put_bytes(rel, data)
             else:
-                assert taken.path is not None
-                self.store.put_file(rel, taken.path)
+                with self._big_slots:
+                    if not self.store.put_parts(rel, version.fd, sig.size, version.unchanged):
+                        return changed
+        except OSError as err:
+            raise StorageError(f"Cannot read {source}: {err.strerror or err}") from None
         finally:
-            taken.discard()
+            version.close()
         return Outcome(key, "put", sig, True, at=time.time())
