@@ -14,8 +14,8 @@ import traceback
 from workbench import __version__
 from workbench.errors import WorkbenchError
 
-COMMAND_MODULES = ("spec_commands", "job_commands", "image_commands", "doctor_command", "gpu_command",
-                   "cloud_commands")
+COMMAND_MODULES = ("spec_commands", "job_commands", "checkpoint_command", "image_commands", "doctor_command",
+                   "gpu_command", "cloud_commands")
 
 
 class _Parser(argparse.ArgumentParser):

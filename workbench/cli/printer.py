@@ -99,6 +99,13 @@ class TerminalPrinter:
             self.note(f"spot: attempt {event.attempt} starts after the interruption", "warning")
         elif isinstance(event, ev.OutputsUploaded):
             self.note(f"outputs: {event.model_artifacts} ({event.files} files, {human_bytes(event.bytes)})")
+        elif isinstance(event, ev.CheckpointsRestored):
+            self.note(f"{event.host}: checkpoints restored from {event.source}: {event.files} files, "
+                      f"{human_bytes(event.bytes)} in {event.seconds:.2f} s")
+        elif isinstance(event, ev.CheckpointSummary) and event.final:
+            self.note(f"checkpoints: {event.synced} of {event.files} files synced ({human_bytes(event.bytes)}), "
+                      f"{event.deleted} deleted" + (f", {event.pending} NOT synced" if event.pending else ""),
+                      "warning" if event.pending else "info")
 
 
 def summary_lines(record: dict) -> list[str]:

@@ -232,9 +232,10 @@ def read_logs(name: str, host: str | None = None, follow: bool = False,
         tail.close()
 
 
-def follow_events(name: str, poll: float = 0.1, stop: Callable[[], bool] | None = None) -> Iterator[ev.Event]:
-    """Replay a job's stored events (log lines as LogLines batches), then follow it live
-    until it finishes or `stop()` says so."""
+def follow_events(name: str, poll: float = 0.1, stop: Callable[[], bool] | None = None,
+                  logs: bool = True) -> Iterator[ev.Event]:
+    """Replay a job's stored events (log lines as LogLines batches, unless `logs` is False),
+    then follow it live until it finishes or `stop()` says so."""
     import json
 
     paths = existing_job(name)
@@ -261,7 +262,7 @@ def follow_events(name: str, poll: float = 0.1, stop: Callable[[], bool] | None 
                     continue
                 if event is not None:
                     out.append(event)
-        for host, lines in tail.read().items():
+        for host, lines in (tail.read().items() if logs else ()):
             out.append(ev.LogLines(host, tuple(lines), time=lines[-1][0]))
         return out
 

@@ -27,6 +27,10 @@ def extensions_for(spec: dict, plan: JobPlan, settings: WorkbenchSettings) -> li
         extensions.append(FileChannels(file_channels))
     if fs_channels:
         extensions.append(FileSystemChannels(fs_channels, dict(settings.FileSystems)))
+    if (spec.get("CheckpointConfig") or {}).get("S3Uri"):
+        from workbench.engine.checkpoints.extension import Checkpoints
+
+        extensions.append(Checkpoints(spec))
     return extensions
 
 

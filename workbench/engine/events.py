@@ -195,6 +195,7 @@ class CheckpointsRestored(Event):
     bytes: int
     seconds: float
     source: str
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -205,16 +206,21 @@ class CheckpointFileState(Event):
     size: int
     lag: float | None = None  # seconds from its last write to synced
     error: str = ""  # the last error while retrying
+    attempts: int = 0  # failed tries so far (retrying)
 
 
 @dataclass(frozen=True)
 class CheckpointSummary(Event):
+    """Files written by the hosts during this attempt (restored files count once changed)."""
+
     files: int
     bytes: int
-    pending: int
-    oldest_unsynced_age: float | None = None
+    pending: int  # not in S3 in their last version yet: pending, uploading or retrying
+    oldest_unsynced_age: float | None = None  # seconds since the oldest unsynced file was last written
     synced: int = 0
     retrying: int = 0
+    deleted: int = 0
+    final: bool = False  # the sync has been drained: nothing more will change
 
 
 # --- GPUs ----------------------------------------------------------------------------

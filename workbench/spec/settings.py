@@ -31,6 +31,10 @@ class WorkbenchSettings:
         [], "simulated spot interruptions: seconds after training starts, one per attempt, e.g. [30, 45]",
         minimum=0, kind="numbers",
     )
+    CheckpointDrainTimeoutSeconds: int = _setting(
+        300, "seconds to wait, after the containers exit, for checkpoint files to reach CheckpointConfig.S3Uri "
+        "(S3 unreachable: what is left stays in the job's folder)", minimum=0
+    )
     FileSystems: dict = _setting(
         {}, "local folders standing in for FileSystemDataSource ids: {fs-0123abcd: /data/efs}", kind="str_map"
     )

@@ -1,0 +1,75 @@
+"""Restore: before the containers start, every host gets a copy of what S3Uri holds.
+
+The objects are listed once, downloaded once (into the first host's folder) and copied
+to the others, so N hosts cost one download. Objects added to S3 later are not copied in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.engine.checkpoints.folders import Signature, scan
+from workbench.engine.checkpoints.remote import CheckpointStore
+from workbench.errors import WorkbenchError
+
+
+@dataclass(frozen=True)
+class Restored:
+    host: str
+    files: int
+    bytes: int
+    seconds: float
+    signatures: dict[str, Signature]  # what now lies in the folder, as S3 has it
+
+
+def fresh_folder(folder: Path) -> None:
+    """An empty folder the container can write as any user (an attempt starts from S3 alone)."""
+    if folder.exists():
+        try:
+            shutil.rmtree(folder)
+        except PermissionError as err:
+            raise WorkbenchError(f"Cannot empty {folder}: {err}; remove it as root") from None
+    folder.mkdir(parents=True)
+    folder.chmod(0o777)
+
+
+def open_up(folder: Path) -> None:
+    """Restored sub-folders writable by any user, like the folder itself."""
+    for dirpath, dirnames, _ in os.walk(folder):
+        for name in dirnames:
+            os.chmod(os.path.join(dirpath, name), 0o777)
+
+
+def restore(store: CheckpointStore, folders: dict[str, Path], cancel=None, on_shadowed=None) -> list[Restored]:
+    """Copy everything under the store into each host's (fresh) folder; one Restored per host.
+
+    Raises StorageError for an unreachable store or a key that would escape the folder,
+    TransferCancelled when `cancel` is set.
+    """
+    from workbench.storage.transfer import copy_tree, download_objects
+
+    started = time.monotonic()
+    objects, shadowed = store.listing()
+    if shadowed and on_shadowed:
+        on_shadowed(shadowed)
+    results: list[Restored] = []
+    first: Path | None = None
+    for host, folder in folders.items():
+        fresh_folder(folder)
+        if objects:
+            if first is None:
+                done = download_objects(objects, folder, cancel=cancel)
+                files, size = done.files_done, done.bytes_done
+                first = folder
+            else:
+                files, size = copy_tree(first, folder, cancel=cancel)
+            open_up(folder)
+        else:
+            files, size = 0, 0
+        signatures = {rel: Signature.of(info) for rel, info in scan(folder)[0].items()}
+        results.append(Restored(host, files, size, time.monotonic() - started, signatures))
+    return results
