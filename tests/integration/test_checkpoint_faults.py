@@ -147,7 +147,6 @@ def test_the_workbench_dying_mid_job_loses_nothing(tmp_path, images, s3, bucket,
     assert leftovers(docker_client, name) == []
 
 
-@pytest.mark.skip(reason="needs spot restarts from issue 4")
 def test_a_spot_interruption_resumes_from_the_synced_checkpoint(tmp_path, images, s3, bucket, docker_client):
     from workbench.engine.api import interrupt_job, wait_for_job
 

@@ -209,3 +209,36 @@ def test_interrupt_command(tmp_path, images):
     refused = subprocess.run([sys.executable, "-m", "workbench", "interrupt", other], capture_output=True, text=True)
     assert refused.returncode == 2 and "is not a managed spot job" in refused.stderr
     subprocess.run([sys.executable, "-m", "workbench", "stop", other, "--kill"], capture_output=True)
+
+
+def test_a_scheduled_interruption_resumes_from_the_last_epoch(tmp_path, images):
+    """The python-code sample saves a checkpoint every epoch; after a scheduled spot
+    interruption, the restarted attempt picks up from the last synced epoch."""
+    from workbench.engine.api import launch
+    from workbench.spec import load_job_spec
+    from tests.conftest import SAMPLES
+
+    spec = load_job_spec(SAMPLES / "python-code" / "job.yaml", name=f"resume-{int(time.time())}", overrides=[
+        "EnableManagedSpotTraining=true",
+        "StoppingCondition.MaxWaitTimeInSeconds=7200",
+        "Workbench.SpotInterruptions=[2.5]",
+        "Workbench.StopGracePeriodSeconds=10",
+        f"CheckpointConfig.S3Uri={tmp_path / 'checkpoints'}",
+        f"OutputDataConfig.S3OutputPath={tmp_path / 'output'}",
+        "HyperParameters.epochs=12",
+        "HyperParameters.epoch_seconds=0.4",
+    ])
+    seen: list = []
+    record = launch(spec, subscribers=[seen.append]).run()
+    assert record["TrainingJobStatus"] == "Completed", record.get("FailureReason")
+    lines = [text for e in seen if isinstance(e, ev.LogLines) for _, text in e.lines]
+    resumed = [line for line in lines if line.startswith("resuming from checkpoint at epoch")]
+    assert len(resumed) == 1
+    epoch = int(resumed[0].split()[-1])
+    assert epoch >= 2
+    after = lines[lines.index(resumed[0]) + 1]
+    assert after.startswith(f"epoch {epoch + 1}/12")  # no epoch is trained twice
+    with tarfile.open(tmp_path / "output" / spec.name / "output" / "model.tar.gz") as tar:
+        import json
+
+        assert json.load(tar.extractfile("model.json"))["epochs"] == 12
