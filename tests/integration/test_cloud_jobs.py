@@ -60,7 +60,8 @@ def sample_args(bucket: str, uris: dict[str, str]) -> list[str]:
     return ["--set", f"RoleArn={ROLE}",
             "--set", f"InputDataConfig[0].DataSource.S3DataSource.S3Uri={uris['code']}",
             "--set", f"InputDataConfig[1].DataSource.S3DataSource.S3Uri={uris['data']}",
-            "--set", f"OutputDataConfig.S3OutputPath=s3://{bucket}/output"]
+            "--set", f"OutputDataConfig.S3OutputPath=s3://{bucket}/output",
+            "--set", f"CheckpointConfig.S3Uri=s3://{bucket}/checkpoints"]
 
 
 def minimal_spec(tmp_path, bucket: str, hosts: int | None = None) -> str:
@@ -133,6 +134,7 @@ def test_submit_sends_exactly_the_sample_specs_request(bucket, received, capsys)
         "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/output"},
         "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30},
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        "CheckpointConfig": {"S3Uri": f"s3://{bucket}/checkpoints"},
         "Environment": {"LOG_LEVEL": "info"},
         "RoleArn": ROLE,
     }]
