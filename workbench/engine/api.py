@@ -333,3 +333,20 @@ def rerun_spec(name: str, *, new_name: str | None = None, overrides: list[str] |
     data = job_spec(name)
     data.pop("TrainingJobName", None)
     return check_spec(data, source=str(existing_job(name).spec), name=new_name, overrides=overrides)
+
+
+# --- the shared data cache -----------------------------------------------------------
+
+
+def cache_stats():
+    """What the shared data cache holds (entries, bytes, in use by running jobs, its limit)."""
+    from workbench.storage.cache import ContentCache
+
+    return ContentCache().stats()
+
+
+def clear_cache():
+    """Remove every cache entry no running job uses; returns what was removed and kept."""
+    from workbench.storage.cache import ContentCache
+
+    return ContentCache().clear()
