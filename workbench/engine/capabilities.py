@@ -12,19 +12,31 @@ def extensions_for(spec: dict, plan: JobPlan, settings: WorkbenchSettings) -> li
     from workbench.engine.channels.file_mode import FileChannels, FileSystemChannels
 
     extensions: list[Extension] = []
-    file_channels, fs_channels = [], []
+    file_channels, fs_channels, fastfile_channels, pipe_channels = [], [], [], []
     for channel in plan.channels:
         if channel.data_type == "FileSystem":
             fs_channels.append(channel)
-        elif channel.mode == "File" and channel.data_type == "S3Prefix":
+        elif channel.mode == "Pipe":
+            pipe_channels.append(channel)
+        elif channel.mode == "FastFile" and channel.data_type == "S3Prefix":
+            fastfile_channels.append(channel)
+        elif channel.mode == "File" and channel.data_type in ("S3Prefix", "ManifestFile"):
             file_channels.append(channel)
-        else:
+        else:  # validation refuses these first; a spec that bypassed it still gets a clear answer
             raise WorkbenchError(
-                f"Channel {channel.name!r}: {channel.mode} mode with {channel.data_type} is not supported by this "
-                f"version of sm-workbench; use File mode with S3Prefix"
+                f"Channel {channel.name!r}: {channel.data_type} does not work in {channel.mode} mode; "
+                "AugmentedManifestFile needs Pipe mode and FastFile needs S3Prefix"
             )
     if file_channels:
         extensions.append(FileChannels(file_channels))
     if fs_channels:
         extensions.append(FileSystemChannels(fs_channels, dict(settings.FileSystems)))
+    if fastfile_channels:
+        from workbench.engine.channels.fastfile_mode import FastFileChannels
+
+        extensions.append(FastFileChannels(fastfile_channels))
+    if pipe_channels:
+        from workbench.engine.channels.pipe_mode import PipeChannels
+
+        extensions.append(PipeChannels(pipe_channels))
     return extensions
