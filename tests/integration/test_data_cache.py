@@ -57,6 +57,9 @@ def test_file_fastfile_and_pipe_share_the_cache_and_a_rerun_gets_nothing(tmp_pat
     assert big_gets >= 2  # ranged GETs of its parts
     assert sorted(k for k in counter.object_gets(bucket) if k != "data/big.bin") == \
         sorted([k for k in objects if k != "data/big.bin"] + ["manifest.json"])
+    progress = [e for e in first.of(ev.StagingProgress) if e.channel == "file" and e.host == ""]
+    assert (progress[-1].files_done, progress[-1].bytes_done) == (6, sum(map(len, objects.values())))
+    assert progress[-1].files_total == 6 and len(progress) >= 2
     used = {e.channel: e for e in first.of(ev.CacheUsed)}
     assert (used["file"].fetched, used["file"].hits) == (6, 0)
     assert (used["fast"].fetched, used["fast"].hits) == (0, 6)

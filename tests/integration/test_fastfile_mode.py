@@ -31,7 +31,8 @@ def test_a_local_folder_is_mounted_read_only_without_a_copy(tmp_path, images):
     huge = folder / "huge.bin"
     with open(huge, "wb") as handle:  # 20 GiB, sparse: a copy would take minutes and fill the disk
         handle.truncate(20 * 1024**3)
-    spec = reader_spec(tmp_path, [channel("train", str(folder))], mode="FastFile", files="train")
+    spec = reader_spec(tmp_path, [channel("train", str(folder), CompressionType="Gzip")], mode="FastFile",
+                       files="train")
     started = time.monotonic()
     ran = run_spec(spec, tmp_path)
     assert ran.record["TrainingJobStatus"] == "Completed", ran.record.get("FailureReason")
@@ -50,6 +51,7 @@ def test_a_local_folder_is_mounted_read_only_without_a_copy(tmp_path, images):
     assert (staged.mode, staged.files, staged.bytes) == ("FastFile", 3, 20 * 1024**3 + 100_006)
     inputs = (ran.paths.opt_ml("algo-1") / "input" / "config" / "inputdataconfig.json").read_text()
     assert '"TrainingInputMode": "FastFile"' in inputs
+    assert any("CompressionType: Gzip apply in Pipe mode only" in n.message for n in ran.of(ev.Notice))
 
 
 def test_s3_objects_come_from_the_cache_read_only(tmp_path, images, s3, bucket, state_home):

@@ -182,3 +182,27 @@ def test_data_that_cannot_be_delivered_fails_the_job(tmp_path, images, s3, bucke
     assert ran.record["TrainingJobStatus"] == "Failed"
     reason = ran.record["FailureReason"]
     assert reason.startswith("ClientError: Pipe channel 'train' on algo-1:") and "not valid gzip" in reason
+
+
+def test_a_pipe_job_whose_workbench_died_is_not_resumed(tmp_path, images, docker_client):
+    """Feeders lived in the dead process: the job ends Failed, clean, instead of a reader
+    waiting forever on a FIFO nobody feeds."""
+    import signal
+
+    from tests.integration.test_job_history import cli, record_of, wait_for, write
+    from workbench.engine.api import job_paths
+    from workbench.fileio import read_json
+
+    folder = tmp_path / "data"
+    folder.mkdir(exist_ok=True)
+    spec = reader_spec(tmp_path, [channel("train", str(folder))], pipes="", sleep=30)
+    name = cli("run", write(tmp_path, spec), "--detach").stdout.strip()
+    wait_for(lambda: record_of(name)["Workbench"]["Hosts"].get("algo-1", {}).get("ContainerId"))
+    os.kill(read_json(job_paths(name).owner)["pid"], signal.SIGKILL)
+    time.sleep(0.3)
+    assert cli("jobs").returncode == 0  # looking at the job hands it to a new process
+    record = wait_for(lambda: (lambda r: r if r["TrainingJobStatus"] != "InProgress" else None)(record_of(name)),
+                      timeout=60)
+    assert record["TrainingJobStatus"] == "Failed"
+    assert "Pipe feeders cannot be resumed" in record["FailureReason"]
+    assert leftovers(docker_client, name) == []

@@ -24,7 +24,7 @@ from pathlib import Path
 from workbench.engine import events as ev
 from workbench.engine.channels import records  # noqa: F401  (folds CacheUsed into the record)
 from workbench.engine.channels.file_mode import ProgressReporter
-from workbench.engine.channels.ordering import host_share
+from workbench.engine.channels.ordering import host_share, pipe_only_settings
 from workbench.engine.extension import Extension, JobContext
 from workbench.engine.plan import ChannelPlan
 from workbench.errors import StorageError
@@ -99,6 +99,8 @@ class FastFileChannels(Extension):
                 return
             started = time.monotonic()
             assert channel.source is not None
+            if pipe_only_settings(channel):
+                ctx.emit(ev.Notice("warning", pipe_only_settings(channel)))
             if channel.source.is_s3:
                 self._from_s3(ctx, channel)
             else:

@@ -66,6 +66,7 @@ class FileChannels(Extension):
 
     def prepare(self, ctx: JobContext) -> None:
         from workbench.engine.channels import records  # noqa: F401  (folds CacheUsed into the record)
+        from workbench.engine.channels.ordering import pipe_only_settings
         from workbench.engine.channels.sources import load_channel_data
         from workbench.storage.cache import ContentCache
 
@@ -75,6 +76,8 @@ class FileChannels(Extension):
                 if ctx.cancelled.is_set():
                     return
                 started = time.monotonic()
+                if pipe_only_settings(channel):
+                    ctx.emit(ev.Notice("warning", pipe_only_settings(channel)))
                 if lease is None and (channel.source.is_s3 or channel.data_type != "S3Prefix"):
                     lease = ContentCache().lease()
                 objects = load_channel_data(channel, lease).objects

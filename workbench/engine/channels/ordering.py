@@ -31,3 +31,18 @@ def host_share(channel: ChannelPlan, items: Sequence[T], host: str, epoch: int =
     if channel.distribution == "ShardedByS3Key":
         return shard(ordered, channel.hosts.index(host), len(channel.hosts))
     return ordered
+
+
+def pipe_only_settings(channel: ChannelPlan) -> str:
+    """A notice for Pipe-only settings on a File or FastFile channel ('' when there are none).
+
+    SageMaker reads CompressionType and RecordWrapperType in Pipe mode only; the files
+    are placed as they are.
+    """
+    ignored = [f"{name}: {value}" for name, value in (("CompressionType", channel.compression),
+                                                      ("RecordWrapperType", channel.record_wrapper))
+               if value not in ("None", "", None)]
+    if not ignored:
+        return ""
+    return (f"Channel {channel.name}: {' and '.join(ignored)} apply in Pipe mode only; in {channel.mode} mode "
+            "the files are placed as they are (set them to None, or use Pipe mode)")
