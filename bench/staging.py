@@ -11,7 +11,7 @@ Data: 1,000 small objects and a few large ones on moto's S3 server (its own proc
 
 Goal: cold at least 3x faster than the loop, warm near zero next to it.
 
-    .venv/bin/python bench/staging.py [--small 1000] [--small-kib 16] [--large 3] [--large-mib 64]
+    .venv/bin/python bench/staging.py [--small 1000] [--small-kib 16] [--large 3] [--large-mib 64] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -111,6 +112,7 @@ def main() -> int:
     parser.add_argument("--small-kib", type=int, default=16)
     parser.add_argument("--large", type=int, default=3)
     parser.add_argument("--large-mib", type=int, default=64)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each; medians are printed")
     args = parser.parse_args()
     import boto3
 
@@ -121,19 +123,22 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="smw-bench-staging-") as tmp:
             folder = Path(tmp)
-            os.environ["SM_WORKBENCH_HOME"] = str(folder / "home")
             client = boto3.client("s3", endpoint_url=endpoint)
             bucket = f"bench-{uuid.uuid4().hex[:8]}"
             total = fill(client, bucket, args.small, args.small_kib * 1024, args.large, args.large_mib * 1024**2)
-            loop = boto3_loop(client, bucket, folder / "loop")
-            cold = staging_seconds(bucket, folder)
-            warm = staging_seconds(bucket, folder)
+            loops, colds, warms = [], [], []
+            for run in range(args.repeat):  # interleaved, so each sees the same machine load
+                loops.append(boto3_loop(client, bucket, folder / f"loop-{run}"))
+                os.environ["SM_WORKBENCH_HOME"] = str(folder / f"home-{run}")  # an empty cache
+                colds.append(staging_seconds(bucket, folder))
+                warms.append(staging_seconds(bucket, folder))
+            loop, cold, warm = (statistics.median(v) for v in (loops, colds, warms))
     finally:
         server.terminate()
         server.wait(timeout=10)
     count = args.small + args.large
     print(f"bench/staging: {count} objects ({args.small} x {args.small_kib} KiB + {args.large} x {args.large_mib} MiB, "
-          f"{total / 1e6:.0f} MB) from moto's S3 server")
+          f"{total / 1e6:.0f} MB) from moto's S3 server, median of {args.repeat}")
     print(f"  boto3 loop, one object at a time (baseline): {loop:7.2f} s")
     print(f"  sm-workbench, cold cache                   : {cold:7.2f} s  -> {loop / cold:5.1f}x faster (goal: 3x)")
     print(f"  sm-workbench, warm cache                   : {warm:7.2f} s  -> {warm / loop:5.1%} of the loop's time "

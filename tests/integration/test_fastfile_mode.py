@@ -31,8 +31,10 @@ def test_a_local_folder_is_mounted_read_only_without_a_copy(tmp_path, images):
     huge = folder / "huge.bin"
     with open(huge, "wb") as handle:  # 20 GiB, sparse: a copy would take minutes and fill the disk
         handle.truncate(20 * 1024**3)
-    spec = reader_spec(tmp_path, [channel("train", str(folder), CompressionType="Gzip")], mode="FastFile",
-                       files="train")
+    single = tmp_path / "labels.csv"
+    single.write_text("cat,1\n")
+    spec = reader_spec(tmp_path, [channel("train", str(folder), CompressionType="Gzip"), channel("one", str(single))],
+                       mode="FastFile", files="train,one")
     started = time.monotonic()
     ran = run_spec(spec, tmp_path)
     assert ran.record["TrainingJobStatus"] == "Completed", ran.record.get("FailureReason")
@@ -46,8 +48,11 @@ def test_a_local_folder_is_mounted_read_only_without_a_copy(tmp_path, images):
     for rel in ("a.csv", "nested/b.bin", "huge.bin"):  # the very same files: nothing was copied
         assert view["files"][rel]["inode"] == (folder / rel).stat().st_ino
     assert (folder / "a.csv").read_bytes() == b"1,2,3\n" and not (folder / "written-by-container").exists()
+    one = report(ran)["views"]["one"]  # a single file: a read-only folder holding a link to it
+    assert one["files"] == {"labels.csv": {"sha256": sha(b"cat,1\n"), "size": 6, "inode": single.stat().st_ino}}
+    assert one["writes"] == {"new": READ_ONLY, "existing": READ_ONLY}
     assert list((ran.paths.opt_ml("algo-1") / "input" / "data" / "train").iterdir()) == []
-    staged = ran.of(ev.ChannelStaged)[0]
+    staged = next(e for e in ran.of(ev.ChannelStaged) if e.channel == "train")
     assert (staged.mode, staged.files, staged.bytes) == ("FastFile", 3, 20 * 1024**3 + 100_006)
     inputs = (ran.paths.opt_ml("algo-1") / "input" / "config" / "inputdataconfig.json").read_text()
     assert '"TrainingInputMode": "FastFile"' in inputs

@@ -75,8 +75,8 @@ class TerminalPrinter:
             self.note(f"{event.status} / {event.secondary}: {event.message}" if event.message
                       else f"{event.status} / {event.secondary}")
         elif isinstance(event, ev.ChannelStaged) and event.mode == "Pipe":
-            self.note(f"{event.host}: channel {event.channel} (Pipe) {event.files} objects, "
-                      f"{human_bytes(event.bytes)} per epoch, streamed as the reader reads")
+            self.note(f"{event.host}: channel {event.channel} (Pipe) {event.files} objects (or manifest lines) "
+                      "per epoch, streamed as the reader reads")
         elif isinstance(event, ev.ChannelStaged):
             self.note(f"{event.host}: channel {event.channel} ({event.mode}) {event.files} files, "
                       f"{human_bytes(event.bytes)} in {event.seconds:.2f} s")

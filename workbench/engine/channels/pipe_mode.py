@@ -256,10 +256,9 @@ class PipeChannels(Extension):
             data = load_channel_data(channel, self.lease)
             self.data[channel.name] = data
             self.content[channel.name] = PipeContent(channel, self.lease)
-            for host in channel.hosts:
+            for host in channel.hosts:  # nothing is staged: files count what one epoch will send
                 share = host_share(channel, data.items, host, 0)
-                size = 0 if data.augmented else sum(o.size for o in share)
-                ctx.emit(ev.ChannelStaged(channel.name, host, "Pipe", len(share), size,
+                ctx.emit(ev.ChannelStaged(channel.name, host, "Pipe", len(share), 0,
                                           time.monotonic() - started, channel.source.uri))
 
     def before_start(self, ctx: JobContext, host) -> None:
