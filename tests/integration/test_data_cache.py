@@ -102,3 +102,26 @@ def test_pipe_caches_what_it_streams_and_a_changed_object_is_fetched_again(tmp_p
     third = run_spec(again(spec), tmp_path)
     assert counter.object_gets(bucket) == ["stream/1.bin"]  # a new ETag is a new entry
     assert dumped(third, "train", 1) == b"".join(objects[k] for k in sorted(objects))
+
+
+def test_a_job_stopped_while_fetching_ends_stopped_and_caches_nothing_partial(tmp_path, images, s3, bucket,
+                                                                              state_home):
+    from workbench.engine.api import launch
+    from workbench.spec import check_spec
+
+    s3.put_object(Bucket=bucket, Key="slow/big.bin", Body=os.urandom(96 * 1024 * 1024))
+    spec = reader_spec(tmp_path, [channel("train", f"s3://{bucket}/slow/")], mode="File")
+    holder: dict = {}
+
+    def stop_once_moving(event) -> None:
+        if isinstance(event, ev.StagingProgress) and event.bytes_done and "stopped" not in holder:
+            holder["stopped"] = True
+            holder["job"].stop()
+
+    holder["job"] = launch(check_spec(spec, source="test.yaml", base_dir=tmp_path), subscribers=[stop_once_moving])
+    record = holder["job"].run()
+    assert holder.get("stopped")
+    assert (record["TrainingJobStatus"], record["SecondaryStatus"]) == ("Stopped", "Stopped"), record.get("FailureReason")
+    cache = state_home / "cache" / "data"
+    assert [p for p in (cache / "objects").rglob("*") if p.is_file()] == []
+    assert list((cache / "leases").iterdir()) == []

@@ -29,6 +29,7 @@ from workbench.engine.extension import Extension, JobContext
 from workbench.engine.plan import ChannelPlan
 from workbench.errors import StorageError
 from workbench.storage.objects import StoredObject, list_objects, safe_relpath
+from workbench.storage.transfer import TransferCancelled
 from workbench.storage.uri import Location
 
 
@@ -102,7 +103,12 @@ class FastFileChannels(Extension):
             if pipe_only_settings(channel):
                 ctx.emit(ev.Notice("warning", pipe_only_settings(channel)))
             if channel.source.is_s3:
-                self._from_s3(ctx, channel)
+                try:
+                    self._from_s3(ctx, channel)
+                except TransferCancelled:
+                    if ctx.cancelled.is_set():
+                        return  # stopped mid-transfer: the runner ends the job Stopped
+                    raise
             else:
                 self._from_local(ctx, channel)
             for host in channel.hosts:

@@ -17,7 +17,7 @@ from workbench.engine import events as ev
 from workbench.engine.extension import Extension, JobContext
 from workbench.engine.plan import ChannelPlan
 from workbench.errors import WorkbenchError
-from workbench.storage.transfer import download_objects
+from workbench.storage.transfer import TransferCancelled, download_objects
 from workbench.storage.uri import Location
 
 
@@ -92,6 +92,10 @@ class FileChannels(Extension):
                     ctx.emit(ev.ChannelStaged(channel.name, host, channel.mode, len(chosen),
                                               sum(o.size for o in chosen), time.monotonic() - started,
                                               channel.source.uri))
+        except TransferCancelled:
+            if not ctx.cancelled.is_set():
+                raise
+            # stopped mid-transfer: the runner sees the stop request and ends the job Stopped
         finally:
             if lease is not None:
                 lease.release()
