@@ -15,7 +15,7 @@ import pytest
 
 from workbench.cli import main
 from workbench.storage import Location, list_objects
-from workbench.storage.cache import ContentCache, cache_key
+from workbench.storage.cache import ContentCache
 
 pytestmark = pytest.mark.s3
 
@@ -125,19 +125,33 @@ def test_a_dead_jobs_lease_is_dropped(s3, bucket, state_home, s3_server):
 
 
 def test_a_stream_becomes_an_entry_only_when_read_to_its_end(s3, bucket, state_home):
-    put(s3, bucket, {"s/whole": b"w" * 300_000, "s/part": b"p" * 300_000})
+    put(s3, bucket, {"s/whole": b"w" * 300_000, "s/part": b"p" * 300_000, "s/huge": b"h" * 300_001})
     objs = listed(bucket, "s/")
-    cache = ContentCache()
-    lease = cache.lease()
-    with lease.open(objs["s/part"]) as stream:
+    cache = ContentCache(limit=300_000)
+    with cache.stream(objs["s/part"]) as stream:
         assert stream.read(1000) == b"p" * 1000
-    with lease.open(objs["s/whole"]) as stream:
+    with cache.stream(objs["s/whole"]) as stream:
         while stream.read(65536):
             pass
+    with cache.stream(objs["s/huge"]) as stream:  # more than the whole cache may hold: streamed only
+        assert stream.read() == b"h" * 300_001
     assert not cache.entry_path(objs["s/part"]).exists()
+    assert not cache.entry_path(objs["s/huge"]).exists()
     assert cache.entry_path(objs["s/whole"]).read_bytes() == b"w" * 300_000
-    assert (lease.folder / cache_key(objs["s/whole"])).exists()  # and held by the lease that streamed it
-    lease.release()
+    assert not [p for p in cache.objects.rglob("*.wbtmp")]
+
+
+def test_an_open_entry_stays_whole_when_evicted_while_read(s3, bucket, state_home):
+    put(s3, bucket, {"o/a": b"a" * 100_000})
+    obj = listed(bucket, "o/")["o/a"]
+    big = ContentCache()
+    with big.stream(obj) as stream:
+        stream.read()
+    handle = big.open_entry(obj)  # Pipe reads entries like this: nothing pinned
+    assert big.clear().removed == 1 and not big.entry_path(obj).exists()
+    with handle:
+        assert handle.read() == b"a" * 100_000  # the open file is whole all the same
+    assert big.open_entry(obj) is None
 
 
 def test_cache_info_and_clear_commands(s3, bucket, state_home, capsys):

@@ -125,3 +125,19 @@ def test_a_job_stopped_while_fetching_ends_stopped_and_caches_nothing_partial(tm
     cache = state_home / "cache" / "data"
     assert [p for p in (cache / "objects").rglob("*") if p.is_file()] == []
     assert list((cache / "leases").iterdir()) == []
+
+
+def test_pipe_data_bigger_than_the_cache_streams_through_it(tmp_path, images, s3, bucket, counter, state_home,
+                                                            monkeypatch):
+    monkeypatch.setenv("SM_WORKBENCH_CACHE_SIZE", "100K")
+    objects = {f"wide/{i}.bin": os.urandom(60_000) for i in range(3)}
+    for key, body in objects.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    spec = reader_spec(tmp_path, [channel("train", f"s3://{bucket}/wide/")], pipes="train", epochs=3, dump=1)
+    ran = run_spec(spec, tmp_path)
+    assert ran.record["TrainingJobStatus"] == "Completed", ran.record.get("FailureReason")
+    whole = b"".join(objects[k] for k in sorted(objects))
+    assert [dumped(ran, "train", e) == whole for e in range(3)] == [True] * 3
+    assert [e.fetched for e in ran.of(ev.PipeEpochFed)][1:] == [2, 2]  # the limit keeps one of the three
+    entries = [p for p in (state_home / "cache" / "data" / "objects").rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in entries) <= 100 * 1024

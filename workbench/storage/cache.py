@@ -6,14 +6,17 @@
         lock                  held (flock) while entries are evicted or cleared
 
 An entry's name is a hash of what identifies one version of an object, so a changed
-object (new ETag) is a new entry and a stale one simply ages out. A job hard-links every
-entry it uses into its lease folder (a FastFile view links them too), and eviction only
-removes entries nothing else links to: an entry in use is never evicted, and even one
-removed in a race stays readable through the link. A missing object is downloaded into
-the lease (temp name, rename) and only then linked into place as the entry, so it is
-held from the moment it exists, and jobs fetching the same object at once each end with
-one whole file.
-Least recently used entries go first (an entry's mtime is its last use).
+object (new ETag) is a new entry and a stale one simply ages out. Least recently used
+entries go first when the cache is over its limit (an entry's mtime is its last use).
+
+A job hard-links the entries it stages into its lease folder (a FastFile view links them
+too), and eviction only removes entries nothing else links to: an entry in use is never
+evicted, and even one removed in a race stays readable through the link. A missing
+object is downloaded into the lease (temp name, rename) and only then linked into place
+as the entry, so it is held from the moment it exists, and jobs fetching the same object
+at once each end with one whole file. Pipe feeders pin nothing: they read entries
+through open files, which stay whole even when evicted meanwhile, and what they stream
+from S3 becomes an entry once read to its end.
 
 Local files are never cached: they are already on this machine.
 """
@@ -152,6 +155,37 @@ class ContentCache:
 
     def lease(self) -> "Lease":
         return Lease(self)
+
+    def open_entry(self, obj: StoredObject) -> BinaryIO | None:
+        """The cached bytes of `obj`, open; None when not cached. Nothing is pinned: an open
+        file stays whole even if its entry is evicted while it is read."""
+        if not cacheable(obj):
+            return None
+        entry = self.entry_path(obj)
+        try:
+            handle = open(entry, "rb")
+        except FileNotFoundError:
+            return None
+        try:
+            os.utime(entry)  # its last use, for least-recently-used eviction
+        except OSError:
+            pass
+        return handle
+
+    def stream(self, obj: StoredObject) -> BinaryIO:
+        """`obj` streamed from S3, becoming a cache entry on the way when it is read to its end
+        (and fits the limit at all); nothing is pinned, so data bigger than the cache streams through."""
+        from workbench.storage.transfer import open_object_stream
+
+        body = open_object_stream(obj)
+        if not cacheable(obj) or obj.size > self.limit:
+            return body
+        return _CachingStream(body, obj, self)
+
+    def _install_file(self, obj: StoredObject, tmp: Path) -> None:
+        """A complete temp file in the objects folder becomes the entry for `obj`."""
+        _make_read_only(tmp)
+        os.replace(tmp, self.entry_path(obj))
 
     # --- eviction, statistics, clearing ------------------------------------------------
 
@@ -369,27 +403,13 @@ class Lease:
         """A stream over the object: from the cache or a local file, else from S3 while it is
         being cached (the entry appears once the stream was read to its end)."""
         path = self.local_path(obj)
-        if path is not None:
-            try:
-                return open(path, "rb")
-            except OSError as err:
-                raise StorageError(f"Cannot read {obj.location.uri}: {err.strerror or err}; check that it exists "
-                                   "and is readable") from None
-        from workbench.storage.transfer import open_object_stream
-
-        body = open_object_stream(obj)
-        if not cacheable(obj):
-            return body
-        return _CachingStream(body, obj, self)
-
-    def _adopt(self, obj: StoredObject, tmp: Path) -> None:
-        """A stream read to its end: held by this lease, and installed as the cache's entry."""
-        key = cache_key(obj)
-        path = self.folder / key
-        os.replace(tmp, path)
-        with self._lock:
-            self._held[key] = path
-        self._install(obj, path)
+        if path is None:
+            return self.cache.stream(obj)
+        try:
+            return open(path, "rb")
+        except OSError as err:
+            raise StorageError(f"Cannot read {obj.location.uri}: {err.strerror or err}; check that it exists "
+                               "and is readable") from None
 
     def release(self) -> None:
         """Let go of every entry (the job ended), then bring the cache back under its limit."""
@@ -416,11 +436,13 @@ class _CachingStream:
     broken, the partial copy is dropped.
     """
 
-    def __init__(self, body, obj: StoredObject, lease: Lease) -> None:
+    def __init__(self, body, obj: StoredObject, cache: ContentCache) -> None:
         self.body = body
         self.obj = obj
-        self.lease = lease
-        self.tmp = temp_path_for(lease.folder / cache_key(obj))
+        self.cache = cache
+        entry = cache.entry_path(obj)
+        entry.parent.mkdir(exist_ok=True)
+        self.tmp = temp_path_for(entry)
         self.out = open(self.tmp, "wb")
         self.seen = 0
         self.done = False
@@ -440,7 +462,7 @@ class _CachingStream:
         out.close()
         if self.seen == self.obj.size:
             try:
-                self.lease._adopt(self.obj, self.tmp)
+                self.cache._install_file(self.obj, self.tmp)
                 return
             except OSError:
                 pass

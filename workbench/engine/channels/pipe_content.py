@@ -2,7 +2,9 @@
 
 Content comes as pieces: bytes, or a `FileRange` that the feeder moves from a local
 file (a cache entry, a local source) into the FIFO with splice, never through Python.
-Objects not in the cache stream from S3 in chunks while they are being cached. Memory
+Objects not in the cache stream from S3 in chunks while they are being cached. Cache
+entries are read through open files and never pinned, so a dataset bigger than the
+cache streams through it (the least recently used entries make room). Memory
 stays bounded whatever the object size: gzip output is produced in chunks, and a gzip
 object wrapped in RecordIO (whose length must be known before it is sent) is spooled
 to a temporary file once it outgrows a small buffer.
@@ -15,14 +17,13 @@ import tempfile
 import threading
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator, Union
 
 from workbench.engine.channels import recordio
 from workbench.engine.channels.manifests import AugmentedLine, attribute_bytes, ref_location
 from workbench.engine.plan import ChannelPlan
 from workbench.errors import StorageError
-from workbench.storage.cache import Lease
+from workbench.storage.cache import ContentCache
 from workbench.storage.objects import StoredObject, stat_object
 from workbench.storage.uri import Location
 
@@ -32,7 +33,7 @@ SPOOL_IN_MEMORY = 8 * 1024 * 1024
 
 @dataclass(frozen=True)
 class FileRange:
-    path: Path
+    fd: int  # an open regular file: a local source, or a cache entry (whole even if evicted meanwhile)
     offset: int
     length: int
 
@@ -94,9 +95,9 @@ def gunzip(chunks: Iterable[bytes], what: str) -> Iterator[bytes]:
 class PipeContent:
     """The pieces a channel writes for a host's share of one epoch."""
 
-    def __init__(self, channel: ChannelPlan, lease: Lease) -> None:
+    def __init__(self, channel: ChannelPlan, cache: ContentCache) -> None:
         self.channel = channel
-        self.lease = lease
+        self.cache = cache
         self.gzip = channel.compression == "Gzip"
         self.recordio = channel.record_wrapper == "RecordIO"
         self._refs: dict[Location, StoredObject] = {}
@@ -113,14 +114,14 @@ class PipeContent:
     # --- one object -------------------------------------------------------------------
 
     def _object(self, obj: StoredObject, counts: EpochCounts) -> Iterator[Piece]:
-        path = self.lease.local_path(obj)
-        if path is not None and not self.gzip:
-            yield from self._file(path, obj)
-            return
-        if path is None:
+        local = self._open_local(obj)
+        if local is None:
             counts.fetched += 1
-        with self.lease.open(obj) as stream:
-            chunks = _chunks(stream, obj.location.uri)
+        with local or self.cache.stream(obj) as source:
+            if local is not None and not self.gzip:
+                yield from self._file(local, obj)
+                return
+            chunks = _chunks(source, obj.location.uri)
             if self.gzip:
                 chunks = gunzip(chunks, obj.location.uri)
                 if self.recordio:
@@ -131,19 +132,26 @@ class PipeContent:
                 return
             yield from chunks
 
-    def _file(self, path: Path, obj: StoredObject) -> Iterator[Piece]:
+    def _open_local(self, obj: StoredObject) -> BinaryIO | None:
+        """The object as a local file: its own (a local source) or the cache's entry."""
+        if obj.location.is_s3:
+            return self.cache.open_entry(obj)
+        assert obj.location.path is not None
         try:
-            size = os.path.getsize(path)
+            return open(obj.location.path, "rb")
         except OSError as err:
             raise StorageError(f"Cannot read {obj.location.uri}: {err.strerror or err}; check that it still exists") from None
+
+    def _file(self, handle: BinaryIO, obj: StoredObject) -> Iterator[Piece]:
+        size = os.fstat(handle.fileno()).st_size
         if not self.recordio:
             if size:
-                yield FileRange(path, 0, size)
+                yield FileRange(handle.fileno(), 0, size)
             return
         for flag, offset, length in recordio.parts(size):
             yield recordio.header(length, flag)
             if length:
-                yield FileRange(path, offset, length)
+                yield FileRange(handle.fileno(), offset, length)
             yield recordio.padding(length)
 
     def _wrapped_stream(self, chunks: Iterator[bytes], size: int, what: str) -> Iterator[Piece]:

@@ -69,25 +69,24 @@ def _write_all(fd: int, data: bytes) -> int:
 
 def _splice_all(fd: int, piece: FileRange) -> int:
     """Move a file range into the pipe in the kernel (read/write where splice is not possible)."""
-    with open(piece.path, "rb") as source:
-        offset, left = piece.offset, piece.length
-        use_splice = hasattr(os, "splice")
-        while left:
-            if use_splice:
-                try:
-                    moved = os.splice(source.fileno(), fd, min(left, SPLICE_CHUNK), offset_src=offset)
-                except OSError as err:
-                    if err.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-                        raise
-                    use_splice = False
-                    continue
-            else:
-                data = os.pread(source.fileno(), min(left, SPLICE_CHUNK), offset)
-                moved = _write_all(fd, data) if data else 0
-            if moved == 0:
-                raise WorkbenchError(f"{piece.path} is shorter than expected: it changed while it was read; run again")
-            offset += moved
-            left -= moved
+    offset, left = piece.offset, piece.length
+    use_splice = hasattr(os, "splice")
+    while left:
+        if use_splice:
+            try:
+                moved = os.splice(piece.fd, fd, min(left, SPLICE_CHUNK), offset_src=offset)
+            except OSError as err:
+                if err.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                    raise
+                use_splice = False
+                continue
+        else:
+            data = os.pread(piece.fd, min(left, SPLICE_CHUNK), offset)
+            moved = _write_all(fd, data) if data else 0
+        if moved == 0:
+            raise WorkbenchError("a source file became shorter while it was read; run again")
+        offset += moved
+        left -= moved
     return piece.length
 
 
@@ -175,6 +174,8 @@ class PipeFeeder:
                     self._wait_until_reader_closes(name)
                 self.ctx.emit(ev.PipeEpochFed(self.channel.name, self.host, epoch, counts.records, written,
                                               time.monotonic() - started, closed_early, counts.fetched))
+                if counts.fetched:
+                    self.content.cache.evict()  # what this epoch cached may have gone over the limit
                 self._unlink(name)
                 epoch += 1
         except Exception as err:  # a data error mid-stream: the job fails, as on SageMaker
@@ -238,7 +239,6 @@ class PipeChannels(Extension):
 
     def __init__(self, channels: list[ChannelPlan]) -> None:
         self.channels = channels
-        self.lease = None
         self.data: dict[str, ChannelData] = {}
         self.content: dict[str, PipeContent] = {}
         self.feeders: list[PipeFeeder] = []
@@ -247,19 +247,26 @@ class PipeChannels(Extension):
         from workbench.storage.cache import ContentCache
 
         self._stop_feeders()  # a new attempt starts from epoch 0 on fresh host trees
-        if self.lease is None:
-            self.lease = ContentCache().lease()
-        for channel in self.channels:
-            if ctx.cancelled.is_set():
-                return
-            started = time.monotonic()
-            data = load_channel_data(channel, self.lease)
-            self.data[channel.name] = data
-            self.content[channel.name] = PipeContent(channel, self.lease)
-            for host in channel.hosts:  # nothing is staged: files count what one epoch will send
-                share = host_share(channel, data.items, host, 0)
-                ctx.emit(ev.ChannelStaged(channel.name, host, "Pipe", len(share), 0,
-                                          time.monotonic() - started, channel.source.uri))
+        cache = ContentCache()
+        lease = cache.lease()  # only while manifests are read: feeders pin nothing
+        try:
+            for channel in self.channels:
+                if ctx.cancelled.is_set():
+                    return
+                self._prepare_channel(ctx, channel, cache, lease)
+        finally:
+            lease.release()
+
+    def _prepare_channel(self, ctx: JobContext, channel: ChannelPlan, cache, lease) -> None:
+        """List the channel (or read its manifest): errors show before training starts."""
+        started = time.monotonic()
+        data = load_channel_data(channel, lease)
+        self.data[channel.name] = data
+        self.content[channel.name] = PipeContent(channel, cache)
+        for host in channel.hosts:  # nothing is staged: files count what one epoch will send
+            share = host_share(channel, data.items, host, 0)
+            ctx.emit(ev.ChannelStaged(channel.name, host, "Pipe", len(share), 0,
+                                      time.monotonic() - started, channel.source.uri))
 
     def before_start(self, ctx: JobContext, host) -> None:
         for channel in self.channels:
@@ -276,9 +283,6 @@ class PipeChannels(Extension):
 
     def close(self, ctx: JobContext) -> None:
         self._stop_feeders()
-        if self.lease is not None:
-            self.lease.release()
-            self.lease = None
 
     def _stop_feeders(self, host: str | None = None) -> None:
         chosen = [f for f in self.feeders if host is None or f.host == host]
