@@ -14,7 +14,9 @@ import traceback
 from workbench import __version__
 from workbench.errors import WorkbenchError
 
-COMMAND_MODULES = ("spec_commands", "job_commands", "image_commands", "doctor_command", "cache_commands")
+COMMAND_MODULES = ("spec_commands", "job_commands", "image_commands", "doctor_command")
+
+COMMAND_MODULES += ("cache_commands",)  # `cache info|clear`: the shared data cache
 
 
 class _Parser(argparse.ArgumentParser):

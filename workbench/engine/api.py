@@ -161,6 +161,26 @@ def job_events(name: str) -> list[ev.Event]:
     return list(read_events(existing_job(name)))
 
 
+# --- the shared data cache -----------------------------------------------------------
+
+
+def cache_stats():
+    """What the shared data cache holds (entries, bytes, in use by running jobs, its limit)."""
+    from workbench.storage.cache import ContentCache
+
+    return ContentCache().stats()
+
+
+def clear_cache():
+    """Remove every cache entry no running job uses; returns what was removed and kept."""
+    from workbench.storage.cache import ContentCache
+
+    return ContentCache().clear()
+
+
+# --- looking at jobs (continued) -----------------------------------------------------
+
+
 def job_hosts(name: str) -> list[str]:
     paths = existing_job(name)
     record = load_record(paths)
@@ -333,20 +353,3 @@ def rerun_spec(name: str, *, new_name: str | None = None, overrides: list[str] |
     data = job_spec(name)
     data.pop("TrainingJobName", None)
     return check_spec(data, source=str(existing_job(name).spec), name=new_name, overrides=overrides)
-
-
-# --- the shared data cache -----------------------------------------------------------
-
-
-def cache_stats():
-    """What the shared data cache holds (entries, bytes, in use by running jobs, its limit)."""
-    from workbench.storage.cache import ContentCache
-
-    return ContentCache().stats()
-
-
-def clear_cache():
-    """Remove every cache entry no running job uses; returns what was removed and kept."""
-    from workbench.storage.cache import ContentCache
-
-    return ContentCache().clear()
