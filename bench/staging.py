@@ -82,6 +82,15 @@ def boto3_loop(client, bucket: str, dest: Path) -> float:
     return time.perf_counter() - started
 
 
+def list_seconds(bucket: str) -> float:
+    """Listing the prefix alone: a part of every run, the baseline's and ours, cold or warm."""
+    from workbench.storage import Location, list_objects
+
+    started = time.perf_counter()
+    list_objects(Location("s3", bucket, "train/"))
+    return time.perf_counter() - started
+
+
 def staging_seconds(bucket: str, folder: Path) -> float:
     """The Downloading phase of a File-mode job, from its own record."""
     from workbench.engine.api import launch
@@ -133,6 +142,7 @@ def main() -> int:
                 colds.append(staging_seconds(bucket, folder))
                 warms.append(staging_seconds(bucket, folder))
             loop, cold, warm = (statistics.median(v) for v in (loops, colds, warms))
+            listing = list_seconds(bucket)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -143,6 +153,7 @@ def main() -> int:
     print(f"  sm-workbench, cold cache                   : {cold:7.2f} s  -> {loop / cold:5.1f}x faster (goal: 3x)")
     print(f"  sm-workbench, warm cache                   : {warm:7.2f} s  -> {warm / loop:5.1%} of the loop's time "
           f"(no GET; the host's own copy from the cache)")
+    print(f"  listing the prefix, part of each of the above: {listing:.2f} s")
     return 0
 
 
