@@ -17,6 +17,8 @@ from workbench.errors import WorkbenchError
 COMMAND_MODULES = ("spec_commands", "job_commands", "checkpoint_command", "image_commands", "doctor_command",
                    "gpu_command", "cloud_commands")
 
+COMMAND_MODULES += ("cache_commands",)  # `cache info|clear`: the shared data cache
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # exit 2 with a one-line hint, as argparse does, never a traceback

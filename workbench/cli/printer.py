@@ -74,9 +74,19 @@ class TerminalPrinter:
         elif isinstance(event, ev.StatusChanged):
             self.note(f"{event.status} / {event.secondary}: {event.message}" if event.message
                       else f"{event.status} / {event.secondary}")
+        elif isinstance(event, ev.ChannelStaged) and event.mode == "Pipe":
+            self.note(f"{event.host}: channel {event.channel} (Pipe) {event.files} objects (or manifest lines) "
+                      "per epoch, streamed as the reader reads")
         elif isinstance(event, ev.ChannelStaged):
             self.note(f"{event.host}: channel {event.channel} ({event.mode}) {event.files} files, "
                       f"{human_bytes(event.bytes)} in {event.seconds:.2f} s")
+        elif isinstance(event, ev.CacheUsed):
+            self.note(f"channel {event.channel}: {event.hits} objects ({human_bytes(event.hit_bytes)}) from the "
+                      f"data cache, {event.fetched} ({human_bytes(event.fetched_bytes)}) fetched")
+        elif isinstance(event, ev.PipeEpochFed):
+            early = ", closed early by the reader" if event.closed_early else ""
+            self.note(f"{event.host}: {event.channel}_{event.epoch} fed {event.records} records, "
+                      f"{human_bytes(event.bytes)} in {event.seconds:.2f} s{early}")
         elif isinstance(event, ev.HostStarted):
             self.note(f"{event.host}: container {event.container_id[:12]} started")
         elif isinstance(event, ev.HostExited):

@@ -189,6 +189,26 @@ def job_events(name: str) -> list[ev.Event]:
     return list(read_events(existing_job(name)))
 
 
+# --- the shared data cache -----------------------------------------------------------
+
+
+def cache_stats():
+    """What the shared data cache holds (entries, bytes, in use by running jobs, its limit)."""
+    from workbench.storage.cache import ContentCache
+
+    return ContentCache().stats()
+
+
+def clear_cache():
+    """Remove every cache entry no running job uses; returns what was removed and kept."""
+    from workbench.storage.cache import ContentCache
+
+    return ContentCache().clear()
+
+
+# --- looking at jobs (continued) -----------------------------------------------------
+
+
 def job_hosts(name: str) -> list[str]:
     paths = existing_job(name)
     record = load_record(paths)

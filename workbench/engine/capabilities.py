@@ -13,24 +13,42 @@ def extensions_for(spec: dict, plan: JobPlan, settings: WorkbenchSettings) -> li
 
     extensions: list[Extension] = hardware_extensions(plan, settings)
     file_channels, fs_channels = [], []
+    streamed: dict[str, list] = {"FastFile": [], "Pipe": []}  # input modes beyond File
     for channel in plan.channels:
         if channel.data_type == "FileSystem":
             fs_channels.append(channel)
-        elif channel.mode == "File" and channel.data_type == "S3Prefix":
+        elif channel.mode == "File" and channel.data_type in ("S3Prefix", "ManifestFile"):
             file_channels.append(channel)
-        else:
+        elif channel.mode == "Pipe" or (channel.mode == "FastFile" and channel.data_type == "S3Prefix"):
+            streamed[channel.mode].append(channel)
+        else:  # validation refuses these first; a spec that bypassed it still gets a clear answer
             raise WorkbenchError(
-                f"Channel {channel.name!r}: {channel.mode} mode with {channel.data_type} is not supported by this "
-                f"version of sm-workbench; use File mode with S3Prefix"
+                f"Channel {channel.name!r}: {channel.data_type} does not work in {channel.mode} mode; "
+                "AugmentedManifestFile needs Pipe mode and FastFile needs S3Prefix"
             )
     if file_channels:
         extensions.append(FileChannels(file_channels))
     if fs_channels:
         extensions.append(FileSystemChannels(fs_channels, dict(settings.FileSystems)))
+    extensions.extend(streamed_channel_extensions(streamed))
     if (spec.get("CheckpointConfig") or {}).get("S3Uri"):
         from workbench.engine.checkpoints.extension import Checkpoints
 
         extensions.append(Checkpoints(spec))
+    return extensions
+
+
+def streamed_channel_extensions(streamed: dict[str, list]) -> list[Extension]:
+    """FastFile views and Pipe feeders (imported only for jobs that have such channels)."""
+    extensions: list[Extension] = []
+    if streamed["FastFile"]:
+        from workbench.engine.channels.fastfile_mode import FastFileChannels
+
+        extensions.append(FastFileChannels(streamed["FastFile"]))
+    if streamed["Pipe"]:
+        from workbench.engine.channels.pipe_mode import PipeChannels
+
+        extensions.append(PipeChannels(streamed["Pipe"]))
     return extensions
 
 

@@ -142,6 +142,31 @@ class ChannelStaged(Event):
 
 
 @dataclass(frozen=True)
+class CacheUsed(Event):
+    """How a channel's S3 objects were found: in the shared data cache, or fetched (and cached)."""
+
+    channel: str
+    hits: int
+    hit_bytes: int
+    fetched: int
+    fetched_bytes: int
+
+
+@dataclass(frozen=True)
+class PipeEpochFed(Event):
+    """One epoch of a Pipe channel on one host: what went down `<channel>_<epoch>`."""
+
+    channel: str
+    host: str
+    epoch: int
+    records: int  # objects, or attributes of augmented-manifest lines
+    bytes: int
+    seconds: float
+    closed_early: bool = False  # the reader closed the FIFO before EOF
+    fetched: int = 0  # objects streamed from S3 (the rest came from the cache or local files)
+
+
+@dataclass(frozen=True)
 class OutputsUploaded(Event):
     model_artifacts: str
     output_artifacts: str

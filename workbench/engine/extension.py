@@ -75,11 +75,11 @@ class Extension:
 
 
 def merge_options(into: dict, extra: dict) -> dict:
-    """Combine docker options from several extensions (volumes and environment add up)."""
+    """Combine docker options from several extensions (volumes, environment and mounts add up)."""
     for key, value in extra.items():
         if key in ("volumes", "environment") and isinstance(value, dict):
             into.setdefault(key, {}).update(value)
-        elif key == "device_requests":
+        elif key in ("device_requests", "mounts"):
             into.setdefault(key, []).extend(value)
         else:
             into[key] = value

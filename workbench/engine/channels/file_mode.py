@@ -1,29 +1,31 @@
 """File mode: each host gets its own copy of its channels before its container starts.
 
-S3 objects are downloaded once per job (in parallel) and then copied to each host that
-gets them; a host never shares a file with the source or with another host, so a
-container can never change the user's data.
+S3 objects are downloaded once (in parallel) into the shared data cache, and only when
+the cache does not hold them yet; each host then gets its own copy. A host never shares
+a file with the source, the cache or another host, so a container can never change the
+user's data.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from workbench.engine import events as ev
 from workbench.engine.extension import Extension, JobContext
-from workbench.engine.plan import ChannelPlan, shard
+from workbench.engine.plan import ChannelPlan
 from workbench.errors import WorkbenchError
+from workbench.storage.transfer import TransferCancelled, download_objects
+from workbench.storage.uri import Location
 
 
 def host_objects(channel: ChannelPlan, objects: list, host: str) -> list:
-    """The objects a host gets: all of them, or its shard under ShardedByS3Key."""
-    if channel.distribution == "ShardedByS3Key":
-        return shard(objects, channel.hosts.index(host), len(channel.hosts))
-    return list(objects)
+    """The objects a host gets: all of them, or its shard under ShardedByS3Key (after ShuffleConfig)."""
+    from workbench.engine.channels.ordering import host_share
+
+    return host_share(channel, objects, host)
 
 
 class ProgressReporter:
@@ -51,84 +53,63 @@ class ProgressReporter:
         self.add(files - self.files, size - self.bytes)
 
 
-def copy_tree_subset(objects: list, source_root: Path, dest: Path, report: ProgressReporter,
-                     cancelled: threading.Event) -> None:
-    """Copy some downloaded files to a host that shares them with later hosts."""
-    from workbench.storage.localfiles import copy_file_atomic
-
-    for obj in objects:
-        if cancelled.is_set():
-            raise WorkbenchError("staging cancelled: the job was stopped")
-        target = dest / obj.rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        copy_file_atomic(source_root / obj.rel, target)
-        report.add(1, obj.size)
-
-
-def _move_into(objects: list, source_root: Path, dest: Path, report: ProgressReporter) -> None:
-    """Hand a downloaded file to the last host that needs it (no copy)."""
-    for obj in objects:
-        target = dest / obj.rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source_root / obj.rel, target)
-        report.add(1, obj.size)
-
-
 class FileChannels(Extension):
-    """Stages every File-mode S3Prefix channel (S3 or local) into each host's tree."""
+    """Stages every File-mode channel (S3Prefix or ManifestFile; S3 or local) into each host's tree.
+
+    S3 objects are fetched once per job into the shared data cache (only those missing
+    from it), then each host gets its own copy from there; local files are copied
+    straight from their source.
+    """
 
     def __init__(self, channels: list[ChannelPlan]) -> None:
         self.channels = channels
 
     def prepare(self, ctx: JobContext) -> None:
-        from workbench.storage.objects import list_objects
-        from workbench.storage.transfer import download_objects
+        from workbench.engine.channels import records  # noqa: F401  (folds CacheUsed into the record)
+        from workbench.engine.channels.ordering import pipe_only_settings
+        from workbench.engine.channels.sources import load_channel_data
+        from workbench.storage.cache import ContentCache
 
-        for channel in self.channels:
-            if ctx.cancelled.is_set():
-                return
-            started = time.monotonic()
-            objects = list_objects(channel.source)
-            if channel.source.is_s3:
-                self._from_s3(ctx, channel, objects, started)
-                continue
-            for host in channel.hosts:  # local sources: a fresh copy straight into each host
-                chosen = host_objects(channel, objects, host)
-                report = ProgressReporter(ctx, channel.name, host, len(chosen), sum(o.size for o in chosen))
-                dest = ctx.opt_ml(host) / "input" / "data" / channel.name
-                dest.mkdir(parents=True, exist_ok=True)
-                download_objects(chosen, dest, cancel=ctx.cancelled,
-                                 on_progress=lambda p, r=report: r.set(p.files_done, p.bytes_done))
-                ctx.emit(ev.ChannelStaged(channel.name, host, channel.mode, len(chosen),
-                                          sum(o.size for o in chosen), time.monotonic() - started,
-                                          channel.source.uri))
+        lease = None
+        try:
+            for channel in self.channels:
+                if ctx.cancelled.is_set():
+                    return
+                started = time.monotonic()
+                if pipe_only_settings(channel):
+                    ctx.emit(ev.Notice("warning", pipe_only_settings(channel)))
+                if lease is None and (channel.source.is_s3 or channel.data_type != "S3Prefix"):
+                    lease = ContentCache().lease()
+                objects = load_channel_data(channel, lease).objects
+                per_host = {host: host_objects(channel, objects, host) for host in channel.hosts}
+                local_copy = self._fetch(ctx, channel, per_host, lease)
+                for host, chosen in per_host.items():
+                    dest = ctx.opt_ml(host) / "input" / "data" / channel.name
+                    dest.mkdir(parents=True, exist_ok=True)
+                    report = ProgressReporter(ctx, channel.name, host, len(chosen), sum(o.size for o in chosen))
+                    download_objects([local_copy(o) for o in chosen], dest, cancel=ctx.cancelled,
+                                     on_progress=lambda p, r=report: r.set(p.files_done, p.bytes_done))
+                    ctx.emit(ev.ChannelStaged(channel.name, host, channel.mode, len(chosen),
+                                              sum(o.size for o in chosen), time.monotonic() - started,
+                                              channel.source.uri))
+        except TransferCancelled:
+            if not ctx.cancelled.is_set():
+                raise
+            # stopped mid-transfer: the runner sees the stop request and ends the job Stopped
+        finally:
+            if lease is not None:
+                lease.release()
 
-    def _from_s3(self, ctx: JobContext, channel: ChannelPlan, objects: list, started: float) -> None:
-        from workbench.storage.transfer import download_objects
-
-        per_host = {host: host_objects(channel, objects, host) for host in channel.hosts}
-        needed = {o.rel: o for chosen in per_host.values() for o in chosen}
-        shared = ctx.paths.root / "staging" / channel.name
-        total = ProgressReporter(ctx, channel.name, "", len(needed), sum(o.size for o in needed.values()))
-        download_objects(list(needed.values()), shared, cancel=ctx.cancelled,
-                         on_progress=lambda p: total.set(p.files_done, p.bytes_done))
-        uses: dict[str, int] = {}
-        for chosen in per_host.values():
-            for obj in chosen:
-                uses[obj.rel] = uses.get(obj.rel, 0) + 1
-        for host, chosen in per_host.items():
-            dest = ctx.opt_ml(host) / "input" / "data" / channel.name
-            dest.mkdir(parents=True, exist_ok=True)
-            report = ProgressReporter(ctx, channel.name, host, len(chosen), sum(o.size for o in chosen))
-            last_users = [o for o in chosen if uses[o.rel] == 1]
-            copies = [o for o in chosen if uses[o.rel] > 1]
-            copy_tree_subset(copies, shared, dest, report, ctx.cancelled)
-            _move_into(last_users, shared, dest, report)
-            for obj in chosen:
-                uses[obj.rel] -= 1
-            ctx.emit(ev.ChannelStaged(channel.name, host, channel.mode, report.files, report.bytes,
-                                      time.monotonic() - started, channel.source.uri))
-        shutil.rmtree(shared, ignore_errors=True)
+    @staticmethod
+    def _fetch(ctx: JobContext, channel: ChannelPlan, per_host: dict, lease):
+        """Every S3 object some host needs, in the cache; returns where to copy each object from."""
+        needed = list({o.location: o for chosen in per_host.values() for o in chosen if o.location.is_s3}.values())
+        if not needed:
+            return lambda obj: obj
+        total = ProgressReporter(ctx, channel.name, "", len(needed), sum(o.size for o in needed))
+        fetched = lease.fetch(needed, cancel=ctx.cancelled, on_progress=lambda p: total.set(p.files_done, p.bytes_done))
+        ctx.emit(ev.CacheUsed(channel.name, fetched.hits, fetched.hit_bytes, fetched.fetched, fetched.fetched_bytes))
+        return lambda obj: replace(obj, location=Location("file", path=fetched.path(obj))) if obj.location.is_s3 else obj
 
 
 class FileSystemChannels(Extension):

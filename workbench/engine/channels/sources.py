@@ -1,0 +1,40 @@
+"""What a channel's S3Uri names, by S3DataType: objects (S3Prefix, ManifestFile) or manifest lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from workbench.engine.channels.manifests import AugmentedLine, augmented_lines, manifest_objects
+from workbench.engine.plan import ChannelPlan
+from workbench.errors import WorkbenchError
+from workbench.storage.cache import Lease
+from workbench.storage.objects import StoredObject, list_objects
+
+
+@dataclass
+class ChannelData:
+    channel: ChannelPlan
+    objects: list[StoredObject] = field(default_factory=list)
+    lines: list[AugmentedLine] = field(default_factory=list)
+
+    @property
+    def augmented(self) -> bool:
+        return self.channel.data_type == "AugmentedManifestFile"
+
+    @property
+    def items(self) -> list:
+        """What is shuffled and sharded: objects, or an augmented manifest's lines."""
+        return self.lines if self.augmented else self.objects
+
+
+def load_channel_data(channel: ChannelPlan, lease: Lease) -> ChannelData:
+    """List the prefix or read the manifest (manifests go through the cache like any object)."""
+    assert channel.source is not None
+    if channel.data_type == "S3Prefix":
+        return ChannelData(channel, objects=list_objects(channel.source))
+    if channel.data_type == "ManifestFile":
+        return ChannelData(channel, objects=manifest_objects(channel.source, lease))
+    if channel.data_type == "AugmentedManifestFile":
+        return ChannelData(channel, lines=augmented_lines(channel.source, lease, channel.attribute_names))
+    raise WorkbenchError(f"Channel {channel.name!r}: S3DataType {channel.data_type} is not supported; "
+                         "use S3Prefix, ManifestFile or AugmentedManifestFile")
