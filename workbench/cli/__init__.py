@@ -15,9 +15,7 @@ from workbench import __version__
 from workbench.errors import WorkbenchError
 
 COMMAND_MODULES = ("spec_commands", "job_commands", "checkpoint_command", "image_commands", "doctor_command",
-                   "gpu_command", "cloud_commands")
-
-COMMAND_MODULES += ("cache_commands",)  # `cache info|clear`: the shared data cache
+                   "gpu_command", "cloud_commands", "cache_commands")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -148,7 +148,11 @@ class JobRunner:
         except _Cancelled:
             pass
         except WorkbenchError as err:
-            self.failure = self.failure or f"ClientError: {err}"
+            if self.ctx.cancelled.is_set() and not self.failure:  # a stop cut staging short: not a failure
+                self.stop_reason = self.stop_reason or "Stopped"
+                self.set_status("Stopping", "Stopping")
+            else:
+                self.failure = self.failure or f"ClientError: {err}"
         except Exception as err:  # a bug or an engine error: the job fails, the workbench goes on
             self._internal_error(err)
         lint.join(timeout=10)
