@@ -257,7 +257,7 @@ def test_no_credentials(s3_server, monkeypatch):
         monkeypatch.delenv(name)
     reset_clients()
     try:
-        with pytest.raises(StorageError, match="no AWS credentials found; set AWS_ACCESS_KEY_ID"):
+        with pytest.raises(StorageError, match="no AWS credentials found; set AWS_PROFILE"):
             read_object_bytes(at("some-bucket", "x"))
     finally:
         reset_clients()

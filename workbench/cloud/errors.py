@@ -6,16 +6,9 @@ know whether to fix credentials, permissions, the request or just wait.
 
 from __future__ import annotations
 
-import os
-from urllib.parse import urlparse
-
+from workbench.aws import common_reason, error_code, one_line as _one_line
 from workbench.errors import CloudError
 
-_CREDENTIALS_REJECTED = {
-    "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "SignatureDoesNotMatch",
-    "ExpiredToken", "ExpiredTokenException", "InvalidToken", "RequestExpired", "IncompleteSignature",
-    "MissingAuthenticationToken",
-}
 _ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "NotAuthorized", "UnauthorizedOperation", "403"}
 _THROTTLED = {"ThrottlingException", "Throttling", "ThrottledException", "TooManyRequestsException",
               "RequestLimitExceeded", "SlowDown", "LimitExceededException"}
@@ -40,43 +33,18 @@ def aws_error_types() -> tuple[type[BaseException], ...]:
     return (BotoCoreError, ClientError)
 
 
-def error_code(err: BaseException) -> str:
-    response = getattr(err, "response", None) or {}
-    return str((response.get("Error") or {}).get("Code") or "")
-
-
-def _one_line(text: str) -> str:
-    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
-
-
-def _endpoint(err: BaseException) -> str:
-    url = (getattr(err, "kwargs", None) or {}).get("endpoint_url") or os.environ.get("AWS_ENDPOINT_URL") or ""
-    parsed = urlparse(url)
-    return f"{parsed.scheme}://{parsed.netloc}" if parsed.netloc else (url or "the AWS endpoint")
-
-
 def reason(err: BaseException, operation: str = "") -> str:
     """Why an AWS call failed and what to do about it, in one line."""
     from botocore import exceptions as bx
 
-    if isinstance(err, (bx.NoCredentialsError, bx.PartialCredentialsError, bx.CredentialRetrievalError)):
-        return ("no AWS credentials found; set AWS_PROFILE (see `aws configure`), "
-                "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-    if isinstance(err, bx.NoRegionError):
-        return "no AWS region set; set AWS_DEFAULT_REGION (e.g. us-east-1) or a region in your AWS profile"
-    if isinstance(err, bx.ProfileNotFound):
-        return f"{err}; fix AWS_PROFILE or create the profile with `aws configure --profile NAME`"
-    if isinstance(err, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError,
-                        bx.ReadTimeoutError, bx.ProxyConnectionError, bx.SSLError)):
-        return (f"{_endpoint(err)} does not answer ({type(err).__name__}); check the network, "
-                "or AWS_ENDPOINT_URL if you set one")
+    common = common_reason(err, "AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS")
+    if common:
+        return common
     if isinstance(err, bx.ParamValidationError):
         return f"the request does not fit the API ({_one_line(err)}); check the spec with `sm-workbench validate --target sagemaker`"
     if isinstance(err, bx.ClientError):
         code = error_code(err)
         message = _one_line((err.response.get("Error") or {}).get("Message") or "")
-        if code in _CREDENTIALS_REJECTED:
-            return f"the AWS credentials were rejected ({code}); refresh them or check AWS_PROFILE"
         if code in _ACCESS_DENIED:
             needs = _PERMISSIONS.get(operation, f"the permission for {operation}" if operation else "the permission")
             return f"access denied ({message or code}); the credentials' IAM policy must allow {needs}"

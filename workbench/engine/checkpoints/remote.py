@@ -10,7 +10,6 @@ them), but the sync never writes or deletes them: it only touches keys under `<S
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass, replace
 
 from workbench.errors import StorageError
@@ -21,10 +20,6 @@ from workbench.storage.uri import Location, parse_location
 PART_SIZE = 8 * 1024 * 1024  # at least; S3 takes at most 10,000 parts
 PART_WORKERS = 8
 
-_client_lock = threading.Lock()
-_clients: dict[tuple, object] = {}
-
-
 def sync_client():
     """An S3 client for the live sync: one try plus one retry per call, short connect timeout.
 
@@ -32,18 +27,9 @@ def sync_client():
     status; botocore's default retries would hide an unreachable endpoint for many seconds.
     Endpoints come from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, which boto3 reads itself.
     """
-    names = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION")
-    key = tuple(os.environ.get(name) for name in names)
-    with _client_lock:
-        client = _clients.get(key)
-        if client is None:
-            import boto3.session
-            from botocore.config import Config
+    from workbench import aws
 
-            config = Config(max_pool_connections=32, connect_timeout=3, read_timeout=20,
-                            retries={"mode": "standard", "total_max_attempts": 2})
-            client = _clients[key] = boto3.session.Session().client("s3", config=config)
-        return client
+    return aws.client("s3", pool=32, attempts=2, connect_timeout=3, read_timeout=20)
 
 
 def restore_path(prefix: str, key: str) -> tuple[str, bool]:
