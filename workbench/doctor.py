@@ -45,8 +45,9 @@ def check_docker() -> Iterator[Check]:
 
 def check_s3() -> Iterator[Check]:
     import boto3
-    from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
+
+    from workbench import aws
 
     session = boto3.session.Session()
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
@@ -60,14 +61,13 @@ def check_s3() -> Iterator[Check]:
     yield Check("S3 credentials", "ok",
                 f"from {credentials.method}, region {session.region_name or 'not set'}, endpoint {where}")
     if endpoint:
-        client = session.client("s3", endpoint_url=endpoint, config=Config(
-            connect_timeout=3, read_timeout=5, retries={"max_attempts": 1}))
         try:
+            client = aws.client("s3", attempts=1, connect_timeout=3, read_timeout=5)
             buckets = client.list_buckets().get("Buckets", [])
             yield Check("S3 endpoint", "ok", f"{endpoint} answers ({len(buckets)} buckets)")
         except (BotoCoreError, ClientError) as err:
-            yield Check("S3 endpoint", "fail", f"{endpoint} does not answer: {err}",
-                        "start the endpoint or unset AWS_ENDPOINT_URL")
+            reason = aws.common_reason(err, "AWS_ENDPOINT_URL_S3") or aws.one_line(err)
+            yield Check("S3 endpoint", "fail", reason, "start the endpoint or unset AWS_ENDPOINT_URL")
 
 
 def check_gpus() -> Iterator[Check]:
