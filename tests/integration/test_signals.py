@@ -183,7 +183,8 @@ def test_max_wait_time_bounds_the_whole_job(tmp_path, images):
                      Workbench={"SpotInterruptions": [1] * 30},
                      Environment={"PROBE_SLEEP": "60"})
     ran = run_spec(spec, tmp_path)
-    assert (ran.record["TrainingJobStatus"], ran.record["SecondaryStatus"]) == ("Stopped", "MaxWaitTimeExceeded")
+    assert (ran.record["TrainingJobStatus"], ran.record["SecondaryStatus"]) == ("Stopped", "MaxWaitTimeExceeded"), [
+        (t["Status"], t["StartTime"], t.get("StatusMessage")) for t in ran.record["SecondaryStatusTransitions"]]
     assert ran.record["Workbench"]["Interruptions"]
 
 

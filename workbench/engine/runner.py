@@ -395,10 +395,10 @@ class JobRunner:
             while not self.requests.empty():
                 self._handle_request(self.requests.get())
             now = time.time()
+            if not self.stop_reason and self._max_wait_passed():  # the outer bound wins a tie
+                self._begin_stop("MaxWaitTimeExceeded")
             if deadline and not self.stop_reason and now >= deadline:
                 self._begin_stop("MaxRuntimeExceeded")
-            if not self.stop_reason and self._max_wait_passed():
-                self._begin_stop("MaxWaitTimeExceeded")
             if interruption and not self.stop_reason and now >= interruption:
                 self._begin_stop("Interrupted", "Training job interrupted: spot capacity reclaimed (scheduled)")
             if self.term_sent_at is not None and not self.killed and now >= self.term_sent_at + grace:
