@@ -325,12 +325,13 @@ def upload_tree(
     return done.files_done, done.bytes_done
 
 
-def delete_object(location: Location) -> None:
-    """Remove one object or local file; one that is already gone is fine."""
+def delete_object(location: Location, *, client=None) -> None:
+    """Remove one object or local file; one that is already gone is fine. `client` is an
+    S3 client with other retries (the checkpoint sync's), else the shared one."""
     if location.is_s3:
         require_key(location, folder_ok=True)
         try:
-            s3_client().delete_object(Bucket=location.bucket, Key=location.key)
+            (client or s3_client()).delete_object(Bucket=location.bucket, Key=location.key)
         except boto_errors() as err:
             raise storage_error(err, f"delete {location.uri}") from None
         return

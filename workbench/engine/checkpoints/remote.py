@@ -151,17 +151,10 @@ class CheckpointStore:
         return True
 
     def delete(self, rel: str) -> None:
+        from workbench.storage.transfer import delete_object
+
         target = self.where(rel)
-        if target.is_s3:
-            self._call("delete", target, lambda c: c.delete_object(Bucket=target.bucket, Key=target.key))
-            return
-        assert target.path is not None
-        try:
-            os.unlink(target.path)
-        except FileNotFoundError:
-            pass
-        except OSError as err:
-            raise StorageError(f"Cannot delete {target.path}: {err.strerror or err}") from None
+        delete_object(target, client=sync_client() if target.is_s3 else None)
 
     @staticmethod
     def _call(what: str, target: Location, call) -> None:
