@@ -14,7 +14,7 @@ import traceback
 from workbench import __version__
 from workbench.errors import WorkbenchError
 
-COMMAND_MODULES = ("spec_commands", "job_commands", "image_commands", "doctor_command")
+COMMAND_MODULES = ("spec_commands", "job_commands", "image_commands", "doctor_command", "tui_command")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,10 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
+    if not getattr(args, "func", None):  # no command: the workbench opens
         from workbench.cli.tui_command import open_tui
 
-        return open_tui(args)
+        args.func = open_tui
     try:
         code = args.func(args)
         return int(code or 0)
