@@ -52,7 +52,7 @@ async def test_compose_from_nothing_with_inline_errors_then_save(tmp_path, monke
         screen = await settle(pilot)
         image = field(screen, "AlgorithmSpecification.TrainingImage")
         assert "is required" in str(image.query_one(".field-error").content)  # a missing section shows at its first field
-        assert "Algorithm (1)" in screen_text(app)
+        assert "Algorithm ✘" in screen_text(app)
 
         await type_into(pilot, screen, "AlgorithmSpecification.TrainingImage", "sm-workbench/shell:latest")
         assert not image.has_class("-error")
@@ -63,7 +63,7 @@ async def test_compose_from_nothing_with_inline_errors_then_save(tmp_path, monke
         assert count.has_class("-error") and "must be an integer" in str(count.query_one(".field-error").content)
         assert screen.draft.get("ResourceConfig.InstanceCount") == "two"
         assert "ResourceConfig.InstanceCount: must be an integer" in screen_text(app)  # and in the problems list
-        assert "Resources (1)" in screen_text(app)
+        assert "Resources ✘" in screen_text(app)
         await type_into(pilot, screen, "ResourceConfig.InstanceCount", "2")
         assert not count.has_class("-error") and screen.draft.get("ResourceConfig.InstanceCount") == 2
 

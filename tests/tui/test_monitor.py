@@ -47,7 +47,7 @@ async def test_a_finished_job_replays_logs_per_host_and_merged():
         assert len(merged) == 12 and merged[:2] == ["algo-1: epoch 1/6 loss=0.9", "algo-2: epoch 1/6 loss=0.9"]
         assert screen.query_one("#log-algo-2", HostLog).view.lines[-1] == "algo-2: epoch 6/6 loss=0.4"
         text = screen_text(app)
-        assert "two-hosts" in text and "Completed / Completed" in text and "elapsed 8s" in text
+        assert "two-hosts" in text and "Completed / Completed" in text and "elapsed 8.0s" in text
         status = await show_tab(pilot, screen, "tab-status")
         for expected in ("Starting", "Downloading", "Training", "Uploading", "Completed"):
             assert expected in status

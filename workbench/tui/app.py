@@ -125,7 +125,10 @@ class WorkbenchApp(App):
                 if str(err) != failed:
                     failed = str(err)
                     self.post_message(self.PollFailed(failed))
-            self._poll_now.wait(self.poll_seconds)
+            deadline = time.monotonic() + self.poll_seconds
+            while not worker.is_cancelled and time.monotonic() < deadline:  # quick to cancel on exit
+                if self._poll_now.wait(min(0.2, max(0.0, deadline - time.monotonic()))):
+                    break
             self._poll_now.clear()
 
     def refresh_jobs(self) -> None:

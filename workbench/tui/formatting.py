@@ -28,6 +28,8 @@ def status_colour(status: str) -> str:
 
 def human_seconds(seconds: float) -> str:
     seconds = max(0.0, seconds)
+    if seconds < 10:
+        return f"{seconds:.1f}s"
     if seconds < 60:
         return f"{seconds:.0f}s"
     minutes, secs = divmod(int(seconds), 60)

@@ -387,7 +387,7 @@ under their field and in the list at the bottom (enter on one jumps to it).
                 counts[section_for(problem.path)] = counts.get(section_for(problem.path), 0) + 1
         sections = self.query_one("#sections", OptionList)
         for index, (key, title) in enumerate(SECTIONS):
-            label = f"{title} ({counts[key]})" if counts.get(key) else title
+            label = f"{title} ✘" if counts.get(key) else title
             sections.replace_option_prompt_at_index(index, label)
         preview = self.query_one("#yaml-preview", TextArea)
         if preview.text != event.yaml:

@@ -12,9 +12,9 @@ from workbench.tui.formatting import (
 )
 from workbench.tui.widgets.cells import coloured
 
-COLUMNS = (("name", "Name"), ("status", "Status"), ("secondary", "Secondary"),
-           ("hosts", "Hosts"), ("instances", "Instances"), ("started", "Started"),
-           ("duration", "Duration"), ("failure", "FailureReason"))
+COLUMNS = (("name", "Name"), ("status", "Status"), ("secondary", "Secondary"), ("started", "Started"),
+           ("duration", "Duration"), ("hosts", "Hosts"), ("instances", "Instances"),
+           ("failure", "FailureReason"))
 
 
 def matches(record: dict, text: str) -> bool:
@@ -90,9 +90,9 @@ class JobTable(DataTable):
             record["TrainingJobName"] + ("" if kind == "local" else f" ☁ {kind}"),
             coloured(self, status, status_colour(status), bold=True),
             coloured(self, secondary, status_colour(secondary)),
-            hosts,
-            kinds,
             short_date_time(epoch(record.get("CreationTime"))),
             self._duration(record),
+            hosts,
+            kinds,
             coloured(self, first_line(record.get("FailureReason"), 60), "error"),
         )
