@@ -84,8 +84,8 @@ async def test_compose_run_watch_stop_and_rerun(images, docker_client, tmp_path,
                                           monitor.query_one("#log-all", HostLog).view.lines),
                        timeout=60, what="the job's log lines")
         assert monitor.hosts == ["algo-1"]
-        assert "InProgress / Training" in screen_text(app)
-        assert "deadline in 4m" in screen_text(app)
+        await wait_for(pilot, lambda: "InProgress / Training" in screen_text(app)
+                       and "deadline in 4m" in screen_text(app), what="the header's countdown")
 
         # stop it and see the timeline
         await pilot.press("s")

@@ -64,3 +64,21 @@ def test_flush_loop_posts_batches_until_the_end():
     assert posted[-1].finished
     assert sum(len(b.lines.get("algo-1", [])) for b in posted) == 100
     assert 2 <= len(posted) < 100  # batched, not one message per line
+
+
+def test_lines_come_prepared_for_display_in_one_order_across_hosts():
+    pump = EventPump(max_lines_per_host=3)
+    pump.feed(ev.LogLines("algo-2", ((2.0, "b1"), (4.0, "b2\x1b[0m\tx"))))
+    pump.feed(ev.LogLines("algo-1", ((1.0, "a1"), (3.0, "a2"), (5.0, "a3"), (6.0, "a4"))))
+    batch = pump.drain()
+    assert [e.text for e in batch.merged][1:] == ["b1", "a2", "b2      x", "a3", "a4"]
+    assert batch.merged[0].kind == 1 and "1 lines skipped" in batch.merged[0].text  # a1 overflowed
+    seqs = [e.seq for e in batch.merged]
+    assert seqs == sorted(seqs)
+    assert batch.entries["algo-2"][1] is batch.merged[3]  # shared, not copied
+    assert batch.entries["algo-1"][0].kind == 1 and [e.text for e in batch.entries["algo-1"][1:]] == ["a2", "a3", "a4"]
+    assert batch.merged[3].width == len("b2      x")
+    later = pump.drain() or EventPump().drain()
+    assert later is None
+    pump.feed(ev.LogLines("algo-1", ((7.0, "a5"),)))
+    assert pump.drain().merged[0].seq > seqs[-1]  # numbers keep growing across batches

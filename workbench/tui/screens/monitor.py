@@ -8,7 +8,6 @@ thread worker and reaches the screen in batches (see `workbench.tui.pump`).
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -92,7 +91,8 @@ newest lines; `sm-workbench logs JOB` has them all.
         self.record: dict = {}
         self.hosts: list[str] = []
         self.source = ""
-        self.pump = EventPump(HOST_LOG_LINES)
+        self.pump = EventPump(HOST_LOG_LINES, dropped_note=(
+            "… {count:,} lines skipped here under load; `sm-workbench logs %s --host {host}` has every line" % job))
         self.replayed = False
         self.lines_seen = 0
         self._adding: set[str] = set()
@@ -188,7 +188,7 @@ newest lines; `sm-workbench logs JOB` has them all.
                 hosts = (item.host,)
             for host in hosts:
                 await self._ensure_host(host)
-        for host in list(batch.lines) + list(batch.dropped):
+        for host in batch.entries:
             await self._ensure_host(host)
         self._show_lines(batch)
         self._show_events(batch.events)
@@ -198,22 +198,13 @@ newest lines; `sm-workbench logs JOB` has them all.
             self._load_record()
 
     def _show_lines(self, batch: Batch) -> None:
-        everything = self.query_one("#log-all", HostLog)
-        for host, dropped in batch.dropped.items():
-            note = (f"… {dropped:,} lines skipped here under load; `sm-workbench logs {self.job} --host {host}` "
-                    "has every line")
-            moment = batch.lines[host][0][0] if batch.lines.get(host) else 0.0
-            self._host_log(host).add_marker(moment, note)
-            everything.add_marker(moment, f"{host}: {note}")
-        for host, lines in batch.lines.items():
-            self._host_log(host).append(host, lines)
-            self.lines_seen += len(lines)
-        if len(batch.lines) == 1:
-            host, lines = next(iter(batch.lines.items()))
-            everything.append(host, lines)
-        elif batch.lines:
-            everything.extend(heapq.merge(*([(t, host, text) for t, text in lines]
-                                            for host, lines in batch.lines.items()), key=lambda item: item[0]))
+        """Lines come prepared (cleaned, measured, numbered) by the flusher thread; a host's
+        tab and the all-hosts tab share the same entries."""
+        for host, entries in batch.entries.items():
+            self._host_log(host).add_entries(entries)
+        if batch.merged:
+            self.query_one("#log-all", HostLog).add_entries(batch.merged)
+            self.lines_seen += batch.line_count - sum(batch.dropped.values())
 
     def _show_events(self, events: list[ev.Event]) -> None:
         if not events:

@@ -68,6 +68,9 @@ class HostLog(Vertical):
     def extend(self, lines: Iterable[tuple[float, str, str]]) -> None:
         self.view.extend(lines)
 
+    def add_entries(self, entries: list) -> None:
+        self.view.add_entries(entries)
+
     def append(self, host: str, lines: Iterable[tuple[float, str]]) -> None:
         self.view.append(host, lines)
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Iterable
 
-from rich.cells import cell_len, chop_cells
+from rich.cells import chop_cells
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
@@ -23,31 +24,12 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from workbench.tui.formatting import clock_time
+from workbench.tui.log_lines import MARKER, Entry, Numberer, clean, width_of
 
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-LINE, MARKER = 0, 1
 HOST_COLOURS = 6
+_width = attrgetter("width")
 
-
-def clean(text: str) -> str:
-    """Printable text: ANSI sequences dropped, tabs expanded, other controls replaced."""
-    if text.isprintable():
-        return text
-    if "\x1b" in text:
-        text = _ANSI.sub("", text)
-    return _CONTROL.sub("\ufffd", text.expandtabs())
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    seq: int
-    time: float
-    host: str
-    text: str
-    kind: int = LINE
-    width: int = 0  # cells of `text`
+__all__ = ["Entry", "LogView", "clean"]
 
 
 class LogView(ScrollView, can_focus=True):
@@ -96,7 +78,7 @@ class LogView(ScrollView, can_focus=True):
         self._entries: list[Entry] = []
         self._view: list[Entry] = []  # entries that pass the filter
         self._rows: list[tuple[Entry, int, int]] = []  # wrapped rows (entry, start, end) when wrapping
-        self._seq = 0
+        self._numberer = Numberer()
         self._widest = 0
         self._hosts: dict[str, int] = {}
         self._host_width = 6
@@ -140,21 +122,21 @@ class LogView(ScrollView, can_focus=True):
 
     def extend(self, lines: Iterable[tuple[float, str, str]]) -> None:
         """Add (time, host, text) lines in order; one refresh for all of them."""
-        new: list[Entry] = []
-        seq = self._seq
-        for moment, host, text in lines:
-            text = clean(text)
-            seq += 1
-            width = len(text) if text.isascii() else cell_len(text)
-            new.append(Entry(seq, moment, host, text, LINE, width))
-        self._seq = seq
-        self.received += len(new)
-        self._add(new)
+        self.add_entries(self._numberer.entries(lines))
+
+    def add_entries(self, entries: list[Entry]) -> None:
+        """Add entries prepared elsewhere (see `workbench.tui.log_lines`), in sequence order.
+        A view takes its entries from one source: these, or `extend`/`add_marker`."""
+        if not entries:
+            return
+        self._numberer.seq = max(self._numberer.seq, entries[-1].seq)
+        self.received += sum(1 for e in entries if e.kind != MARKER)
+        self._add(entries)
 
     def add_marker(self, moment: float, text: str, host: str = "") -> None:
         """A note between lines (lines skipped under load, ...); always passes the filter."""
-        self._seq += 1
-        self._add([Entry(self._seq, moment, host, text, MARKER, cell_len(text))])
+        entry = self._numberer.marker(moment, host, text)
+        self._add([entry])
 
     def clear(self) -> None:
         self._entries.clear()
@@ -173,12 +155,10 @@ class LogView(ScrollView, can_focus=True):
                 if entry.host and entry.host not in self._hosts:
                     self.host_index(entry.host)
         self._entries.extend(new)
-        shown = [e for e in new if self._passes(e)]
+        shown = new if self._pattern is None else [e for e in new if self._passes(e)]
         self._view.extend(shown)
-        prefix = self._prefix_width()
-        for entry in shown:
-            if entry.width + prefix > self._widest:
-                self._widest = entry.width + prefix
+        if shown:
+            self._widest = max(self._widest, max(map(_width, shown)) + self._prefix_width())
         rows_before = len(self._rows)
         if self.wrap:
             self._rows.extend(self._wrap_rows(shown))
@@ -421,7 +401,7 @@ class LogView(ScrollView, can_focus=True):
             self.post_message(self.FollowChanged(self, *state))
 
 
-def _first_after(entries: list[Entry], seq: int) -> int:
+def _first_after(entries: list[Entry], seq: float) -> int:
     """Index of the first entry with a sequence number above `seq` (entries are in order)."""
     low, high = 0, len(entries)
     while low < high:
