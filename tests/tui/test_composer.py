@@ -240,3 +240,30 @@ async def test_a_spec_with_fields_the_form_has_no_place_for_keeps_them(tmp_path)
         data = read_spec_file(spec)
         assert data["Tags"] == [{"Key": "team", "Value": "ml"}] and data["VpcConfig"]["Subnets"] == ["subnet-1"]
         assert Path(spec).read_text().index("Tags") < Path(spec).read_text().index("VpcConfig")  # order kept
+
+
+async def test_browse_for_a_channel_folder(tmp_path):
+    (tmp_path / "datasets" / "train").mkdir(parents=True)
+    spec = tmp_path / "job.yaml"
+    spec.write_text("AlgorithmSpecification:\n  TrainingImage: img:1\n")
+    app = composer_app(spec=spec)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
+        screen = await settle(pilot)
+        screen.show_section("channels", focus=True)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChannelDialog))
+        dialog = app.screen
+        await pilot.pause()
+        await pilot.click(".field-browse")
+        await wait_for(pilot, lambda: isinstance(app.screen, FilePicker), what="the file picker")
+        app.screen.query_one("#picker-path", Input).value = "datasets/train/"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is dialog)
+        source = field(dialog, "InputDataConfig[0].DataSource.S3DataSource.S3Uri")
+        await wait_for(pilot, lambda: source.input.value == "datasets/train/", what="the picked folder")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is screen)
+        await settle(pilot)
+        assert screen.draft.get("InputDataConfig[0].DataSource.S3DataSource.S3Uri") == "datasets/train/"
+        assert screen.validation.ok

@@ -128,3 +128,64 @@ async def test_empty_history_says_what_to_do():
     async with wb.run_test(size=(100, 20)) as pilot:
         await wait_for(pilot, lambda: "No jobs yet" in screen_text(wb))
         assert "sample_jobs/hello/job.yaml" in screen_text(wb)
+
+
+async def test_interrupt_a_spot_job_after_confirming():
+    from tests.tui.fake_jobs import spec_for
+
+    root = make_job("spot-job", running=True, spec=spec_for("spot-job", EnableManagedSpotTraining=True))
+    wb = app()
+    async with wb.run_test(size=(120, 20)) as pilot:
+        screen = wb.screen
+        await wait_for(pilot, lambda: screen.table.row_count == 1)
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(wb.screen, ConfirmDialog))
+        assert "spot interruption" in screen_text(wb)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: (Path(root) / "control" / "interrupt").exists(), what="the interrupt request")
+
+
+async def test_open_a_spec_file_and_rerun_from_the_table(tmp_path, monkeypatch):
+    from textual.widgets import Input
+
+    from workbench.tui.screens.composer import ComposerScreen
+    from workbench.tui.screens.file_picker import FilePicker
+    from workbench.tui.screens.rerun_dialog import RerunDialog
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "train.yaml").write_text("AlgorithmSpecification:\n  TrainingImage: img:1\n")
+    make_job("finished-job")
+    wb = app()
+    async with wb.run_test(size=(120, 30)) as pilot:
+        screen = wb.screen
+        await wait_for(pilot, lambda: screen.table.row_count == 1)
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(wb.screen, FilePicker))
+        wb.screen.query_one("#picker-path", Input).value = "specs/nope.txt/x"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "does not exist" in str(wb.screen.query_one("#picker-error").content),
+                       what="the picker's inline error")
+        wb.screen.query_one("#picker-path", Input).value = "specs/train.yaml"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(wb.screen, ComposerScreen))
+        assert wb.screen.draft.path == tmp_path / "specs" / "train.yaml"
+        assert wb.screen.draft.get("AlgorithmSpecification.TrainingImage") == "img:1"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(wb.screen, JobsScreen))
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(wb.screen, RerunDialog))
+        assert "Rerun finished-job" in screen_text(wb)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(wb.screen, JobsScreen)
+
+
+async def test_a_job_that_vanished_says_so_and_goes_back():
+    make_job("soon-gone")
+    wb = app()
+    async with wb.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: wb.screen.table.row_count == 1)
+        wb.open_job("never-existed")
+        await wait_for(pilot, lambda: any("No job named 'never-existed'" in str(n.message) for n in wb._notifications))
+        await wait_for(pilot, lambda: isinstance(wb.screen, JobsScreen), what="the jobs screen again")

@@ -14,7 +14,8 @@ from workbench.tui.themes import load_themes, themes_dir
 def test_the_repository_themes_load():
     themes, problems = load_themes()
     names = {t.name for t in themes}
-    assert {"workbench-dark", "workbench-light"} <= names and not problems
+    assert {"workbench-dark", "workbench-light", "workbench-contrast"} <= names and not problems
+    assert {t.dark for t in themes} == {True, False}  # a dark and a light one at least
     assert themes_dir().name == "themes"
     dark = next(t for t in themes if t.name == "workbench-dark")
     assert dark.dark and dark.primary.startswith("#")

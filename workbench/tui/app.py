@@ -121,7 +121,7 @@ class WorkbenchApp(App):
                 records = api.list_jobs()
                 failed = ""
                 self.post_message(self.JobsPolled(records))
-            except WorkbenchError as err:
+            except (WorkbenchError, OSError) as err:
                 if str(err) != failed:
                     failed = str(err)
                     self.post_message(self.PollFailed(failed))

@@ -116,13 +116,14 @@ class FilePicker(ModalScreen[Path | None]):
         if not self.must_exist and not path.parent.is_dir():
             error.update(f"The folder {path.parent} does not exist.")
             return
-        self.dismiss(Path(str(path) + ("/" if self.folders and text.endswith("/") else "")))
+        self.dismiss(path)
 
 
 def spec_relative(path: Path, base_dir: Path) -> str:
-    """A picked path as a spec writes it: relative to the spec's folder when inside it."""
-    text = str(path)
-    folder = text.endswith("/")
+    """A picked path as a spec writes it: relative to the spec's folder when inside it, and
+    a folder with a trailing slash (an S3 prefix that names the whole folder)."""
+    folder = path.is_dir()
+    text = str(path) + ("/" if folder else "")
     try:
         relative = os.path.relpath(path, base_dir)
     except ValueError:

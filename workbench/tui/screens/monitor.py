@@ -96,6 +96,7 @@ newest lines; `sm-workbench logs JOB` has them all.
         self.replayed = False
         self.lines_seen = 0
         self._adding: set[str] = set()
+        self._leaving = False
 
     @property
     def workbench(self) -> "WorkbenchApp":
@@ -134,7 +135,7 @@ newest lines; `sm-workbench logs JOB` has them all.
             record = api.describe_job(self.job)
             hosts = api.job_hosts(self.job)
             paths = api.job_paths(self.job)
-        except WorkbenchError as err:
+        except (WorkbenchError, OSError) as err:
             self.post_message(self.StreamFailed(str(err)))
             return
         roots = {host: paths.opt_ml(host) for host in hosts}
@@ -145,7 +146,7 @@ newest lines; `sm-workbench logs JOB` has them all.
         worker = get_current_worker()
         try:
             pump_events(api.follow_events(self.job, stop=lambda: worker.is_cancelled), self.pump)
-        except WorkbenchError as err:
+        except (WorkbenchError, OSError) as err:
             self.post_message(self.StreamFailed(str(err)))
 
     @work(thread=True, group="monitor-flush", exit_on_error=False)
@@ -225,7 +226,12 @@ newest lines; `sm-workbench logs JOB` has them all.
 
     @on(StreamFailed)
     def _stream_failed(self, event: StreamFailed) -> None:
+        if self._leaving:
+            return
         self.notify(event.message, severity="error", title="Cannot follow the job")
+        if not self.record and self.is_current:  # nothing to show (the job is gone): go back
+            self._leaving = True
+            self.dismiss()
 
     def _host_log(self, host: str) -> HostLog:
         return self.query_one(f"#log-{host}", HostLog)
