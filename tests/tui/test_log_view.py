@@ -5,7 +5,7 @@ from textual.app import App, ComposeResult
 
 from tests.tui.conftest import screen_text, wait_for
 from workbench.tui.widgets.host_log import HostLog
-from workbench.tui.widgets.log_view import LogView, clean
+from workbench.tui.widgets.log_view import clean
 
 
 class LogApp(App):

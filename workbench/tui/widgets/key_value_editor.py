@@ -11,7 +11,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from workbench.spec import Problem
 from workbench.tui.draft import path_of
-from workbench.tui.widgets.spec_fields import SpecField, problem_lines
+from workbench.tui.widgets.spec_fields import SpecField
 
 
 class KeyValueRow(Horizontal):
@@ -136,5 +136,3 @@ class KeyValueEditor(SpecField):
 
         return parse_path(self.path)
 
-
-__all__ = ["KeyValueEditor", "KeyValueRow", "problem_lines"]

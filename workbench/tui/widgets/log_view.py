@@ -24,7 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from workbench.tui.formatting import clock_time
-from workbench.tui.log_lines import MARKER, Entry, Numberer, clean, width_of
+from workbench.tui.log_lines import MARKER, Entry, Numberer, clean
 
 HOST_COLOURS = 6
 _width = attrgetter("width")

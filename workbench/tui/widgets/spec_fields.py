@@ -15,7 +15,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from workbench.spec import Problem
@@ -249,10 +248,3 @@ def enum_options(path: str) -> list[str]:
     shape = request_model().shape_at(parse_path(path))
     return list(shape.enum or []) if shape is not None else []
 
-
-def section_title(text: str) -> Widget:
-    return Label(text, classes="section-title")
-
-
-__all__ = ["BoolField", "ChoiceField", "SpecField", "TextField", "enum_options", "model_doc",
-           "problem_lines", "section_title"]
