@@ -189,3 +189,22 @@ async def test_a_job_that_vanished_says_so_and_goes_back():
         wb.open_job("never-existed")
         await wait_for(pilot, lambda: any("No job named 'never-existed'" in str(n.message) for n in wb._notifications))
         await wait_for(pilot, lambda: isinstance(wb.screen, JobsScreen), what="the jobs screen again")
+
+
+async def test_the_mouse_opens_a_job_and_the_stop_dialog_names_the_grace_period():
+    make_job("first-job", start=T0)
+    make_job("second-job", start=T0 + 10, running=True)
+    wb = app()
+    async with wb.run_test(size=(120, 20)) as pilot:
+        screen = wb.screen
+        await wait_for(pilot, lambda: screen.table.row_count == 2)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(wb.screen, ConfirmDialog))
+        assert "grace period (5 s)" in wb.screen.message  # the job's Workbench.StopGracePeriodSeconds
+        await pilot.click("#no")
+        await wait_for(pilot, lambda: isinstance(wb.screen, JobsScreen))
+        await pilot.click("#jobs-table", offset=(5, 2))  # highlight the second row, then choose it
+        await pilot.pause()
+        await pilot.click("#jobs-table", offset=(5, 2))
+        await wait_for(pilot, lambda: isinstance(wb.screen, MonitorScreen), what="the monitor")
+        assert wb.screen.job == "first-job"

@@ -23,6 +23,7 @@ from textual.worker import get_current_worker
 from workbench.engine import api
 from workbench.engine.record import is_final
 from workbench.errors import WorkbenchError
+from workbench.spec import WorkbenchSettings
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.config import TuiConfig
 from workbench.tui.draft import SpecDraft
@@ -225,14 +226,22 @@ class WorkbenchApp(App):
             self.notify(f"{name} has already ended ({record.get('TrainingJobStatus')}); nothing to stop",
                         severity="warning")
             return
-        grace = ((record or {}).get("Workbench") or {}).get("Settings", {}).get("StopGracePeriodSeconds")
+        self._ask_stop(name)
+
+    @work(thread=True, group="job-actions", exit_on_error=False)
+    def _ask_stop(self, name: str) -> None:
+        """The dialog says how long the grace period is: the job's own Workbench setting."""
+        try:
+            grace = WorkbenchSettings.from_spec(api.job_spec(name)).StopGracePeriodSeconds
+            detail = f" ({grace} s)"
+        except (WorkbenchError, OSError, TypeError):
+            detail = ""
 
         def answer(yes: bool | None) -> None:
             if yes:
                 self._stop(name)
 
-        detail = f" ({grace} s)" if grace is not None else ""
-        self.push_screen(ConfirmDialog(
+        self.call_from_thread(self.push_screen, ConfirmDialog(
             f"Stop {name}?",
             f"Every host gets SIGTERM now and SIGKILL after the grace period{detail}; outputs are still "
             "uploaded. The job ends Stopped.", yes="Stop"), answer)
