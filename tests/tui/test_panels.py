@@ -74,12 +74,16 @@ async def test_status_transitions_fold_like_the_record():
             ev.StatusChanged("InProgress", "Starting", "Preparing", time=NOW - 30),
             ev.StatusChanged("InProgress", "Training", "Training", time=NOW - 20),
             ev.Notice("warning", "algo-1 wrote output/a twice"),
+            ev.LintFinding("shell-entrypoint", "SIGTERM never reaches your script", "use exec form"),
+            ev.OutputsUploaded("s3://b/j/output/model.tar.gz", "", 3, 100, 0.1),
             ev.JobFinished("Stopped", "MaxRuntimeExceeded", time=NOW - 5),
         ])
         await pilot.pause()
         assert [t["Status"] for t in panel.transitions] == ["Starting", "Training", "MaxRuntimeExceeded"]
         text = screen_text(pilot.app)
         assert "MaxRuntimeExceeded" in text and "15s" in text and "wrote output/a twice" in text
+        assert "image: SIGTERM never reaches your script (fix: use exec form)" in text
+        assert "outputs: s3://b/j/output/model.tar.gz (3 files)" in text
 
 
 async def test_gpu_panel_no_gpu_then_fixed_scale_sparklines():

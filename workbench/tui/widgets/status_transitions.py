@@ -1,5 +1,6 @@
 """Status transitions (SecondaryStatusTransitions), folded from the job's events as the
-record folds them, so a replayed job shows exactly what a live one did."""
+record folds them, so a replayed job shows exactly what a live one did; below them the
+job's notices, image lint findings and where its outputs went."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class StatusTransitions(Vertical):
         super().__init__(id=id)
         self.clock = clock
         self.folded: dict = {}
-        self.notices: list[ev.Notice] = []
+        self.notices: list[tuple[float, str, str]] = []  # (time, level, text)
 
     def compose(self) -> ComposeResult:
         table = DataTable(cursor_type="row", zebra_stripes=True)
@@ -47,8 +48,8 @@ class StatusTransitions(Vertical):
             if isinstance(event, (ev.StatusChanged, ev.JobFinished)):
                 apply_event(self.folded, event)
                 changed = True
-            elif isinstance(event, ev.Notice):
-                self.notices.append(event)
+            elif isinstance(event, (ev.Notice, ev.LintFinding, ev.OutputsUploaded)):
+                self.notices.append(_note(event))
                 self.notices = self.notices[-50:]
                 changed = True
         if changed:
@@ -74,6 +75,14 @@ class StatusTransitions(Vertical):
             return
         colours = {"warning": "$warning", "error": "$error"}
         notes.update("\n".join(
-            f"[{colours.get(n.level, '$text-muted')}]{clock_time(n.time)} {n.level}: "
-            f"{(n.host + ': ') if n.host else ''}{n.message.replace('[', chr(92) + '[')}[/]"
-            for n in self.notices[-6:]))
+            f"[{colours.get(level, '$text-muted')}]{clock_time(moment)} {level}: {text.replace('[', chr(92) + '[')}[/]"
+            for moment, level, text in self.notices[-6:]))
+
+
+def _note(event: ev.Event) -> tuple[float, str, str]:
+    if isinstance(event, ev.Notice):
+        return event.time, event.level, (f"{event.host}: " if event.host else "") + event.message
+    if isinstance(event, ev.LintFinding):
+        return event.time, "warning", f"image: {event.message} (fix: {event.fix})"
+    assert isinstance(event, ev.OutputsUploaded)
+    return event.time, "info", f"outputs: {event.model_artifacts} ({event.files} files)"
