@@ -130,3 +130,11 @@ async def test_every_screen_works_at_80x24_and_resizes_cleanly(tmp_path):
         await pilot.pause(0.3)
         assert "resize-job" in screen_text(wb)
         wb.screen.query_one("#jobs-filter", Input)
+
+
+async def test_opening_the_workbench_writes_no_config_until_a_choice_is_made():
+    wb = app()
+    async with wb.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(wb.screen, JobsScreen))
+        await pilot.pause(0.3)
+    assert not TuiConfig.path().exists()

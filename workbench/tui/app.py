@@ -83,7 +83,9 @@ class WorkbenchApp(App):
             self.register_theme(theme)
         wanted = self.config.theme if self.config.theme in self.available_themes else DEFAULT_THEME
         if wanted in self.available_themes:
+            self._restoring_theme = True
             self.theme = wanted
+            self._restoring_theme = False
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
         self.push_screen(JobsScreen())
@@ -99,7 +101,7 @@ class WorkbenchApp(App):
 
     def watch_theme(self, theme: str) -> None:
         """Remember the choice for next time."""
-        if not self.is_mounted or theme == self.config.theme:
+        if not self.is_mounted or getattr(self, "_restoring_theme", False) or theme == self.config.theme:
             return
         self.config.theme = theme
         self._save_config()
