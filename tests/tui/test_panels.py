@@ -131,3 +131,28 @@ async def test_header_counts_the_deadline_down_from_training_start():
         await pilot.pause()
         text = screen_text(pilot.app)
         assert "deadline" not in text and "MaxRuntimeExceeded" in text and "elapsed 1m11s" in text
+
+
+async def test_gpu_panel_assignments_and_a_gpu_that_cannot_say():
+    from types import SimpleNamespace
+
+    def GpuAssigned(host, instance_type, gpus, expected, names=(), reason=""):
+        """The engine's event of this name (issue 8); the real class when this engine has it."""
+        real = getattr(ev, "GpuAssigned", None)
+        if real is not None:
+            return real(host, instance_type, gpus, expected, names, reason)
+        return SimpleNamespace(kind="GpuAssigned", host=host, instance_type=instance_type, gpus=gpus,
+                               expected=expected, names=names, reason=reason)
+
+    panel = GpuPanel()
+    async with One(panel).run_test(size=(100, 20)) as pilot:
+        await panel.apply([
+            GpuAssigned("algo-1", "ml.g5.2xlarge", (0,), 1, ("NVIDIA A10G",)),
+            GpuAssigned("algo-2", "ml.g5.2xlarge", (), 1, (), "no GPU: NVIDIA driver not available"),
+            ev.GpuSample(0, "NVIDIA A10G", None, 1024, 24_576),
+        ])
+        await pilot.pause()
+        text = screen_text(pilot.app)
+        assert "algo-1: GPUs 0 (NVIDIA A10G)" in text
+        assert "algo-2: no GPU (ml.g5.2xlarge has 1): no GPU: NVIDIA driver not available" in text
+        assert "utilization n/a" in text

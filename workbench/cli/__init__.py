@@ -14,7 +14,9 @@ import traceback
 from workbench import __version__
 from workbench.errors import WorkbenchError
 
-COMMAND_MODULES = ("spec_commands", "job_commands", "image_commands", "doctor_command", "tui_command")
+COMMAND_MODULES = ("spec_commands", "job_commands", "image_commands", "doctor_command")
+
+COMMAND_MODULES += ("tui_command",)  # `tui` (no command at all opens it too); Textual loads only then
 
 
 class _Parser(argparse.ArgumentParser):

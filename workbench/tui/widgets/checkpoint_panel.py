@@ -98,7 +98,10 @@ class CheckpointPanel(Vertical):
         if self.summary:
             s = self.summary
             age = f", oldest unsynced {s.oldest_unsynced_age:.1f}s" if s.oldest_unsynced_age else ""
+            deleted = getattr(s, "deleted", 0)
+            final = " · final" if getattr(s, "final", False) else ""
             colour = "$success" if not s.pending and not s.retrying else "$warning"
             lines.append(f"[{colour}]{s.files} files, {human_bytes(s.bytes)}: {s.synced} synced, "
-                         f"{s.pending} pending, {s.retrying} retrying{age}[/]")
+                         f"{s.pending} pending, {s.retrying} retrying" + (f", {deleted} deleted" if deleted else "")
+                         + f"{age}{final}[/]")
         summary.update("\n".join(lines))

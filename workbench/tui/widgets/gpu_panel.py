@@ -1,4 +1,6 @@
-"""GPUs: utilization and memory per GPU as sparklines on a fixed 0-100 scale."""
+"""GPUs: utilization and memory per GPU as sparklines on a fixed 0-100 scale, and which
+GPUs each host was given (GpuAssigned events, matched by kind so the panel reads them
+whichever engine version wrote the log)."""
 
 from __future__ import annotations
 
@@ -35,7 +37,8 @@ class GpuCard(Vertical):
         yield FixedSparkline(classes="gpu-memory")
 
     def add(self, sample: ev.GpuSample) -> None:
-        self.utilization.append(float(sample.utilization))
+        busy = sample.utilization  # None when the GPU cannot say (MIG)
+        self.utilization.append(float(busy) if busy is not None else 0.0)
         total = sample.memory_total_mib or 1
         self.memory.append(100.0 * sample.memory_used_mib / total)
         extras = []
@@ -45,8 +48,9 @@ class GpuCard(Vertical):
             extras.append(f"{sample.power_w:.0f} W")
         if sample.hosts:
             extras.append("hosts " + ", ".join(sample.hosts))
+        shown = f"{busy:.0f}%" if busy is not None else "utilization n/a"
         self.query_one(".gpu-title", Label).update(
-            f"GPU {sample.index} {sample.name}: {sample.utilization:.0f}% · "
+            f"GPU {sample.index} {sample.name}: {shown} · "
             f"{sample.memory_used_mib / 1024:.1f}/{sample.memory_total_mib / 1024:.1f} GiB"
             + (" · " + " · ".join(extras) if extras else ""))
 
@@ -59,25 +63,36 @@ class GpuPanel(VerticalScroll):
     DEFAULT_CSS = """
     GpuPanel { height: 1fr; }
     GpuPanel > #gpu-empty { padding: 0 1; }
+    GpuPanel > #gpu-assigned { padding: 0 1; height: auto; color: $text-muted; }
     """
 
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
         self.cards: dict[int, GpuCard] = {}
         self.unavailable = ""
+        self.assigned: dict[str, str] = {}  # host -> what it got
 
     def compose(self) -> ComposeResult:
         yield Static("[b]No GPU[/b]: no GPU samples for this job. It asked for no GPUs, or this "
                      "machine has none (NVML not available); `sm-workbench doctor` shows the GPUs it finds.",
                      id="gpu-empty")
+        yield Static("", id="gpu-assigned")
 
     def set_unavailable(self, reason: str) -> None:
         self.unavailable = reason
         self.query_one("#gpu-empty", Static).update(reason)
 
     async def apply(self, events: list[ev.Event]) -> None:
+        if self.unavailable:
+            return
+        assignments = [e for e in events if e.kind == "GpuAssigned"]
+        for item in assignments:
+            self.assigned[item.host] = _assignment(item)
+        if assignments:
+            self.query_one("#gpu-assigned", Static).update(
+                "\n".join(f"{host}: {text}" for host, text in sorted(self.assigned.items())))
         samples = [e for e in events if isinstance(e, ev.GpuSample)]
-        if not samples or self.unavailable:
+        if not samples:
             return
         self.query_one("#gpu-empty").display = False
         touched = set()
@@ -90,3 +105,17 @@ class GpuPanel(VerticalScroll):
             touched.add(card)
         for card in touched:
             card.redraw()
+
+
+def _assignment(event) -> str:
+    gpus = tuple(getattr(event, "gpus", ()))
+    expected = getattr(event, "expected", 0)
+    kind = getattr(event, "instance_type", "")
+    if gpus:
+        names = tuple(getattr(event, "names", ()))
+        listed = ", ".join(f"{i} ({n})" if n else str(i) for i, n in zip(gpus, names + ("",) * len(gpus)))
+        return f"GPUs {listed}" + (f"; {kind} has {expected}" if expected and expected != len(gpus) else "")
+    reason = getattr(event, "reason", "")
+    if expected:
+        return f"no GPU ({kind} has {expected}){': ' + reason if reason else ''}"
+    return "runs on the CPU"

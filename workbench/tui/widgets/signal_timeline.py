@@ -63,7 +63,9 @@ class SignalTimeline(Vertical):
         if isinstance(event, ev.SignalOutcome):
             self.outcomes[event.host] = event
             took = event.exit_time - event.sigterm_time
-            verdict = (f"SIGKILL after the {event.grace:.0f}s grace" if event.killed
+            killed_at = getattr(event, "sigkill_time", None)
+            verdict = ((f"SIGKILL {killed_at - event.sigterm_time:.2f}s after SIGTERM" if killed_at
+                        else f"SIGKILL after the {event.grace:.0f}s grace") if event.killed
                        else f"exited {took:.2f}s after SIGTERM (grace {event.grace:.0f}s)")
             return (clock_time(event.exit_time, True), self._offset(event.exit_time), event.host,
                     coloured(self, "outcome", "error" if event.killed else "success"), verdict)
