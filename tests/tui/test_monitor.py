@@ -123,14 +123,16 @@ async def test_a_log_storm_replays_bounded_with_a_note():
                    for line in view.lines)
 
 
-async def test_a_sagemaker_job_has_no_local_files_or_gpus():
+async def test_a_sagemaker_job_has_no_local_files_or_gpus(monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # no SageMaker here: asking it fails at once
     root = make_job("cloud-job")
     record = read_json(root / "describe.json")
     record["Workbench"]["Kind"] = "sagemaker"
     write_json_atomic(root / "describe.json", record)
     app = monitor_app("cloud-job")
     async with app.run_test(size=(120, 30)) as pilot:
-        screen = await open_monitor(pilot, "cloud-job")
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen))
+        screen = app.screen
         await wait_for(pilot, lambda: screen.record.get("Workbench", {}).get("Kind") == "sagemaker")
         assert "not available for SageMaker jobs" in await show_tab(pilot, screen, "tab-files")
         assert "not available for SageMaker jobs" in await show_tab(pilot, screen, "tab-gpu")

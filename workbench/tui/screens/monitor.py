@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 from workbench.engine import api
 from workbench.engine import events as ev
 from workbench.engine.record import is_final
-from workbench.errors import WorkbenchError
+from workbench.errors import JobNotFound, WorkbenchError
 from workbench.tui.commands import MonitorCommands
 from workbench.tui.formatting import job_kind
 from workbench.tui.pump import Batch, EventPump, flush_loop, pump_events
@@ -84,6 +84,7 @@ newest lines; `sm-workbench logs JOB` has them all.
     @dataclass
     class StreamFailed(Message):
         message: str
+        gone: bool = False  # no such job (any more)
 
     def __init__(self, job: str) -> None:
         super().__init__()
@@ -120,7 +121,12 @@ newest lines; `sm-workbench logs JOB` has them all.
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#monitor-header", JobHeader).show({})
+        known = next((r for r in self.workbench.records or [] if r.get("TrainingJobName") == self.job), None)
+        if known is not None:  # the history's copy shows at once (and stays if describing fails)
+            self._show_record(dict(known), {})
+        else:
+            self.query_one("#monitor-header", JobHeader).show({})
+        self.workbench.jobs_changed.subscribe(self, self._history_changed)
         self._load_record()
         self._follow()
         self._flush()
@@ -136,7 +142,7 @@ newest lines; `sm-workbench logs JOB` has them all.
             hosts = api.job_hosts(self.job)
             paths = api.job_paths(self.job)
         except (WorkbenchError, OSError) as err:
-            self.post_message(self.StreamFailed(str(err)))
+            self.post_message(self.StreamFailed(str(err), isinstance(err, JobNotFound)))
             return
         roots = {host: paths.opt_ml(host) for host in hosts}
         self.post_message(self.RecordLoaded(record, roots))
@@ -147,7 +153,7 @@ newest lines; `sm-workbench logs JOB` has them all.
         try:
             pump_events(api.follow_events(self.job, stop=lambda: worker.is_cancelled), self.pump)
         except (WorkbenchError, OSError) as err:
-            self.post_message(self.StreamFailed(str(err)))
+            self.post_message(self.StreamFailed(str(err), isinstance(err, JobNotFound)))
 
     @work(thread=True, group="monitor-flush", exit_on_error=False)
     def _flush(self) -> None:
@@ -163,19 +169,28 @@ newest lines; `sm-workbench logs JOB` has them all.
 
     # --- what arrives ----------------------------------------------------------------
 
+    def _history_changed(self, records: list[dict]) -> None:
+        """Until the job has been described (SageMaker may not answer), the history's copy."""
+        if not self.record:
+            known = next((r for r in records if r.get("TrainingJobName") == self.job), None)
+            if known is not None:
+                self._show_record(dict(known), {})
+
     @on(RecordLoaded)
     async def _record_loaded(self, event: RecordLoaded) -> None:
-        record = event.record
+        self._show_record(event.record, event.roots)
+        for host in event.roots:
+            await self._ensure_host(host)
+
+    def _show_record(self, record: dict, roots: dict[str, Path]) -> None:
         self.record = record
         self.query_one("#monitor-header", JobHeader).show(record)
         self.query_one("#checkpoints", CheckpointPanel).configure(record)
         if job_kind(record) != "local":
             self.query_one("#files", OptMlBrowser).set_unavailable(f"/opt/ml trees are {CLOUD_ONLY}.")
             self.query_one("#gpu", GpuPanel).set_unavailable(f"GPU metrics are {CLOUD_ONLY}.")
-        else:
-            self.query_one("#files", OptMlBrowser).set_roots(event.roots)
-        for host in event.roots:
-            await self._ensure_host(host)
+        elif roots:
+            self.query_one("#files", OptMlBrowser).set_roots(roots)
 
     @on(BatchArrived)
     async def _batch(self, event: BatchArrived) -> None:
@@ -229,7 +244,7 @@ newest lines; `sm-workbench logs JOB` has them all.
         if self._leaving:
             return
         self.notify(event.message, severity="error", title="Cannot follow the job")
-        if not self.record and self.is_current:  # nothing to show (the job is gone): go back
+        if event.gone and not self.record and self.is_current:  # nothing to show: go back
             self._leaving = True
             self.dismiss()
 
