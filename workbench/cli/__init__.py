@@ -17,6 +17,8 @@ from workbench.errors import WorkbenchError
 COMMAND_MODULES = ("spec_commands", "job_commands", "checkpoint_command", "image_commands", "doctor_command",
                    "gpu_command", "cloud_commands", "cache_commands")
 
+COMMAND_MODULES += ("tui_command",)  # `tui` (no command at all opens it too); Textual loads only then
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # exit 2 with a one-line hint, as argparse does, never a traceback
@@ -55,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
+    if not getattr(args, "func", None):  # no command: the workbench opens
         from workbench.cli.tui_command import open_tui
 
-        return open_tui(args)
+        args.func = open_tui
     try:
         code = args.func(args)
         return int(code or 0)

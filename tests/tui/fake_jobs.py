@@ -1,0 +1,87 @@
+"""Job folders written through the engine's own store, with fixed times, so screens that
+show jobs are deterministic (snapshots) without running containers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from workbench.engine import control
+from workbench.engine import events as ev
+from workbench.engine.record import new_record
+from workbench.engine.store import JobRecorder, create_job_dir
+from workbench.spec import write_spec_file
+
+T0 = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC
+
+
+def spec_for(name: str, hosts: int = 1, **extra) -> dict:
+    spec = {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": "sm-workbench/shell:latest", "TrainingInputMode": "File"},
+        "RoleArn": "arn:aws:iam::000000000000:role/sm-workbench-local",
+        "HyperParameters": {"epochs": "3"},
+        "OutputDataConfig": {"S3OutputPath": "file:///tmp/out"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": hosts, "VolumeSizeInGB": 30},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+        "Workbench": {"StopGracePeriodSeconds": 5},
+    }
+    spec.update(extra)
+    return spec
+
+
+def make_job(name: str, *, start: float = T0, hosts: int = 1, status: str = "Completed", lines: int = 5,
+             stopped: bool = False, running: bool = False, extra_events: list | None = None,
+             spec: dict | None = None, failure: str = "", files: dict[str, str] | None = None) -> Path:
+    """A finished (or, with `running`, a live-looking) job; returns its folder."""
+    spec = spec or spec_for(name, hosts)
+    paths = create_job_dir(name)
+    write_spec_file(paths.spec, spec)
+    host_names = tuple(f"algo-{i}" for i in range(1, hosts + 1))
+    recorder = JobRecorder(paths, new_record(spec, f"arn:aws:sagemaker:us-east-1:000000000000:training-job/{name}",
+                                             start))
+    t = start
+    emit = recorder
+
+    def at(offset: float) -> float:
+        return start + offset
+
+    emit(ev.JobCreated(name, "arn", host_names, "", time=at(0)))
+    emit(ev.StatusChanged("InProgress", "Starting", "Preparing the instances for training", time=at(0.1)))
+    emit(ev.StatusChanged("InProgress", "Downloading", "Downloading input data", time=at(0.5)))
+    emit(ev.StatusChanged("InProgress", "Training", "Training in progress.", time=at(1.0)))
+    for index, host in enumerate(host_names):
+        emit(ev.HostStarted(host, f"{index:064d}", "homogeneousCluster", "ml.m5.large", time=at(1.1)))
+        emit(ev.LogLines(host, tuple((at(2 + i * 0.5), f"{host}: epoch {i + 1}/{lines} loss=0.{9 - i % 9}")
+                                     for i in range(lines)), time=at(2 + lines * 0.5)))
+        opt_ml = paths.opt_ml(host)
+        for rel, text in {"input/config/hyperparameters.json": json.dumps(spec.get("HyperParameters", {})),
+                          "input/config/resourceconfig.json": json.dumps(
+                              {"current_host": host, "hosts": list(host_names)}),
+                          "model/model.json": '{"words": 26}', **(files or {})}.items():
+            target = opt_ml / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+    for event in extra_events or []:
+        emit(event)
+    t = at(2 + lines * 0.5 + 1)
+    if stopped:
+        emit(ev.StatusChanged("Stopping", "Stopping", "Stopping the training job", time=t))
+        for host in host_names:
+            emit(ev.SignalSent(host, "SIGTERM", "Stopped", time=t + 0.01))
+            emit(ev.HostExited(host, 143, "SIGTERM", time=t + 0.8))
+            emit(ev.SignalOutcome(host, "Stopped", t + 0.01, t + 0.8, 143, "SIGTERM", False, 5.0, time=t + 0.8))
+    else:
+        for host in host_names:
+            code = 0 if status != "Failed" else 3
+            emit(ev.HostExited(host, code, time=t))
+    if running:
+        control.claim(paths, role="worker")  # this test process "runs" it
+        recorder.close()
+        return paths.root
+    emit(ev.StatusChanged("Stopping" if stopped else "InProgress", "Uploading", "Uploading generated training model",
+                          time=t + 1))
+    final = ("Stopped", "Stopped") if stopped else (status, status)
+    emit(ev.JobFinished(final[0], final[1], failure, "file:///tmp/out/model.tar.gz", time=t + 2))
+    recorder.close()
+    return paths.root

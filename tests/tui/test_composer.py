@@ -1,0 +1,269 @@
+"""The composer: from nothing to a valid spec without YAML, problems inline as you type,
+safe saves, and nothing lost when saving or running fails."""
+
+import copy
+from pathlib import Path
+
+from textual.widgets import Input, TextArea
+
+from tests.tui.conftest import field, frozen_clock, screen_text, wait_for
+from workbench.spec import read_spec_file
+from workbench.tui.app import WorkbenchApp
+from workbench.tui.screens.channel_dialog import ChannelDialog
+from workbench.tui.screens.composer import ComposerScreen
+from workbench.tui.screens.confirm import ChoiceDialog, ConfirmDialog
+from workbench.tui.screens.file_picker import FilePicker
+from workbench.tui.screens.jobs import JobsScreen
+from workbench.tui.widgets.channel_list import ChannelList
+from workbench.tui.widgets.key_value_editor import KeyValueEditor, KeyValueRow
+from workbench.tui.widgets.problems_list import ProblemsList
+
+
+def composer_app(**kwargs) -> WorkbenchApp:
+    return WorkbenchApp(clock=frozen_clock, poll_seconds=5, **kwargs)
+
+
+async def settle(pilot) -> ComposerScreen:
+    screen = pilot.app.screen
+    await pilot.pause()
+    await wait_for(pilot, lambda: screen.checked_generation == screen.generation, what="validation")
+    return screen
+
+
+async def type_into(pilot, screen, path: str, text: str, clear: bool = True) -> None:
+    control = field(screen, path).input
+    screen.show_section(__import__("workbench.tui.screens.composer", fromlist=["x"]).section_for(path))
+    control.focus()
+    if clear:
+        control.value = ""
+    await pilot.press(*text)
+    await settle(pilot)
+
+
+async def test_compose_from_nothing_with_inline_errors_then_save(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.txt").write_text("hi\n")
+    app = composer_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
+        screen = await settle(pilot)
+        image = field(screen, "AlgorithmSpecification.TrainingImage")
+        assert "is required" in str(image.query_one(".field-error").content)  # a missing section shows at its first field
+        assert "Algorithm ✘" in screen_text(app)
+
+        await type_into(pilot, screen, "AlgorithmSpecification.TrainingImage", "sm-workbench/shell:latest")
+        assert not image.has_class("-error")
+
+        # a count that is not a number: kept as typed, flagged at the field by the validator
+        await type_into(pilot, screen, "ResourceConfig.InstanceCount", "two")
+        count = field(screen, "ResourceConfig.InstanceCount")
+        assert count.has_class("-error") and "must be an integer" in str(count.query_one(".field-error").content)
+        assert screen.draft.get("ResourceConfig.InstanceCount") == "two"
+        assert "ResourceConfig.InstanceCount: must be an integer" in screen_text(app)  # and in the problems list
+        assert "Resources ✘" in screen_text(app)
+        await type_into(pilot, screen, "ResourceConfig.InstanceCount", "2")
+        assert not count.has_class("-error") and screen.draft.get("ResourceConfig.InstanceCount") == 2
+
+        # hyperparameters: an editable key/value table
+        screen.show_section("hyperparameters")
+        editor = screen.query_one(KeyValueEditor)
+        await pilot.pause()
+        await pilot.click(".kv-add")
+        await wait_for(pilot, lambda: editor.query(KeyValueRow) and screen.focused is
+                       editor.query_one(KeyValueRow).query_one(".kv-key"), what="a new row with the focus")
+        await pilot.press(*"epochs", "tab", *"4")
+        await settle(pilot)
+        assert screen.draft.get("HyperParameters") == {"epochs": "4"}
+        assert len(editor.query(KeyValueRow)) == 1
+
+        # a channel through its dialog, with the data folder relative to the spec
+        screen.show_section("channels", focus=True)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChannelDialog))
+        dialog = app.screen
+        source = field(dialog, "InputDataConfig[0].DataSource.S3DataSource.S3Uri").input
+        source.focus()
+        await pilot.press(*"nowhere/")
+        await wait_for(pilot, lambda: "does not exist" in screen_text(app), what="the channel's inline error")
+        source.value = "data/"
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
+        await settle(pilot)
+        assert screen.draft.get("InputDataConfig[0].ChannelName") == "train"
+        assert screen.draft.get("InputDataConfig[0].DataSource.S3DataSource.S3Uri") == "data/"
+        assert screen.query_one(ChannelList).table.row_count == 1
+        assert screen.validation.ok and "valid for local" in screen_text(app)
+
+        # the YAML preview is what will be written
+        preview = screen.query_one("#yaml-preview", TextArea).text
+        assert "TrainingImage: sm-workbench/shell:latest" in preview and "InstanceCount: 2" in preview
+
+        # ctrl+s on a new spec asks for a file name
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, FilePicker))
+        path_input = app.screen.query_one("#picker-path", Input)
+        path_input.value = "my-job.yaml"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen) and not screen.draft.dirty)
+        saved = read_spec_file(tmp_path / "my-job.yaml")
+        assert saved["ResourceConfig"]["InstanceCount"] == 2 and saved["HyperParameters"] == {"epochs": "4"}
+        assert "my-job.yaml" in screen_text(app) and "modified" not in screen_text(app)
+
+
+async def test_save_asks_before_overwriting_a_file_changed_on_disk(tmp_path):
+    spec = tmp_path / "job.yaml"
+    spec.write_text("AlgorithmSpecification:\n  TrainingImage: img:1\nHyperParameters:\n  a: '1'\n")
+    app = composer_app(spec=spec)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
+        screen = await settle(pilot)
+        await type_into(pilot, screen, "AlgorithmSpecification.TrainingImage", "img:2")
+        spec.write_text("AlgorithmSpecification:\n  TrainingImage: edited-elsewhere\n")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog), what="the overwrite question")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "edited-elsewhere" in spec.read_text()  # not overwritten
+        assert screen.draft.get("AlgorithmSpecification.TrainingImage") == "img:2"  # nothing lost
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+        await pilot.press("o")
+        await wait_for(pilot, lambda: "img:2" in spec.read_text(), what="the overwrite")
+        assert read_spec_file(spec)["HyperParameters"] == {"a": "1"}
+
+
+async def test_a_failed_run_keeps_everything_and_says_why(tmp_path):
+    spec = tmp_path / "job.yaml"
+    spec.write_text("AlgorithmSpecification:\n  TrainingImage: img:1\nStoppingCondition:\n  MaxRuntimeInSeconds: 0\n")
+    app = composer_app(spec=spec)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
+        screen = await settle(pilot)
+        before = copy.deepcopy(screen.draft.data)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: screen.query_one("#composer-error").display, what="the run error")
+        assert "fix them first" in screen_text(app)
+        assert screen.draft.data == before and isinstance(app.screen, ComposerScreen)
+        assert screen.focused is screen.query_one(ProblemsList)
+        await pilot.press("down", "enter")  # the problem jumps to its field
+        await pilot.pause()
+        assert screen.focused is field(screen, "StoppingCondition.MaxRuntimeInSeconds").input
+        await type_into(pilot, screen, "StoppingCondition.MaxRuntimeInSeconds", "60")
+        await type_into(pilot, screen, "AlgorithmSpecification.TrainingImage", "no-such-image:never")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: "no-such-image:never" in str(screen.query_one("#composer-error").content),
+                       what="the engine's error")
+        assert isinstance(app.screen, ComposerScreen)
+        assert screen.draft.get("AlgorithmSpecification.TrainingImage") == "no-such-image:never"
+        assert screen.draft.get("StoppingCondition") == {"MaxRuntimeInSeconds": 60}
+
+
+async def test_instance_groups_and_back_without_losing_anything(tmp_path):
+    spec = tmp_path / "job.yaml"
+    spec.write_text("AlgorithmSpecification:\n  TrainingImage: img:1\n"
+                    "ResourceConfig:\n  InstanceType: ml.c5.xlarge\n  InstanceCount: 3\n")
+    app = composer_app(spec=spec)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
+        screen = await settle(pilot)
+        screen.show_section("resources")
+        await pilot.pause()
+        await pilot.click("#mode-groups")
+        await settle(pilot)
+        assert screen.draft.get("ResourceConfig") == {"InstanceGroups": [
+            {"InstanceGroupName": "group-1", "InstanceType": "ml.c5.xlarge", "InstanceCount": 3}]}
+        await pilot.click(".group-add")
+        await settle(pilot)
+        assert len(screen.draft.get("ResourceConfig.InstanceGroups")) == 2
+        await pilot.click("#mode-single")
+        await settle(pilot)
+        assert screen.draft.get("ResourceConfig") == {"InstanceType": "ml.c5.xlarge", "InstanceCount": 3}
+        await pilot.click("#mode-groups")
+        await settle(pilot)
+        assert len(screen.draft.get("ResourceConfig.InstanceGroups")) == 2  # restored
+
+
+async def test_workbench_settings_are_generated_from_their_metadata():
+    from workbench.spec.settings import setting_fields
+
+    app = composer_app(new_spec=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
+        screen = await settle(pilot)
+        paths = {f.path for f in screen.query_one("#section-workbench").query("SpecField")}
+        assert paths == {f"Workbench.{name}" for name in setting_fields()}
+        await type_into(pilot, screen, "Workbench.StopGracePeriodSeconds", "-4")
+        grace = field(screen, "Workbench.StopGracePeriodSeconds")
+        assert "too small" in str(grace.query_one(".field-error").content)
+        await type_into(pilot, screen, "Workbench.StopGracePeriodSeconds", "3")
+        assert screen.draft.get("Workbench") == {"StopGracePeriodSeconds": 3}
+        screen.action_toggle_target()
+        await settle(pilot)
+        assert "for sagemaker" in screen_text(app)
+        assert any(p.path == "RoleArn" for p in screen.validation.problems)
+
+
+async def test_leaving_with_unsaved_changes_asks_first():
+    app = composer_app(new_spec=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
+        screen = await settle(pilot)
+        await type_into(pilot, screen, "TrainingJobName", "draft-job")
+        screen.query_one("#sections").focus()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen is screen and screen.draft.get("TrainingJobName") == "draft-job"
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the quit question")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+async def test_a_spec_with_fields_the_form_has_no_place_for_keeps_them(tmp_path):
+    spec = tmp_path / "job.yaml"
+    spec.write_text("AlgorithmSpecification:\n  TrainingImage: img:1\nTags:\n  - Key: team\n    Value: ml\n"
+                    "VpcConfig:\n  SecurityGroupIds: [sg-1]\n  Subnets: [subnet-1]\n")
+    app = composer_app(spec=spec)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
+        screen = await settle(pilot)
+        await type_into(pilot, screen, "AlgorithmSpecification.TrainingImage", "img:2")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "img:2" in spec.read_text())
+        data = read_spec_file(spec)
+        assert data["Tags"] == [{"Key": "team", "Value": "ml"}] and data["VpcConfig"]["Subnets"] == ["subnet-1"]
+        assert Path(spec).read_text().index("Tags") < Path(spec).read_text().index("VpcConfig")  # order kept
+
+
+async def test_browse_for_a_channel_folder(tmp_path):
+    (tmp_path / "datasets" / "train").mkdir(parents=True)
+    spec = tmp_path / "job.yaml"
+    spec.write_text("AlgorithmSpecification:\n  TrainingImage: img:1\n")
+    app = composer_app(spec=spec)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
+        screen = await settle(pilot)
+        screen.show_section("channels", focus=True)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChannelDialog))
+        dialog = app.screen
+        await pilot.pause()
+        await pilot.click(".field-browse")
+        await wait_for(pilot, lambda: isinstance(app.screen, FilePicker), what="the file picker")
+        app.screen.query_one("#picker-path", Input).value = "datasets/train/"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is dialog)
+        source = field(dialog, "InputDataConfig[0].DataSource.S3DataSource.S3Uri")
+        await wait_for(pilot, lambda: source.input.value == "datasets/train/", what="the picked folder")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is screen)
+        await settle(pilot)
+        assert screen.draft.get("InputDataConfig[0].DataSource.S3DataSource.S3Uri") == "datasets/train/"
+        assert screen.validation.ok

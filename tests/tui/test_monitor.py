@@ -1,0 +1,175 @@
+"""The monitor of a finished job: replayed from its event log, every panel as it was live."""
+
+import json
+
+from textual.widgets import TabbedContent
+
+from tests.tui.conftest import frozen_clock, screen_text, wait_for
+from tests.tui.fake_jobs import T0, make_job, spec_for
+from workbench.engine import events as ev
+from workbench.engine.store import existing_job
+from workbench.fileio import read_json, write_json_atomic
+from workbench.tui.app import WorkbenchApp
+from workbench.tui.screens.composer import ComposerScreen
+from workbench.tui.screens.monitor import MonitorScreen
+from workbench.tui.screens.rerun_dialog import RerunDialog
+from workbench.tui.widgets.host_log import HostLog
+
+
+def monitor_app(job: str) -> WorkbenchApp:
+    return WorkbenchApp(job=job, clock=frozen_clock, poll_seconds=0.2)
+
+
+async def open_monitor(pilot, job: str) -> MonitorScreen:
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen))
+    screen = app.screen
+    await wait_for(pilot, lambda: screen.replayed, what="the replay to finish")
+    await pilot.pause()
+    return screen
+
+
+async def show_tab(pilot, screen, pane_id: str) -> str:
+    screen.query_one("#monitor-tabs", TabbedContent).active = pane_id
+    await pilot.pause(0.2)
+    return screen_text(pilot.app)
+
+
+async def test_a_finished_job_replays_logs_per_host_and_merged():
+    make_job("two-hosts", hosts=2, lines=6)
+    app = monitor_app("two-hosts")
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_monitor(pilot, "two-hosts")
+        assert screen.hosts == ["algo-1", "algo-2"]
+        tabs = [str(t.label) for t in screen.query_one("#monitor-tabs", TabbedContent).query("ContentTab")]
+        assert tabs == ["All hosts", "algo-1", "algo-2", "Files", "Checkpoints", "Signals", "Status", "GPU"]
+        merged = screen.query_one("#log-all", HostLog).view.lines
+        assert len(merged) == 12 and merged[:2] == ["algo-1: epoch 1/6 loss=0.9", "algo-2: epoch 1/6 loss=0.9"]
+        assert screen.query_one("#log-algo-2", HostLog).view.lines[-1] == "algo-2: epoch 6/6 loss=0.4"
+        text = screen_text(app)
+        assert "two-hosts" in text and "Completed / Completed" in text and "elapsed 8.0s" in text
+        status = await show_tab(pilot, screen, "tab-status")
+        for expected in ("Starting", "Downloading", "Training", "Uploading", "Completed"):
+            assert expected in status
+        signals = await show_tab(pilot, screen, "tab-signals")
+        assert "No signals sent: every host exited by itself" in signals and "exit 0" in signals
+        assert "Checkpoints not configured" in await show_tab(pilot, screen, "tab-checkpoints")
+        assert "No GPU" in await show_tab(pilot, screen, "tab-gpu")
+
+
+async def test_a_stopped_job_shows_its_signal_timeline():
+    make_job("stopped-job", stopped=True)
+    app = monitor_app("stopped-job")
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_monitor(pilot, "stopped-job")
+        text = await show_tab(pilot, screen, "tab-signals")
+        assert "SIGTERM" in text and "sent (Stopped)" in text and "exit 143" in text
+        assert "algo-1: exited with 143 0.79s after SIGTERM" in text
+        assert "Stopped / Stopped" in text
+
+
+async def test_files_tree_and_json_preview():
+    make_job("with-files", files={"output/data/metrics.json": '{"loss": 0.1, "steps": [1, 2]}'})
+    app = monitor_app("with-files")
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_monitor(pilot, "with-files")
+        await show_tab(pilot, screen, "tab-files")
+        from workbench.tui.widgets.file_preview import FilePreview
+        from workbench.tui.widgets.opt_ml_browser import OptMlTree
+
+        await wait_for(pilot, lambda: screen.query(OptMlTree))
+        tree = screen.query_one(OptMlTree)
+        await wait_for(pilot, lambda: "/opt/ml (algo-1)" in screen_text(app) and "output" in screen_text(app))
+        root = existing_job("with-files").opt_ml("algo-1")
+        screen.query_one(FilePreview).show(root / "output" / "data" / "metrics.json")
+        await wait_for(pilot, lambda: "JSON" in screen_text(app))
+        text = screen_text(app)
+        assert '"loss": 0.1,' in text and '"steps": [' in text  # pretty-printed
+        assert tree.root.data.path == root
+
+
+async def test_checkpoint_and_gpu_panels_from_the_event_log():
+    extra = [
+        ev.CheckpointsRestored("algo-1", 1, 100, 0.2, "s3://b/ckpt/", time=T0 + 1),
+        ev.CheckpointFileState("algo-1", "model.pt", "synced", 4096, lag=1.25, time=T0 + 3),
+        ev.CheckpointSummary(1, 4096, 0, synced=1, time=T0 + 3),
+        *[ev.GpuSample(0, "NVIDIA A10G", 90.0, 20_000, 24_000, time=T0 + 2 + i) for i in range(5)],
+        ev.Notice("warning", "algo-1 and algo-2 both wrote output/model.pt", time=T0 + 4),
+    ]
+    spec = spec_for("ckpt-gpu", CheckpointConfig={"S3Uri": "s3://b/ckpt/"})
+    make_job("ckpt-gpu", spec=spec, extra_events=extra)
+    app = monitor_app("ckpt-gpu")
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_monitor(pilot, "ckpt-gpu")
+        text = await show_tab(pilot, screen, "tab-checkpoints")
+        assert "model.pt" in text and "1.2s" in text and "restored 1 files" in text
+        text = await show_tab(pilot, screen, "tab-gpu")
+        assert "GPU 0 NVIDIA A10G: 90%" in text and "19.5/23.4 GiB" in text
+        assert "both wrote output/model.pt" in await show_tab(pilot, screen, "tab-status")
+
+
+async def test_a_log_storm_replays_bounded_with_a_note():
+    root = make_job("storm", lines=1)
+    with open(root / "logs" / "algo-1.log", "a") as handle:
+        for i in range(30_000):
+            handle.write(f"2026-01-01T00:00:05.000000Z flood line {i}\n")
+    app = monitor_app("storm")
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_monitor(pilot, "storm")
+        view = screen.query_one("#log-algo-1", HostLog).view
+        assert view.line_count <= 11_000
+        assert view.lines[-1] == "flood line 29999"
+        assert any("lines skipped here under load" in line and "sm-workbench logs storm --host algo-1" in line
+                   for line in view.lines)
+
+
+async def test_a_sagemaker_job_has_no_local_files_or_gpus(monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # no SageMaker here: asking it fails at once
+    root = make_job("cloud-job")
+    record = read_json(root / "describe.json")
+    record["Workbench"]["Kind"] = "sagemaker"
+    write_json_atomic(root / "describe.json", record)
+    app = monitor_app("cloud-job")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.record.get("Workbench", {}).get("Kind") == "sagemaker")
+        assert "not available for SageMaker jobs" in await show_tab(pilot, screen, "tab-files")
+        assert "not available for SageMaker jobs" in await show_tab(pilot, screen, "tab-gpu")
+        assert "sagemaker" in screen_text(app)
+
+
+async def test_rerun_problems_stay_in_the_dialog_and_edit_first_opens_the_composer():
+    make_job("to-rerun")
+    app = monitor_app("to-rerun")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_monitor(pilot, "to-rerun")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RerunDialog))
+        dialog = app.screen
+        dialog.query_one("#rerun-overrides").load_text("NoSuchField=1\n")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: "has no field 'NoSuchField'" in screen_text(app), what="the inline error")
+        assert isinstance(app.screen, RerunDialog)
+        dialog.query_one("#rerun-overrides").load_text("HyperParameters.epochs=9\n")
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen), what="the composer")
+        draft = app.screen.draft
+        assert draft.get("HyperParameters.epochs") == "9" and "TrainingJobName" not in draft.data
+        assert draft.path is None
+
+
+async def test_open_spec_from_the_monitor(tmp_path):
+    source = tmp_path / "job.yaml"
+    source.write_text("AlgorithmSpecification:\n  TrainingImage: img:1\n")
+    root = make_job("from-file")
+    lines = (root / "events.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    first["source"] = str(source)
+    (root / "events.jsonl").write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    app = monitor_app("from-file")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_monitor(pilot, "from-file")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
+        assert app.screen.draft.path == source.resolve()

@@ -1,0 +1,142 @@
+"""SVG snapshots of every screen at 80x24 and 120x40 (fixed jobs, clock and time zone).
+
+Update them after a deliberate change with `pytest tests/tui/test_snapshots.py --snapshot-update`
+and look at the diff report pytest-textual-snapshot writes.
+"""
+
+import pytest
+from textual.widgets import TabbedContent
+
+from tests.tui.conftest import frozen_clock, still, wait_for
+from tests.tui.fake_jobs import T0, make_job
+from workbench.tui.app import WorkbenchApp
+from workbench.tui.screens.composer import ComposerScreen
+from workbench.tui.screens.monitor import MonitorScreen
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+SPEC = """\
+TrainingJobName: hello-snapshot
+AlgorithmSpecification:
+  TrainingImage: sm-workbench/shell:latest
+  TrainingInputMode: File
+HyperParameters:
+  greeting: hello
+  epochs: "3"
+InputDataConfig:
+  - ChannelName: train
+    DataSource:
+      S3DataSource:
+        S3DataType: S3Prefix
+        S3Uri: data/
+ResourceConfig:
+  InstanceType: ml.m5.large
+  InstanceCount: 0
+StoppingCondition:
+  MaxRuntimeInSeconds: 0
+"""
+
+
+@pytest.fixture
+def history(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    make_job("train-resnet", start=T0, hosts=2, lines=40)
+    make_job("sweep-lr-0-01", start=T0 + 600, stopped=True)
+    make_job("broken-entrypoint", start=T0 + 900, status="Failed",
+             failure="AlgorithmError: cannot start the training container on algo-1: exec: \"train\": not found")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "job.yaml").write_text(SPEC)
+    return tmp_path
+
+
+def app(**kwargs) -> WorkbenchApp:
+    return WorkbenchApp(clock=frozen_clock, poll_seconds=60, **kwargs)
+
+
+async def jobs_loaded(pilot) -> None:
+    await wait_for(pilot, lambda: pilot.app.records is not None and pilot.app.screen.table.row_count == 3)
+    still(pilot.app)
+
+
+async def monitor_ready(pilot, tab: str = "tab-all") -> None:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MonitorScreen) and pilot.app.screen.replayed)
+    pilot.app.screen.query_one("#monitor-tabs", TabbedContent).active = tab
+    await pilot.pause(0.3)
+    still(pilot.app)
+
+
+async def composer_ready(pilot) -> None:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ComposerScreen))
+    screen = pilot.app.screen
+    await wait_for(pilot, lambda: screen.checked_generation == screen.generation)
+    still(pilot.app)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_jobs_screen(snap_compare, history, size):
+    assert snap_compare(app(), terminal_size=size, run_before=jobs_loaded)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_composer_with_problems(snap_compare, history, size):
+    async def ready(pilot):
+        await composer_ready(pilot)
+        pilot.app.screen.show_section("resources")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app(spec=history / "job.yaml"), terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_channel_dialog(snap_compare, history, size):
+    async def ready(pilot):
+        await composer_ready(pilot)
+        pilot.app.screen.show_section("channels", focus=True)
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        still(pilot.app)
+
+    assert snap_compare(app(spec=history / "job.yaml"), terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_monitor_logs(snap_compare, history, size):
+    assert snap_compare(app(job="train-resnet"), terminal_size=size, run_before=monitor_ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_monitor_signal_timeline(snap_compare, history, size):
+    async def ready(pilot):
+        await monitor_ready(pilot, "tab-signals")
+
+    assert snap_compare(app(job="sweep-lr-0-01"), terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_monitor_status_transitions(snap_compare, history, size):
+    async def ready(pilot):
+        await monitor_ready(pilot, "tab-status")
+
+    assert snap_compare(app(job="broken-entrypoint"), terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help_screen(snap_compare, history, size):
+    async def ready(pilot):
+        await jobs_loaded(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app(), terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_stop_confirmation(snap_compare, history, size):
+    make_job("still-running", start=T0 + 950, running=True)
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: pilot.app.records is not None and pilot.app.screen.table.row_count == 4)
+        await pilot.press("s")
+        await pilot.pause(0.3)
+        still(pilot.app)
+
+    assert snap_compare(app(), terminal_size=size, run_before=ready)

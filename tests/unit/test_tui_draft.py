@@ -1,0 +1,98 @@
+"""The composer's document: typed edits, nothing lost, the validator's verdicts, safe saves."""
+
+import pytest
+
+from workbench.cli import main
+from workbench.spec import Problem, read_spec_file
+from workbench.tui.draft import ChangedOnDisk, SpecDraft, assign_problems, typed_value, value_text
+
+
+def test_edits_are_typed_by_the_api_model():
+    draft = SpecDraft()
+    draft.set_text("ResourceConfig.InstanceCount", "2")
+    draft.set_text("HyperParameters.epochs", "5")
+    draft.set_text("AlgorithmSpecification.ContainerEntrypoint", "python3 'my script.py' --x 1")
+    draft.set_text("EnableManagedSpotTraining", "true")
+    draft.set_text("Workbench.StopGracePeriodSeconds", "7")
+    assert draft.data == {
+        "ResourceConfig": {"InstanceCount": 2},
+        "HyperParameters": {"epochs": "5"},
+        "AlgorithmSpecification": {"ContainerEntrypoint": ["python3", "my script.py", "--x", "1"]},
+        "EnableManagedSpotTraining": True,
+        "Workbench": {"StopGracePeriodSeconds": 7},
+    }
+    assert value_text("AlgorithmSpecification.ContainerEntrypoint",
+                      draft.get("AlgorithmSpecification.ContainerEntrypoint")) == "python3 'my script.py' --x 1"
+    assert draft.dirty
+
+
+def test_a_value_that_does_not_fit_is_kept_and_reported_at_its_field():
+    draft = SpecDraft({"AlgorithmSpecification": {"TrainingImage": "img:1"}})
+    draft.set_text("ResourceConfig.InstanceCount", "two")
+    assert draft.get("ResourceConfig.InstanceCount") == "two"
+    problems = draft.check().problems
+    assert any(p.path == "ResourceConfig.InstanceCount" and "must be an integer" in p.message for p in problems)
+    assert typed_value("StoppingCondition.MaxRuntimeInSeconds", "1.5x") == "1.5x"
+
+
+def test_clearing_a_field_removes_it_and_empty_parents():
+    draft = SpecDraft({"CheckpointConfig": {"S3Uri": "s3://b/c"}, "InputDataConfig": [{"ChannelName": "a"}]})
+    draft.set_text("CheckpointConfig.S3Uri", "")
+    assert "CheckpointConfig" not in draft.data
+    draft.set_value("InputDataConfig[0].ChannelName", None)
+    assert draft.data == {"InputDataConfig": [{}]}  # the list keeps its item
+
+
+def test_validation_is_the_validate_command(tmp_path, capsys):
+    path = tmp_path / "job.yaml"
+    path.write_text("AlgorithmSpecification:\n  TrainingImage: img\nTrainingJobName: bad_name\n"
+                    "ResourceConfig:\n  InstanceType: ml.nope\n")
+    draft = SpecDraft.open(path)
+    mine = sorted(p.format(str(path)) for p in draft.check().problems)
+    assert main(["validate", str(path)]) == 2
+    printed = sorted(line for line in capsys.readouterr().err.splitlines() if line)
+    assert mine == printed and len(mine) == 2
+    sagemaker = draft.check("sagemaker").problems
+    assert any(p.path == "RoleArn" for p in sagemaker)
+
+
+def test_save_never_silently_overwrites_a_file_changed_on_disk(tmp_path):
+    path = tmp_path / "job.yaml"
+    path.write_text("HyperParameters:\n  a: '1'\n")
+    draft = SpecDraft.open(path)
+    draft.set_text("HyperParameters.b", "2")
+    path.write_text("HyperParameters:\n  a: 'changed elsewhere'\n")
+    with pytest.raises(ChangedOnDisk):
+        draft.save()
+    assert "changed elsewhere" in path.read_text()
+    draft.save(overwrite=True)
+    assert read_spec_file(path) == {"HyperParameters": {"a": "1", "b": "2"}}
+    assert not draft.dirty and not draft.changed_on_disk()
+    other = tmp_path / "other.yaml"
+    other.write_text("x: 1\n")
+    with pytest.raises(ChangedOnDisk):
+        draft.save(other)  # an existing file under a new name: ask first
+    draft.save(tmp_path / "new.yaml")
+    assert draft.path == (tmp_path / "new.yaml").resolve()
+
+
+def test_a_new_spec_file_name_is_a_new_spec(tmp_path):
+    draft = SpecDraft.open(tmp_path / "fresh.yaml")
+    assert draft.data == {} and draft.path == (tmp_path / "fresh.yaml").resolve()
+    assert not draft.changed_on_disk()
+
+
+def test_each_problem_is_shown_at_one_field():
+    fields = ["AlgorithmSpecification.TrainingImage", "AlgorithmSpecification.TrainingInputMode",
+              "HyperParameters", "InputDataConfig", "ResourceConfig.InstanceCount"]
+    problems = [
+        Problem("AlgorithmSpecification", "is required"),  # a missing section: its first field
+        Problem("HyperParameters.epochs", "bad"),  # inside a map: the map's editor
+        Problem("InputDataConfig[1].DataSource.S3DataSource.S3Uri", "missing"),
+        Problem("VpcConfig.Subnets", "no field for it"),
+    ]
+    shown, orphans = assign_problems(problems, fields)
+    assert [p.message for p in shown["AlgorithmSpecification.TrainingImage"]] == ["is required"]
+    assert [p.message for p in shown["HyperParameters"]] == ["bad"]
+    assert [p.message for p in shown["InputDataConfig"]] == ["missing"]
+    assert [p.message for p in orphans] == ["no field for it"]

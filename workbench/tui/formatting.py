@@ -1,0 +1,105 @@
+"""How the TUI writes times, sizes, statuses and resources (pure functions, no Textual)."""
+
+from __future__ import annotations
+
+import time
+
+from workbench.engine.record import epoch, is_final
+
+# Theme variable (without `$`) that colours a status.
+_STATUS_COLOURS = {
+    "Completed": "success",
+    "Failed": "error",
+    "Stopped": "warning",
+    "Stopping": "warning",
+    "MaxRuntimeExceeded": "warning",
+    "MaxWaitTimeExceeded": "warning",
+    "Interrupted": "warning",
+    "Restarting": "warning",
+    "Training": "accent",
+    "InProgress": "primary",
+}
+
+
+def status_colour(status: str) -> str:
+    """The theme colour name for a TrainingJobStatus or SecondaryStatus."""
+    return _STATUS_COLOURS.get(status, "primary")
+
+
+def human_seconds(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours >= 24:
+        days, hours = divmod(hours, 24)
+        return f"{days}d{hours:02d}h{minutes:02d}m"
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def human_bytes(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"
+
+
+def clock_time(moment: float, millis: bool = False) -> str:
+    """Local wall-clock time of an epoch, as log timestamps show it."""
+    text = time.strftime("%H:%M:%S", time.localtime(moment))
+    return text + f".{int(moment % 1 * 1000):03d}" if millis else text
+
+
+def date_time(moment: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(moment)) if moment else "-"
+
+
+def short_date_time(moment: float | None) -> str:
+    return time.strftime("%m-%d %H:%M", time.localtime(moment)) if moment else "-"
+
+
+def resources(record: dict) -> tuple[str, str]:
+    """(host count, instance type or groups) of a record or spec."""
+    config = record.get("ResourceConfig") or {}
+    groups = config.get("InstanceGroups")
+    if groups:
+        count = sum(int(g.get("InstanceCount", 0) or 0) for g in groups if isinstance(g, dict))
+        kinds = ", ".join(f"{g.get('InstanceGroupName')}:{g.get('InstanceType')}x{g.get('InstanceCount')}"
+                          for g in groups if isinstance(g, dict))
+        return str(count), kinds
+    return str(config.get("InstanceCount", "-")), str(config.get("InstanceType", "-"))
+
+
+def job_kind(record: dict) -> str:
+    return (record.get("Workbench") or {}).get("Kind", "local")
+
+
+def elapsed(record: dict, now: float) -> float | None:
+    """Seconds from creation to the end (or to now, while it runs)."""
+    start = epoch(record.get("CreationTime"))
+    if start is None:
+        return None
+    end = epoch(record.get("TrainingEndTime")) if is_final(record) else None
+    return max(0.0, (end or now) - start)
+
+
+def deadline_left(record: dict, now: float) -> float | None:
+    """Seconds left before StoppingCondition.MaxRuntimeInSeconds stops the job, counted
+    from TrainingStartTime as SageMaker counts it; None when it does not apply (yet)."""
+    if is_final(record) or record.get("TrainingJobStatus") == "Stopping":
+        return None
+    limit = (record.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+    start = epoch(record.get("TrainingStartTime"))
+    if not limit or start is None:
+        return None
+    return start + float(limit) - now
+
+
+def first_line(text: str | None, width: int = 80) -> str:
+    lines = (text or "").strip().splitlines()
+    line = lines[0] if lines else ""
+    return line if len(line) <= width else line[: width - 1] + "…"

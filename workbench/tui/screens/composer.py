@@ -1,0 +1,572 @@
+"""The spec composer: every part of a CreateTrainingJob request as a form, validated as
+you type by the same code as `sm-workbench validate`, with a YAML preview.
+
+The draft is only ever changed by the user's edits; a failed validation, save or run
+leaves it as it is.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import (
+    ContentSwitcher, Footer, Label, OptionList, RadioButton, RadioSet, Static, TextArea,
+)
+from textual.widgets.option_list import Option
+
+from workbench.engine import api
+from workbench.errors import WorkbenchError
+from workbench.spec import Problem
+from workbench.spec.model import instance_types
+from workbench.spec.paths import parse_path
+from workbench.tui.commands import ComposerCommands
+from workbench.tui.draft import ChangedOnDisk, SpecDraft, Validation, assign_problems
+from workbench.tui.screens.channel_dialog import ChannelDialog
+from workbench.tui.screens.confirm import ChoiceDialog, ConfirmDialog
+from workbench.tui.screens.file_picker import FilePicker, spec_relative
+from workbench.tui.widgets.channel_list import ChannelList
+from workbench.tui.widgets.instance_groups_editor import InstanceGroupsEditor
+from workbench.tui.widgets.key_value_editor import KeyValueEditor
+from workbench.tui.widgets.problems_list import ProblemsList
+from workbench.tui.widgets.settings_form import SettingsForm
+from workbench.tui.widgets.spec_fields import (
+    BoolField, ChoiceField, SpecField, TextField, enum_options, model_doc,
+)
+
+if TYPE_CHECKING:
+    from workbench.tui.app import WorkbenchApp
+
+SECTIONS = (
+    ("job", "Job"), ("algorithm", "Algorithm"), ("hyperparameters", "Hyperparameters"),
+    ("channels", "Channels"), ("resources", "Resources"), ("checkpoints", "Checkpoints"),
+    ("stopping", "Stopping & spot"), ("environment", "Environment"), ("workbench", "Workbench"),
+    ("yaml", "YAML"),
+)
+SECTION_OF = {
+    "TrainingJobName": "job", "RoleArn": "job", "OutputDataConfig": "job", "EnableNetworkIsolation": "job",
+    "AlgorithmSpecification": "algorithm", "HyperParameters": "hyperparameters", "InputDataConfig": "channels",
+    "ResourceConfig": "resources", "CheckpointConfig": "checkpoints", "StoppingCondition": "stopping",
+    "EnableManagedSpotTraining": "stopping", "Environment": "environment", "Workbench": "workbench",
+}
+
+
+def section_for(path: str) -> str:
+    try:
+        top = parse_path(path)[0] if path else ""
+    except WorkbenchError:
+        return "yaml"
+    return SECTION_OF.get(str(top), "yaml")
+
+
+def stopping_members() -> list[str]:
+    """StoppingCondition's members from the API model (MaxPendingTimeInSeconds and any later ones)."""
+    from workbench.spec.model import request_model
+
+    shape = request_model().root.members.get("StoppingCondition")
+    return list(shape.members) if shape is not None else ["MaxRuntimeInSeconds", "MaxWaitTimeInSeconds"]
+
+
+class ComposerScreen(Screen):
+    HELP = """\
+# Spec composer
+
+Compose or edit a training job without touching YAML. Choose a part on the left; every
+field is checked as you type by the same code as `sm-workbench validate`: problems show
+under their field and in the list at the bottom (enter on one jumps to it).
+
+- **ctrl+s** saves (it never overwrites a file changed on disk without asking), **f2** saves under a new name
+- **ctrl+r** runs the spec as a job (in a background worker) and opens its monitor
+- **ctrl+t** switches validation between a local run and SageMaker
+- Channels: **a** adds, **enter**/**e** edits in a dialog, **x** removes
+- **escape** goes back (asks first when there are unsaved changes)
+"""
+
+    COMMANDS = {ComposerCommands}
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="composer.save"),
+        Binding("f2", "save_as", "Save as", id="composer.save-as"),
+        Binding("ctrl+r", "run", "Run", id="composer.run"),
+        Binding("ctrl+t", "toggle_target", "Target", id="composer.target"),
+        Binding("escape", "back", "Back", id="composer.back"),
+    ]
+
+    @dataclass
+    class Checked(Message):
+        validation: Validation
+        yaml: str
+        generation: int
+
+    @dataclass
+    class Saved(Message):
+        path: Path
+
+    @dataclass
+    class SaveConflict(Message):
+        path: Path
+        reason: str
+        new_path: bool
+
+    @dataclass
+    class Failed(Message):
+        """A save or run that did not happen; the draft is untouched."""
+
+        what: str
+        message: str
+        problems: list[Problem] | None = None
+
+    @dataclass
+    class Launched(Message):
+        name: str
+
+    def __init__(self, draft: SpecDraft) -> None:
+        super().__init__()
+        self.draft = draft
+        self.target = "local"
+        self.validation = Validation()
+        self.generation = 0
+        self.checked_generation = -1
+        self.running = False
+        self.groups_stash: list | None = None
+        self.single_stash: dict = {}
+
+    @property
+    def workbench(self) -> "WorkbenchApp":
+        return cast("WorkbenchApp", self.app)
+
+    # --- layout ----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="composer-title", classes="screen-title")
+        with Horizontal(id="composer-body"):
+            yield OptionList(*[Option(title, id=key) for key, title in SECTIONS], id="sections", compact=True)
+            with ContentSwitcher(initial="section-job", id="section-switcher"):
+                with VerticalScroll(id="section-job", classes="section"):
+                    yield TextField("TrainingJobName", "Job name",
+                                    placeholder="empty: image name + time")
+                    yield TextField("RoleArn", "Role ARN", placeholder="local runs use a placeholder role")
+                    yield TextField("OutputDataConfig.S3OutputPath", "Output path", browse=True,
+                                    placeholder="s3://bucket/prefix or a local folder",
+                                    help="model.tar.gz and output.tar.gz go to <path>/<job>/output/")
+                    yield ChoiceField("OutputDataConfig.CompressionType", "Compression",
+                                      enum_options("OutputDataConfig.CompressionType"), blank="(GZIP)")
+                    yield BoolField("EnableNetworkIsolation", "Network isolation",
+                                    help="containers get no network access beyond the job's own")
+                with VerticalScroll(id="section-algorithm", classes="section"):
+                    yield TextField("AlgorithmSpecification.TrainingImage", "Training image",
+                                    placeholder="e.g. sm-workbench/shell:latest",
+                                    help="an image in the local Docker engine (never pulled)")
+                    yield ChoiceField("AlgorithmSpecification.TrainingInputMode", "Input mode",
+                                      enum_options("AlgorithmSpecification.TrainingInputMode"), blank="(File)")
+                    yield TextField("AlgorithmSpecification.ContainerEntrypoint", "Entrypoint",
+                                    placeholder="e.g. python3 /opt/ml/code/train.py",
+                                    help="empty: the image's own ENTRYPOINT; words are split as a shell splits them")
+                    yield TextField("AlgorithmSpecification.ContainerArguments", "Arguments",
+                                    placeholder="e.g. --epochs 3",
+                                    help="empty: `train` (with no entrypoint), as SageMaker runs it")
+                with VerticalScroll(id="section-hyperparameters", classes="section"):
+                    yield KeyValueEditor("HyperParameters", "Hyperparameters",
+                                         help="strings to strings; the container reads "
+                                              "/opt/ml/input/config/hyperparameters.json")
+                with VerticalScroll(id="section-channels", classes="section"):
+                    yield ChannelList()
+                with VerticalScroll(id="section-resources", classes="section"):
+                    with RadioSet(id="resource-mode", compact=True):
+                        yield RadioButton("One instance type", id="mode-single", value=True)
+                        yield RadioButton("Instance groups (heterogeneous cluster)", id="mode-groups")
+                    with Vertical(id="single-resources"):
+                        yield ChoiceField("ResourceConfig.InstanceType", "Instance type", instance_types(),
+                                          blank="(ml.m5.large)")
+                        yield TextField("ResourceConfig.InstanceCount", "Instance count", placeholder="1",
+                                        help="one container per instance: algo-1, algo-2, ...")
+                    yield InstanceGroupsEditor(instance_types(), id="groups-editor")
+                    yield TextField("ResourceConfig.VolumeSizeInGB", "Volume size (GB)", placeholder="30",
+                                    help="accepted and ignored locally")
+                with VerticalScroll(id="section-checkpoints", classes="section"):
+                    yield TextField("CheckpointConfig.S3Uri", "Checkpoint URI", browse=True,
+                                    placeholder="s3://bucket/checkpoints/ or a local folder",
+                                    help="restored at start, synced while training")
+                    yield TextField("CheckpointConfig.LocalPath", "Local path", placeholder="/opt/ml/checkpoints")
+                with VerticalScroll(id="section-stopping", classes="section"):
+                    for member in stopping_members():
+                        yield TextField(f"StoppingCondition.{member}", _words(member),
+                                        placeholder="86400" if member == "MaxRuntimeInSeconds" else "",
+                                        help=_stopping_help(member))
+                    yield BoolField("EnableManagedSpotTraining", "Managed spot training",
+                                    help="spot jobs can be interrupted (i) and restart from checkpoints")
+                with VerticalScroll(id="section-environment", classes="section"):
+                    yield KeyValueEditor("Environment", "Environment",
+                                         help="variables set in every container (keys: letters, digits, _)")
+                with VerticalScroll(id="section-workbench", classes="section"):
+                    yield Label("Local-only settings (never sent to SageMaker)", classes="section-title")
+                    yield SettingsForm()
+                with Vertical(id="section-yaml", classes="section"):
+                    yield Label("What ctrl+s writes:", classes="section-title")
+                    yield TextArea("", read_only=True, show_line_numbers=True, id="yaml-preview")
+        yield Static("", id="composer-error")
+        yield ProblemsList(id="problems")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#composer-error").display = False
+        self.load_fields()
+        self._set_resource_mode(bool(self.draft.get("ResourceConfig.InstanceGroups")), convert=False)
+        self._render_title()
+        self.query_one("#sections", OptionList).highlighted = 0
+        self.check()
+        self.query_one("#sections").focus()
+
+    def load_fields(self) -> None:
+        """Show the draft in every field (on open, and after changes made for the user)."""
+        for field in self.query(SpecField):
+            field.load(self.draft.get(field.path))
+
+    # --- sections --------------------------------------------------------------------
+
+    @on(OptionList.OptionHighlighted, "#sections")
+    def _section_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        if event.option.id:
+            self.show_section(event.option.id)
+
+    @on(OptionList.OptionSelected, "#sections")
+    def _section_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.show_section(event.option.id, focus=True)
+
+    def show_section(self, key: str, focus: bool = False) -> None:
+        self.query_one("#section-switcher", ContentSwitcher).current = f"section-{key}"
+        sections = self.query_one("#sections", OptionList)
+        index = next(i for i, (k, _) in enumerate(SECTIONS) if k == key)
+        if sections.highlighted != index:
+            with sections.prevent(OptionList.OptionHighlighted):
+                sections.highlighted = index
+        if focus:
+            fields = list(self.query_one(f"#section-{key}").query(SpecField))
+            if fields:
+                fields[0].focus_control()
+            elif key == "yaml":
+                self.query_one("#yaml-preview").focus()
+
+    # --- editing ---------------------------------------------------------------------
+
+    @on(SpecField.Changed)
+    def _field_changed(self, event: SpecField.Changed) -> None:
+        event.stop()
+        self.draft.set_value(event.path, event.value)
+        self.check()
+
+    @on(RadioSet.Changed, "#resource-mode")
+    def _mode_changed(self, event: RadioSet.Changed) -> None:
+        event.stop()
+        self._set_resource_mode(event.pressed.id == "mode-groups", convert=True)
+        self.check()
+
+    def _set_resource_mode(self, groups: bool, convert: bool) -> None:
+        """Switch between one instance type and instance groups; what the other mode held
+        is kept aside, so switching back restores it."""
+        if convert:
+            if groups:
+                self.single_stash = {k: self.draft.get(f"ResourceConfig.{k}")
+                                     for k in ("InstanceType", "InstanceCount")}
+                restored = self.groups_stash or [{
+                    "InstanceGroupName": "group-1",
+                    "InstanceType": self.single_stash.get("InstanceType") or "ml.m5.large",
+                    "InstanceCount": self.single_stash.get("InstanceCount") or 1,
+                }]
+                self.draft.delete("ResourceConfig.InstanceType")
+                self.draft.delete("ResourceConfig.InstanceCount")
+                self.draft.set_value("ResourceConfig.InstanceGroups", copy.deepcopy(restored))
+            else:
+                self.groups_stash = copy.deepcopy(self.draft.get("ResourceConfig.InstanceGroups"))
+                self.draft.delete("ResourceConfig.InstanceGroups")
+                first = (self.groups_stash or [{}])[0] if self.groups_stash else {}
+                for key in ("InstanceType", "InstanceCount"):
+                    value = self.single_stash.get(key) or (first.get(key) if isinstance(first, dict) else None)
+                    self.draft.set_value(f"ResourceConfig.{key}", value)
+            for field in self.query_one("#section-resources").query(SpecField):
+                field.load(self.draft.get(field.path))
+        radio = self.query_one("#mode-groups" if groups else "#mode-single", RadioButton)
+        if not radio.value:
+            with self.query_one("#resource-mode", RadioSet).prevent(RadioSet.Changed):
+                radio.value = True
+        both = groups and any(self.draft.get(f"ResourceConfig.{k}") is not None
+                              for k in ("InstanceType", "InstanceCount"))
+        self.query_one("#single-resources").display = not groups or both  # both set: show both, to fix
+        self.query_one("#groups-editor").display = groups
+
+    @on(TextField.BrowseRequested)
+    def _browse(self, event: TextField.BrowseRequested) -> None:
+        event.stop()
+        field = event.field
+
+        def picked(path: Path | None) -> None:
+            if path is not None:
+                field.set_text(spec_relative(path, self.draft.base_dir))
+
+        self.app.push_screen(FilePicker(f"Choose a local folder for {field.label}", start=self.draft.base_dir,
+                                        folders=True, must_exist=False), picked)
+
+    @on(ChannelList.EditRequested)
+    def _edit_channel(self, event: ChannelList.EditRequested) -> None:
+        event.stop()
+        index = event.index
+
+        def done(channel: dict | None) -> None:
+            if channel is None:
+                return
+            channels = list(self.draft.get("InputDataConfig") or [])
+            if index is None:
+                channels.append(channel)
+            else:
+                channels[index] = channel
+            self.draft.set_value("InputDataConfig", channels)
+            self.query_one(ChannelList).load(self.draft.get("InputDataConfig"))
+            self.query_one(ChannelList).focus_channel(len(channels) - 1 if index is None else index)
+            self.check()
+
+        self.app.push_screen(ChannelDialog(self.draft, index, self.target), done)
+
+    @on(ChannelList.RemoveRequested)
+    def _remove_channel(self, event: ChannelList.RemoveRequested) -> None:
+        event.stop()
+        index = event.index
+        channels = list(self.draft.get("InputDataConfig") or [])
+        name = channels[index].get("ChannelName", f"#{index + 1}") if isinstance(channels[index], dict) else index
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.draft.delete(f"InputDataConfig[{index}]")
+                if not self.draft.get("InputDataConfig"):
+                    self.draft.delete("InputDataConfig")
+                self.query_one(ChannelList).load(self.draft.get("InputDataConfig"))
+                self.check()
+
+        self.app.push_screen(ConfirmDialog("Remove channel?", f"Remove the channel {name!r} from this spec?",
+                                           yes="Remove"), done)
+
+    # --- validation ------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Validate a snapshot of the draft in a thread; the latest result wins."""
+        self.generation += 1
+        self._render_title()
+        self._check(copy.deepcopy(self.draft.data), self.target, self.generation)
+
+    @work(thread=True, exclusive=True, group="composer-check")
+    def _check(self, data: dict, target: str, generation: int) -> None:
+        validation = self.draft.check(target, data=data)
+        from workbench.spec import dump_spec
+
+        self.post_message(self.Checked(validation, dump_spec(data) if data else "", generation))
+
+    @on(Checked)
+    def _checked(self, event: Checked) -> None:
+        if event.generation < self.checked_generation:
+            return
+        self.checked_generation = event.generation
+        self.validation = event.validation
+        problems = event.validation.problems
+        fields = list(self.query(SpecField))
+        shown, _ = assign_problems(problems, [f.path for f in fields])
+        for field in fields:
+            field.show_problems(shown[field.path])
+        self.query_one(ProblemsList).show(problems, self.target)
+        counts: dict[str, int] = {}
+        for problem in problems:
+            if problem.severity == "error":
+                counts[section_for(problem.path)] = counts.get(section_for(problem.path), 0) + 1
+        sections = self.query_one("#sections", OptionList)
+        for index, (key, title) in enumerate(SECTIONS):
+            label = f"{title} ✘" if counts.get(key) else title
+            sections.replace_option_prompt_at_index(index, label)
+        preview = self.query_one("#yaml-preview", TextArea)
+        if preview.text != event.yaml:
+            preview.load_text(event.yaml)
+        self._render_title()
+
+    @on(ProblemsList.Chosen)
+    def _problem_chosen(self, event: ProblemsList.Chosen) -> None:
+        event.stop()
+        self.jump_to(event.problem.path)
+
+    def jump_to(self, path: str) -> None:
+        """Show the field a problem is about (the closest one that holds its path)."""
+        fields = list(self.query(SpecField))
+        shown, _ = assign_problems([Problem(path, "")], [f.path for f in fields])
+        best = next((f for f in fields if shown[f.path]), None)
+        section = section_for(path)
+        self.show_section(section)
+        if best is None:
+            return
+        if isinstance(best, ChannelList):
+            try:
+                index = int(path.split("[", 1)[1].split("]", 1)[0])
+            except (IndexError, ValueError):
+                index = 0
+            best.focus_channel(index)
+        else:
+            best.focus_control()
+        best.scroll_visible(animate=False)
+
+    def action_toggle_target(self) -> None:
+        self.target = "sagemaker" if self.target == "local" else "local"
+        self.notify(f"Validating for {self.target}" + (": exactly what the CreateTrainingJob API accepts"
+                                                       if self.target == "sagemaker" else ": a local run"))
+        self.check()
+
+    def _render_title(self) -> None:
+        errors = len(self.validation.errors)
+        state = "checking…" if self.checked_generation < self.generation else (
+            f"{errors} problem{'s' if errors != 1 else ''}" if errors else "valid")
+        modified = " · modified" if self.draft.dirty else ""
+        self.query_one("#composer-title", Static).update(
+            f"composer · {self.draft.display_name}{modified} · {state} for {self.target}"
+            + (" · starting…" if self.running else ""))
+
+    # --- saving ----------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        if self.draft.path is None:
+            self.action_save_as()
+            return
+        self._save(self.draft.path, False)
+
+    def action_save_as(self) -> None:
+        start = self.draft.path.parent if self.draft.path else Path.cwd()
+        initial = self.draft.path.name if self.draft.path else "job.yaml"
+
+        def picked(path: Path | None) -> None:
+            if path is not None:
+                self._save(path, False)
+
+        self.app.push_screen(FilePicker("Save the spec as", start=start, suffixes=(".yaml", ".yml"),
+                                        must_exist=False, initial=initial), picked)
+
+    def _save(self, path: Path, overwrite: bool) -> None:
+        try:
+            saved = self.draft.save(path, overwrite=overwrite)
+        except ChangedOnDisk as err:
+            self._ask_overwrite(path, str(err), new_path=path != self.draft.path)
+            return
+        except (OSError, WorkbenchError) as err:
+            self.post_message(self.Failed("save", f"Not saved: {err}"))
+            return
+        self.post_message(self.Saved(saved))
+
+    def _ask_overwrite(self, path: Path, reason: str, new_path: bool) -> None:
+        def chosen(choice: str | None) -> None:
+            if choice == "overwrite":
+                self._save(path, True)
+            elif choice == "save-as":
+                self.action_save_as()
+            else:
+                self.notify("Not saved; your edits are still here", severity="warning")
+
+        message = (f"{reason}.\nOverwrite it with this spec, or save under another name?" if new_path else
+                   f"{reason}: someone else changed it.\nOverwrite their changes, or save yours under "
+                   "another name?")
+        self.app.push_screen(ChoiceDialog("The file changed on disk" if not new_path else "The file exists",
+                                          message, [("overwrite", "Overwrite", "o"), ("save-as", "Save as", "a")]),
+                             chosen)
+
+    @on(Saved)
+    def _saved(self, event: Saved) -> None:
+        self._hide_error()
+        self.notify(f"Saved {self.draft.display_name}")
+        self._render_title()
+
+    @on(Failed)
+    def _failed(self, event: Failed) -> None:
+        self.running = False
+        error = self.query_one("#composer-error", Static)
+        error.update(event.message.replace("[", r"\["))
+        error.display = True
+        self.notify(event.message.splitlines()[0], severity="error", title=f"Could not {event.what}")
+        self._render_title()
+        if event.problems:
+            self.query_one(ProblemsList).focus()
+
+    def _hide_error(self) -> None:
+        self.query_one("#composer-error").display = False
+
+    # --- running ---------------------------------------------------------------------
+
+    def action_run(self) -> None:
+        if self.running:
+            return
+        self.running = True
+        self._hide_error()
+        self._render_title()
+        self._run(copy.deepcopy(self.draft.data))
+
+    @work(thread=True, exclusive=True, group="composer-run")
+    def _run(self, data: dict) -> None:
+        """Validate for a local run and start a detached job (so it outlives the TUI)."""
+        validation = self.draft.check("local", data=data)
+        if not validation.ok:
+            count = len(validation.errors)
+            self.post_message(self.Failed(
+                "run", f"The spec has {count} problem{'s' if count != 1 else ''}; fix them first (see the list below)",
+                validation.problems))
+            return
+        try:
+            job = api.launch(validation.spec, detach=True)
+        except WorkbenchError as err:
+            self.post_message(self.Failed("run", str(err)))
+            return
+        self.post_message(self.Launched(job.name))
+
+    @on(Launched)
+    def _launched(self, event: Launched) -> None:
+        self.running = False
+        self._render_title()
+        self.workbench.job_launched(event.name)
+
+    # --- leaving ---------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        if not self.draft.dirty:
+            self.dismiss()
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.dismiss()
+
+        self.app.push_screen(ConfirmDialog("Discard unsaved changes?",
+                                           f"{self.draft.display_name} has changes that are not saved. "
+                                           "Leave the composer and lose them?", yes="Discard"), answer)
+
+    def palette_commands(self):
+        yield ("Run this spec", self.action_run, "validate and start it as a job (ctrl+r)")
+        yield ("Save", self.action_save, "write the spec to its file (ctrl+s)")
+        yield ("Save as…", self.action_save_as, "write the spec under a new name (f2)")
+        yield (f"Validate for {'sagemaker' if self.target == 'local' else 'local'}", self.action_toggle_target,
+               "switch the validation target (ctrl+t)")
+        for key, title in SECTIONS:
+            yield (f"Go to: {title}", lambda key=key: self.show_section(key, focus=True), "composer section")
+
+
+def _words(member: str) -> str:
+    out = ""
+    for char in member:
+        out += (" " + char.lower()) if char.isupper() and out else char
+    return out.replace("in seconds", "(s)")
+
+
+def _stopping_help(member: str) -> str:
+    return {
+        "MaxRuntimeInSeconds": "from the start of training; then SIGTERM, grace, SIGKILL (MaxRuntimeExceeded)",
+        "MaxWaitTimeInSeconds": "spot jobs only: training plus waiting for spot capacity; at least MaxRuntime",
+        "MaxPendingTimeInSeconds": "how long the job may wait for capacity before it starts",
+    }.get(member, model_doc(f"StoppingCondition.{member}", 120))

@@ -1,0 +1,167 @@
+"""Home: the job history, newest first, live."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from workbench.engine.record import is_final
+from workbench.tui.commands import JobsCommands
+from workbench.tui.widgets.job_table import JobTable
+
+if TYPE_CHECKING:
+    from workbench.tui.app import WorkbenchApp
+
+
+class JobsScreen(Screen):
+    HELP = """\
+# Jobs
+
+Every job run on this machine (and imported from SageMaker), newest first. Running jobs
+update live; jobs keep running when the workbench is closed.
+
+- **enter** opens a job's monitor (logs per host, files, checkpoints, signals, GPUs)
+- **n** composes a new spec, **o** opens a spec file in the composer
+- **r** reruns the selected job (new name and overrides, or edit it first)
+- **s** stops it (SIGTERM, the grace period, SIGKILL), **i** interrupts a spot job
+- **d** deletes a finished job's folder, **/** filters the table
+"""
+
+    COMMANDS = {JobsCommands}
+    BINDINGS = [
+        Binding("enter", "open_job", "Open", id="jobs.open"),
+        Binding("n", "new_spec", "New spec", id="jobs.new"),
+        Binding("o", "open_spec", "Open spec", id="jobs.open-spec"),
+        Binding("r", "rerun", "Rerun", id="jobs.rerun"),
+        Binding("s", "stop", "Stop", id="jobs.stop"),
+        Binding("i", "interrupt", "Interrupt", id="jobs.interrupt"),
+        Binding("d", "delete", "Delete", id="jobs.delete"),
+        Binding("slash", "filter", "Filter", id="jobs.filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="jobs.clear-filter"),
+        Binding("q", "app.quit", "Quit", show=False, id="jobs.quit"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static("sm-workbench · jobs", id="jobs-title", classes="screen-title")
+        yield Input(placeholder="filter: name, status, instance type, failure… (esc clears)", id="jobs-filter")
+        yield JobTable(self.workbench.clock, id="jobs-table")
+        yield Static("", id="jobs-empty")
+        yield Footer()
+
+    @property
+    def workbench(self) -> "WorkbenchApp":
+        return cast("WorkbenchApp", self.app)
+
+    @property
+    def table(self) -> JobTable:
+        return self.query_one(JobTable)
+
+    def on_mount(self) -> None:
+        self.query_one("#jobs-filter").display = False
+        self.workbench.jobs_changed.subscribe(self, self.show_records)
+        self.show_records(self.workbench.records)
+        self.set_interval(1.0, self._tick)
+        self.table.focus()
+
+    def _tick(self) -> None:
+        self.table.tick()
+
+    def show_records(self, records: list[dict] | None) -> None:
+        if records is None:
+            self.query_one("#jobs-empty", Static).update("Loading the job history…")
+            return
+        text = self.query_one("#jobs-filter", Input).value
+        self.table.show(records, text)
+        running = sum(1 for r in records if not is_final(r))
+        title = f"sm-workbench · {len(records)} job{'s' if len(records) != 1 else ''}"
+        if running:
+            title += f" · {running} running"
+        if text:
+            title += f" · filter “{text}”: {len(self.table.order)} shown"
+        self.query_one("#jobs-title", Static).update(title)
+        empty = self.query_one("#jobs-empty", Static)
+        if not records:
+            empty.update("No jobs yet. Press [b]n[/b] to compose a spec, or [b]o[/b] to open one "
+                         "(try sample_jobs/hello/job.yaml), then ctrl+r runs it.")
+        elif not self.table.order:
+            empty.update("No job matches the filter (escape clears it).")
+        else:
+            empty.update("")
+        empty.display = not self.table.order
+
+    @property
+    def selected(self) -> str | None:
+        return self.table.selected_name
+
+    def _need_selection(self) -> str | None:
+        name = self.selected
+        if name is None:
+            self.notify("Select a job first", severity="warning")
+        return name
+
+    # --- actions ---------------------------------------------------------------------
+
+    def action_open_job(self) -> None:
+        name = self._need_selection()
+        if name:
+            self.workbench.open_job(name)
+
+    @on(DataTable.RowSelected, "#jobs-table")
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_job()
+
+    def action_new_spec(self) -> None:
+        self.workbench.new_spec()
+
+    def action_open_spec(self) -> None:
+        self.workbench.choose_spec_file()
+
+    def action_rerun(self) -> None:
+        name = self._need_selection()
+        if name:
+            self.workbench.rerun(name)
+
+    def action_stop(self) -> None:
+        name = self._need_selection()
+        if name:
+            self.workbench.confirm_stop(name, self.table.records.get(name))
+
+    def action_interrupt(self) -> None:
+        name = self._need_selection()
+        if name:
+            self.workbench.confirm_interrupt(name, self.table.records.get(name))
+
+    def action_delete(self) -> None:
+        name = self._need_selection()
+        if name:
+            self.workbench.confirm_delete(name, self.table.records.get(name))
+
+    def action_filter(self) -> None:
+        box = self.query_one("#jobs-filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#jobs-filter", Input)
+        box.value = ""
+        box.display = False
+        self.table.focus()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "clear_filter":
+            return self.query_one("#jobs-filter").display
+        return True
+
+    @on(Input.Changed, "#jobs-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.show_records(self.workbench.records)
+
+    @on(Input.Submitted, "#jobs-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        self.table.focus()

@@ -1,0 +1,302 @@
+"""One job, live or replayed: its status, a log tab per host (and all hosts), its /opt/ml
+trees, checkpoints, signals, status transitions and GPUs.
+
+Everything comes from the engine's event stream (`api.follow_events`): a finished job
+replays its stored events, so it looks exactly as it did live. The stream is read in a
+thread worker and reaches the screen in batches (see `workbench.tui.pump`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from workbench.engine import api
+from workbench.engine import events as ev
+from workbench.engine.record import is_final
+from workbench.errors import JobNotFound, WorkbenchError
+from workbench.tui.commands import MonitorCommands
+from workbench.tui.formatting import job_kind
+from workbench.tui.pump import Batch, EventPump, flush_loop, pump_events
+from workbench.tui.widgets.checkpoint_panel import CheckpointPanel
+from workbench.tui.widgets.gpu_panel import GpuPanel
+from workbench.tui.widgets.host_log import HostLog
+from workbench.tui.widgets.job_header import JobHeader
+from workbench.tui.widgets.opt_ml_browser import OptMlBrowser
+from workbench.tui.widgets.signal_timeline import SignalTimeline
+from workbench.tui.widgets.status_transitions import StatusTransitions
+
+if TYPE_CHECKING:
+    from workbench.tui.app import WorkbenchApp
+
+HOST_LOG_LINES = 10_000
+ALL_LOG_LINES = 20_000
+CLOUD_ONLY = "not available for SageMaker jobs: they run on AWS, not on this machine"
+
+
+class MonitorScreen(Screen):
+    HELP = """\
+# Job monitor
+
+The job's status, secondary status, elapsed time and the MaxRuntimeInSeconds deadline
+counting down, then a tab per host plus **All hosts**, and the job's panels: **Files**
+(each host's /opt/ml, with a preview), **Checkpoints**, **Signals** (SIGTERM, exits,
+SIGKILL per host), **Status** (transitions and notices) and **GPU**.
+
+Logs follow new lines while you are at the bottom; scroll up to pause (the status line
+counts new lines), **f** follows again. **/** filters lines, **ctrl+f** searches (n/N jump
+between matches), **w** wraps long lines, **t** shows timestamps. The display keeps the
+newest lines; `sm-workbench logs JOB` has them all.
+
+- **s** stops the job, **i** interrupts a spot job, **r** reruns it, **e** opens its spec
+- **[** and **]** switch tabs; **escape** goes back
+"""
+
+    COMMANDS = {MonitorCommands}
+    BINDINGS = [
+        Binding("s", "stop", "Stop", id="monitor.stop"),
+        Binding("i", "interrupt", "Interrupt", id="monitor.interrupt"),
+        Binding("r", "rerun", "Rerun", id="monitor.rerun"),
+        Binding("e", "open_spec", "Spec", id="monitor.spec"),
+        Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False, id="monitor.prev-tab"),
+        Binding("right_square_bracket", "tab(1)", "Next tab", show=False, id="monitor.next-tab"),
+        Binding("escape", "back", "Back", id="monitor.back"),
+    ]
+
+    @dataclass
+    class BatchArrived(Message):
+        batch: Batch
+
+    @dataclass
+    class RecordLoaded(Message):
+        record: dict
+        roots: dict[str, Path]
+
+    @dataclass
+    class StreamFailed(Message):
+        message: str
+        gone: bool = False  # no such job (any more)
+
+    def __init__(self, job: str) -> None:
+        super().__init__()
+        self.job = job
+        self.record: dict = {}
+        self.hosts: list[str] = []
+        self.source = ""
+        self.pump = EventPump(HOST_LOG_LINES, dropped_note=(
+            "… {count:,} lines skipped here under load; `sm-workbench logs %s --host {host}` has every line" % job))
+        self.replayed = False
+        self.lines_seen = 0
+        self._adding: set[str] = set()
+        self._leaving = False
+
+    @property
+    def workbench(self) -> "WorkbenchApp":
+        return cast("WorkbenchApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield JobHeader(self.workbench.clock, id="monitor-header")
+        with TabbedContent(id="monitor-tabs"):
+            with TabPane("All hosts", id="tab-all"):
+                yield HostLog(None, max_lines=ALL_LOG_LINES, id="log-all")
+            with TabPane("Files", id="tab-files"):
+                yield OptMlBrowser(id="files")
+            with TabPane("Checkpoints", id="tab-checkpoints"):
+                yield CheckpointPanel(id="checkpoints")
+            with TabPane("Signals", id="tab-signals"):
+                yield SignalTimeline(id="signals")
+            with TabPane("Status", id="tab-status"):
+                yield StatusTransitions(self.workbench.clock, id="status")
+            with TabPane("GPU", id="tab-gpu"):
+                yield GpuPanel(id="gpu")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        known = next((r for r in self.workbench.records or [] if r.get("TrainingJobName") == self.job), None)
+        if known is not None:  # the history's copy shows at once (and stays if describing fails)
+            self._show_record(dict(known), {})
+        else:
+            self.query_one("#monitor-header", JobHeader).show({})
+        self.workbench.jobs_changed.subscribe(self, self._history_changed)
+        self._load_record()
+        self._follow()
+        self._flush()
+        self.set_interval(1.0, self._tick)
+        self.query_one("#log-all", HostLog).focus_log()
+
+    # --- workers (blocking engine calls, never on the event loop) ----------------------
+
+    @work(thread=True, exclusive=True, group="monitor-record", exit_on_error=False)
+    def _load_record(self) -> None:
+        try:
+            record = api.describe_job(self.job)
+            hosts = api.job_hosts(self.job)
+            paths = api.job_paths(self.job)
+        except (WorkbenchError, OSError) as err:
+            self.post_message(self.StreamFailed(str(err), isinstance(err, JobNotFound)))
+            return
+        roots = {host: paths.opt_ml(host) for host in hosts}
+        self.post_message(self.RecordLoaded(record, roots))
+
+    @work(thread=True, group="monitor-follow", exit_on_error=False)
+    def _follow(self) -> None:
+        worker = get_current_worker()
+        try:
+            pump_events(api.follow_events(self.job, stop=lambda: worker.is_cancelled), self.pump)
+        except (WorkbenchError, OSError) as err:
+            self.post_message(self.StreamFailed(str(err), isinstance(err, JobNotFound)))
+
+    @work(thread=True, group="monitor-flush", exit_on_error=False)
+    def _flush(self) -> None:
+        worker = get_current_worker()
+        flush_loop(self.pump, lambda batch: self.post_message(self.BatchArrived(batch)),
+                   lambda: worker.is_cancelled)
+
+    def _tick(self) -> None:
+        self.query_one("#monitor-header", JobHeader).redraw()
+        self.query_one("#status", StatusTransitions).tick()
+        if self.record and not is_final(self.record):
+            self._load_record()
+
+    # --- what arrives ----------------------------------------------------------------
+
+    def _history_changed(self, records: list[dict]) -> None:
+        """Until the job has been described (SageMaker may not answer), the history's copy."""
+        if not self.record:
+            known = next((r for r in records if r.get("TrainingJobName") == self.job), None)
+            if known is not None:
+                self._show_record(dict(known), {})
+
+    @on(RecordLoaded)
+    async def _record_loaded(self, event: RecordLoaded) -> None:
+        self._show_record(event.record, event.roots)
+        for host in event.roots:
+            await self._ensure_host(host)
+
+    def _show_record(self, record: dict, roots: dict[str, Path]) -> None:
+        self.record = record
+        self.query_one("#monitor-header", JobHeader).show(record)
+        self.query_one("#checkpoints", CheckpointPanel).configure(record)
+        if job_kind(record) != "local":
+            self.query_one("#files", OptMlBrowser).set_unavailable(f"/opt/ml trees are {CLOUD_ONLY}.")
+            self.query_one("#gpu", GpuPanel).set_unavailable(f"GPU metrics are {CLOUD_ONLY}.")
+        elif roots:
+            self.query_one("#files", OptMlBrowser).set_roots(roots)
+
+    @on(BatchArrived)
+    async def _batch(self, event: BatchArrived) -> None:
+        batch = event.batch
+        for item in batch.events:
+            hosts: tuple[str, ...] = ()
+            if isinstance(item, ev.JobCreated):
+                hosts = item.hosts
+                self.source = item.source
+            elif isinstance(item, (ev.HostStarted, ev.HostExited)):
+                hosts = (item.host,)
+            for host in hosts:
+                await self._ensure_host(host)
+        for host in batch.entries:
+            await self._ensure_host(host)
+        self._show_lines(batch)
+        self._show_events(batch.events)
+        await self.query_one("#gpu", GpuPanel).apply(batch.events)
+        if batch.finished:
+            self.replayed = True
+            self._load_record()
+
+    def _show_lines(self, batch: Batch) -> None:
+        """Lines come prepared (cleaned, measured, numbered) by the flusher thread; a host's
+        tab and the all-hosts tab share the same entries."""
+        for host, entries in batch.entries.items():
+            self._host_log(host).add_entries(entries)
+        if batch.merged:
+            self.query_one("#log-all", HostLog).add_entries(batch.merged)
+            self.lines_seen += batch.line_count - sum(batch.dropped.values())
+
+    def _show_events(self, events: list[ev.Event]) -> None:
+        if not events:
+            return
+        header_changed = False
+        for item in events:
+            if isinstance(item, (ev.StatusChanged, ev.JobFinished)):
+                self.record["TrainingJobStatus"] = item.status
+                self.record["SecondaryStatus"] = item.secondary
+                header_changed = True
+                if isinstance(item, ev.JobFinished) and item.failure_reason:
+                    self.record["FailureReason"] = item.failure_reason
+        if header_changed and self.record.get("TrainingJobName"):
+            self.query_one("#monitor-header", JobHeader).show(self.record)
+        self.query_one("#checkpoints", CheckpointPanel).apply(events)
+        self.query_one("#signals", SignalTimeline).apply(events)
+        self.query_one("#status", StatusTransitions).apply(events)
+
+    @on(StreamFailed)
+    def _stream_failed(self, event: StreamFailed) -> None:
+        if self._leaving:
+            return
+        self.notify(event.message, severity="error", title="Cannot follow the job")
+        if event.gone and not self.record and self.is_current:  # nothing to show: go back
+            self._leaving = True
+            self.dismiss()
+
+    def _host_log(self, host: str) -> HostLog:
+        return self.query_one(f"#log-{host}", HostLog)
+
+    async def _ensure_host(self, host: str) -> None:
+        """A tab for each host, in host order, before the panels."""
+        if host in self.hosts or host in self._adding:
+            return
+        self._adding.add(host)
+        tabs = self.query_one("#monitor-tabs", TabbedContent)
+        await tabs.add_pane(TabPane(host, HostLog(host, max_lines=HOST_LOG_LINES, id=f"log-{host}"),
+                                    id=f"tab-host-{host}"), before="tab-files")
+        self.hosts.append(host)
+        self._adding.discard(host)
+
+    # --- actions ---------------------------------------------------------------------
+
+    def action_stop(self) -> None:
+        self.workbench.confirm_stop(self.job, self.record)
+
+    def action_interrupt(self) -> None:
+        self.workbench.confirm_interrupt(self.job, self.record)
+
+    def action_rerun(self) -> None:
+        self.workbench.rerun(self.job)
+
+    def action_open_spec(self) -> None:
+        self.workbench.open_job_spec(self.job, self.source)
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_tab(self, step: int) -> None:
+        tabs = self.query_one("#monitor-tabs", TabbedContent)
+        panes = [pane.id for pane in tabs.query(TabPane) if pane.id]
+        if tabs.active in panes:
+            tabs.active = panes[(panes.index(tabs.active) + step) % len(panes)]
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        logs = list(event.pane.query(HostLog))
+        if logs:
+            logs[0].focus_log()
+
+    def palette_commands(self):
+        yield ("Stop this job", self.action_stop, "SIGTERM now, SIGKILL after the grace period (s)")
+        yield ("Interrupt this job", self.action_interrupt, "simulate a spot interruption (i)")
+        yield ("Rerun this job", self.action_rerun, "run its spec again, optionally edited (r)")
+        yield ("Open this job's spec", self.action_open_spec, "in the composer (e)")
+        tabs = self.query_one("#monitor-tabs", TabbedContent)
+        for pane in tabs.query(TabPane):
+            label = str(tabs.get_tab(pane.id).label) if pane.id else ""
+            yield (f"Show tab: {label}", lambda pane_id=pane.id: setattr(tabs, "active", pane_id), "")

@@ -1,0 +1,62 @@
+"""The monitor's header: status and secondary status, elapsed time, the deadline countdown."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from textual.widgets import Static
+
+from workbench.tui.formatting import (
+    deadline_left, elapsed, first_line, human_seconds, job_kind, resources, status_colour,
+)
+
+
+def escape(text: str) -> str:
+    return text.replace("[", r"\[")
+
+
+class JobHeader(Static):
+    """Redrawn from the job's record and the app's clock (once a second while it runs)."""
+
+    DEFAULT_CSS = """
+    JobHeader { height: auto; max-height: 4; background: $panel; padding: 0 1; }
+    """
+
+    def __init__(self, clock: Callable[[], float], id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.clock = clock
+        self.record: dict = {}
+
+    def show(self, record: dict) -> None:
+        self.record = record
+        self.redraw()
+
+    def redraw(self) -> None:
+        record = self.record
+        if not record:
+            self.update("loading…")
+            return
+        now = self.clock()
+        status = record.get("TrainingJobStatus", "?")
+        secondary = record.get("SecondaryStatus", "")
+        hosts, kinds = resources(record)
+        line1 = (f"[b]{escape(record.get('TrainingJobName', '?'))}[/b]  [dim]{job_kind(record)}[/dim]  "
+                 f"[b ${status_colour(status)}]{status}[/] / [${status_colour(secondary)}]{secondary}[/]")
+        parts = []
+        spent = elapsed(record, now)
+        if spent is not None:
+            parts.append(f"elapsed {human_seconds(spent)}")
+        left = deadline_left(record, now)
+        limit = (record.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+        if left is not None:
+            colour = "$warning" if left < 60 else "$text"
+            parts.append(f"[{colour}]deadline in {human_seconds(left)}[/] (MaxRuntime {human_seconds(float(limit))})")
+        elif limit and record.get("TrainingJobStatus") == "InProgress":
+            parts.append(f"deadline {human_seconds(float(limit))} after training starts")
+        parts.append(f"{hosts} × {escape(kinds)}" if "," not in kinds else escape(kinds))
+        line2 = " · ".join(parts)
+        reason = first_line(record.get("FailureReason"), 200)
+        text = f"{line1}\n{line2}"
+        if reason:
+            text += f"\n[$error]{escape(reason)}[/]"
+        self.update(text)

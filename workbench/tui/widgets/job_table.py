@@ -1,0 +1,98 @@
+"""The job history as a table, newest first, updated in place as jobs progress."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from textual.widgets import DataTable
+
+from workbench.engine.record import epoch, is_final
+from workbench.tui.formatting import (
+    elapsed, short_date_time, first_line, human_seconds, job_kind, resources, status_colour,
+)
+from workbench.tui.widgets.cells import coloured
+
+COLUMNS = (("name", "Name"), ("status", "Status"), ("secondary", "Secondary"), ("started", "Started"),
+           ("duration", "Duration"), ("hosts", "Hosts"), ("instances", "Instances"),
+           ("failure", "FailureReason"))
+
+
+def matches(record: dict, text: str) -> bool:
+    """Does the record mention `text` (name, statuses, instance types, failure)?"""
+    if not text:
+        return True
+    hay = " ".join([record.get("TrainingJobName", ""), record.get("TrainingJobStatus", ""),
+                    record.get("SecondaryStatus", ""), job_kind(record), *resources(record),
+                    record.get("FailureReason", "") or ""]).lower()
+    return all(word in hay for word in text.lower().split())
+
+
+class JobTable(DataTable):
+    DEFAULT_CSS = """
+    JobTable { height: 1fr; }
+    """
+
+    def __init__(self, clock: Callable[[], float], id: str | None = None) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, id=id)
+        self.clock = clock
+        self.records: dict[str, dict] = {}
+        self.order: list[str] = []
+
+    def on_mount(self) -> None:
+        for key, label in COLUMNS:
+            self.add_column(label, key=key)
+
+    @property
+    def selected_name(self) -> str | None:
+        if not self.order or self.cursor_row < 0 or self.cursor_row >= len(self.order):
+            return None
+        return self.order[self.cursor_row]
+
+    @property
+    def selected_record(self) -> dict | None:
+        name = self.selected_name
+        return self.records.get(name) if name else None
+
+    def show(self, records: list[dict], text: str = "") -> None:
+        """Show the records matching `text`; rows are updated in place when the order holds."""
+        shown = [r for r in records if matches(r, text)]
+        names = [r["TrainingJobName"] for r in shown]
+        selected = self.selected_name
+        self.records = {r["TrainingJobName"]: r for r in shown}
+        if names != self.order:
+            self.clear()
+            self.order = names
+            for record in shown:
+                self.add_row(*self._cells(record), key=record["TrainingJobName"])
+            if selected in names:
+                self.move_cursor(row=names.index(selected), animate=False)
+            return
+        for record in shown:
+            for (key, _), value in zip(COLUMNS, self._cells(record)):
+                self.update_cell(record["TrainingJobName"], key, value)
+
+    def tick(self) -> None:
+        """Durations of running jobs grow."""
+        for name, record in self.records.items():
+            if not is_final(record):
+                self.update_cell(name, "duration", self._duration(record))
+
+    def _duration(self, record: dict) -> str:
+        spent = elapsed(record, self.clock())
+        return human_seconds(spent) if spent is not None else "-"
+
+    def _cells(self, record: dict) -> tuple:
+        status = record.get("TrainingJobStatus", "?")
+        secondary = record.get("SecondaryStatus", "")
+        hosts, kinds = resources(record)
+        kind = job_kind(record)
+        return (
+            record["TrainingJobName"] + ("" if kind == "local" else f" ☁ {kind}"),
+            coloured(self, status, status_colour(status), bold=True),
+            coloured(self, secondary, status_colour(secondary)),
+            short_date_time(epoch(record.get("CreationTime"))),
+            self._duration(record),
+            hosts,
+            kinds,
+            coloured(self, first_line(record.get("FailureReason"), 60), "error"),
+        )
