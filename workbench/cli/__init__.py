@@ -15,9 +15,7 @@ from workbench import __version__
 from workbench.errors import WorkbenchError
 
 COMMAND_MODULES = ("spec_commands", "job_commands", "checkpoint_command", "image_commands", "doctor_command",
-                   "gpu_command", "cloud_commands", "cache_commands")
-
-COMMAND_MODULES += ("tui_command",)  # `tui` (no command at all opens it too); Textual loads only then
+                   "gpu_command", "cloud_commands", "cache_commands", "tui_command")
 
 
 class _Parser(argparse.ArgumentParser):
