@@ -149,8 +149,18 @@ def list_jobs() -> list[dict]:
     return records
 
 
-def _remove_leftovers(records: list[dict]) -> None:
-    """Containers or networks of finished jobs (a runner that died while cleaning up)."""
+_last_leftover_check = 0.0
+
+
+def _remove_leftovers(records: list[dict], every: float = 30.0) -> None:
+    """Containers or networks of finished jobs (a runner that failed while cleaning up).
+
+    A finished record means its runner removed everything, barring an engine error, so
+    this costs a Docker query at most every `every` seconds (the TUI lists jobs each second)."""
+    global _last_leftover_check
+    if every and time.monotonic() - _last_leftover_check < every:
+        return
+    _last_leftover_check = time.monotonic()
     finished = {r["TrainingJobName"] for r in records
                 if is_final(r) and (r.get("Workbench") or {}).get("Kind", "local") == "local"}
     if not finished:
@@ -240,7 +250,7 @@ def read_logs(name: str, host: str | None = None, follow: bool = False,
         return batch
 
     try:
-        yield from read_new()
+        yield from tail.merged()
         while follow:
             finished = is_final(reconcile(paths))
             batch = read_new()
@@ -396,7 +406,7 @@ def remove_job(name: str) -> None:
     record = reconcile(paths)
     if not is_final(record):
         raise JobStateError(f"Job {name} is still {record['TrainingJobStatus']}; stop it first (`sm-workbench stop {name}`)")
-    _remove_leftovers([record])
+    _remove_leftovers([record], every=0)
     remove_job_files(paths)
 
 

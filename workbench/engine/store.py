@@ -212,7 +212,11 @@ def parse_log_line(line: str) -> tuple[float, str]:
 
 
 class LogTail:
-    """What was appended to a job's host logs since the last read (whole lines only)."""
+    """What was appended to a job's host logs since the last read (whole lines only).
+
+    Reads are bounded (`limit` characters per host per call, or line by line in
+    `merged`), so replaying a long log never holds all of it in memory.
+    """
 
     def __init__(self, paths: JobPaths, host: str | None = None) -> None:
         self.paths = paths
@@ -220,13 +224,16 @@ class LogTail:
         self._handles: dict[str, object] = {}
         self._partial: dict[str, str] = {}
 
-    def read(self) -> dict[str, list[tuple[float, str]]]:
+    def _open_new(self) -> None:
         for log in sorted(self.paths.logs.glob("*.log")):
             if log.stem not in self._handles and (self.host is None or log.stem == self.host):
                 self._handles[log.stem] = open(log, encoding="utf-8", errors="replace")
+
+    def read(self, limit: int = 4 * 1024 * 1024) -> dict[str, list[tuple[float, str]]]:
+        self._open_new()
         found: dict[str, list[tuple[float, str]]] = {}
         for host, handle in self._handles.items():
-            data = self._partial.pop(host, "") + handle.read()
+            data = self._partial.pop(host, "") + handle.read(limit)
             if not data:
                 continue
             lines = data.split("\n")
@@ -235,6 +242,26 @@ class LogTail:
             if len(lines) > 1:
                 found[host] = [parse_log_line(line) for line in lines[:-1]]
         return found
+
+    def merged(self) -> Iterator[tuple[float, str, str]]:
+        """Every host's lines so far as (time, host, text), in time order, streaming."""
+        import heapq
+
+        self._open_new()
+
+        def lines(host: str, handle) -> Iterator[tuple[float, str, str]]:
+            partial = self._partial.pop(host, "")
+            for line in handle:
+                if not line.endswith("\n"):  # still being written: the next read finishes it
+                    self._partial[host] = partial + line
+                    return
+                moment, text = parse_log_line(partial + line)
+                partial = ""
+                yield moment, host, text
+            if partial:
+                self._partial[host] = partial
+
+        yield from heapq.merge(*(lines(h, f) for h, f in self._handles.items()), key=lambda item: item[0])
 
     def close(self) -> None:
         for handle in self._handles.values():

@@ -61,6 +61,7 @@ def check_spec(
     """Override, resolve and validate a spec document; raises SpecInvalid with every problem."""
     import copy
 
+    base_dir = Path(base_dir).resolve() if base_dir else None
     document = apply_overrides(copy.deepcopy(data), overrides)
     resolved = resolve(document, target=target, base_dir=base_dir, name=name)
     problems = validate(resolved, target=target, base_dir=base_dir)
