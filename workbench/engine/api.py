@@ -69,6 +69,8 @@ def launch(spec: JobSpec, *, detach: bool = False, subscribers: list[Subscriber]
     """Create the job (its name is reserved now) and either prepare it here or start a worker."""
     client = check_ready(spec)
     paths = create_job_dir(spec.name)
+    # Owned from the first moment: a viewer that sees the job must never think it orphaned.
+    control.claim(paths, role="launcher")
     write_spec_file(paths.spec, spec.data)
     source = str(spec.source) if spec.source else ""
     if detach:
@@ -123,10 +125,12 @@ def reconcile(paths: JobPaths) -> dict:
     if lock.exists() and control.owner(paths) and (control.owner(paths) or {}).get("role") == "adopter":
         lock.unlink(missing_ok=True)  # the process that took over died too; take over again
     if control.try_lock(lock):
-        previous = control.owner(paths)
+        if control.owner_alive(paths):  # claimed meanwhile (a launch, another taker)
+            lock.unlink(missing_ok=True)
+            return load_record(paths)
+        write_json_atomic(paths.control / "previous-owner.json", control.owner(paths) or {})
         process = _spawn_worker("adopt", paths)
         control.claim(paths, process.pid, role="adopter")
-        write_json_atomic(paths.control / "previous-owner.json", previous or {})
     return record
 
 
