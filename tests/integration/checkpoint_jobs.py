@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-import time
 from pathlib import Path
 
 from workbench.engine import events as ev
-from tests.integration.jobs import unique
+from tests.integration.jobs import unique, wait_for  # noqa: F401  (wait_for is re-exported to the checkpoint tests)
 
 WRITER = Path(__file__).parent / "checkpoint_writer" / "writer.py"
 
@@ -43,16 +42,6 @@ def content(tag: str, host: str, size: int = 64) -> bytes:
     """What writer.py writes for a `write` step."""
     head = f"{tag}|{host}|".encode()
     return head + b"x" * max(0, size - len(head) - 3) + b"END"
-
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class BackgroundJob:

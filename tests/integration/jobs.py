@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,3 +73,14 @@ def run_spec(spec: dict, tmp_path: Path | None = None, **kwargs) -> Ran:
 def leftovers(client, name: str) -> list:
     label = f"sm-workbench.job={name}"
     return client.containers.list(all=True, filters={"label": label}) + client.networks.list(filters={"label": label})
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "the condition"):
+    """The predicate's first truthy value, polled until the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

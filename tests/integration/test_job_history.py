@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from workbench.cli import main
-from tests.integration.jobs import leftovers, probe_spec, unique
+from tests.integration.jobs import wait_for, leftovers, probe_spec, unique
 
 pytestmark = pytest.mark.docker
 
@@ -31,16 +31,6 @@ def record_of(name: str) -> dict:
     from workbench.engine.api import describe_job
 
     return describe_job(name)
-
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def test_run_streams_host_prefixed_lines_and_exit_codes(tmp_path, images, capsys):

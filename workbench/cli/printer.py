@@ -7,20 +7,13 @@ import sys
 import time
 
 from workbench.engine import events as ev
+from workbench.units import human_bytes
 
 COLORS = ("36", "33", "35", "32", "34", "91", "96", "93")
 
 
 def use_color(stream) -> bool:
     return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-
-
-def human_bytes(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"
 
 
 def human_seconds(seconds: float) -> str:

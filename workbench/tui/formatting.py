@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from workbench.engine.record import epoch, is_final
+from workbench.units import human_bytes  # noqa: F401  (re-exported for callers here)
 
 # Theme variable (without `$`) that colours a status.
 _STATUS_COLOURS = {
@@ -38,14 +39,6 @@ def human_seconds(seconds: float) -> str:
         days, hours = divmod(hours, 24)
         return f"{days}d{hours:02d}h{minutes:02d}m"
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
-
-
-def human_bytes(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"
 
 
 def clock_time(moment: float, millis: bool = False) -> str:
