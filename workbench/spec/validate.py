@@ -92,8 +92,9 @@ def _enum_message(value: Any, allowed: list[str], shape: Shape) -> str:
     close = difflib.get_close_matches(str(value), allowed, n=3, cutoff=0.6)
     if len(allowed) <= 12:
         options = ", ".join(allowed)
-        hint = f"; did you mean {close[0]}?" if close else ""
-        return f"{_show(value)} is not allowed{hint} Allowed: {options}"
+        if close:
+            return f"{_show(value)} is not allowed; did you mean {close[0]}? Allowed: {options}"
+        return f"{_show(value)} is not allowed; allowed: {options}"
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     return f"{_show(value)} is not a valid {shape.name}{hint} ({len(allowed)} values allowed, e.g. {', '.join(allowed[:4])})"
 
