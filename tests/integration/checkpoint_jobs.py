@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from workbench.engine import events as ev
-from tests.integration.jobs import unique, wait_for  # noqa: F401  (wait_for is re-exported to the checkpoint tests)
+from tests.integration.jobs import unique
 
 WRITER = Path(__file__).parent / "checkpoint_writer" / "writer.py"
 

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from workbench.engine import events as ev
-from tests.integration.checkpoint_jobs import BackgroundJob, content, keys, wait_for, writer_spec
-from tests.integration.jobs import leftovers
+from tests.integration.checkpoint_jobs import BackgroundJob, content, keys, writer_spec
+from tests.integration.jobs import leftovers, wait_for
 
 pytestmark = pytest.mark.docker
 

@@ -18,7 +18,7 @@ from workbench.engine.checkpoints.restore import restore
 from workbench.engine.checkpoints.sync import CheckpointSync
 from workbench.engine.checkpoints.writers import WriterProbe
 from workbench.errors import StorageError
-from tests.integration.checkpoint_jobs import wait_for
+from tests.integration.jobs import wait_for
 
 pytestmark = pytest.mark.s3
 

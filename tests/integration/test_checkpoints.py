@@ -7,8 +7,8 @@ import pytest
 
 from workbench.cli import main
 from workbench.engine import events as ev
-from tests.integration.checkpoint_jobs import BackgroundJob, content, keys, wait_for, writer_spec
-from tests.integration.jobs import leftovers, run_spec
+from tests.integration.checkpoint_jobs import BackgroundJob, content, keys, writer_spec
+from tests.integration.jobs import leftovers, run_spec, wait_for
 
 pytestmark = pytest.mark.docker
 

@@ -1,11 +1,9 @@
 """The container contract (CONTRACT.md section 2), checked from inside with the probe image."""
 
-import json
-
 import pytest
 
 from workbench.engine import events as ev
-from tests.integration.jobs import leftovers, probe_spec, run_spec, unique
+from tests.integration.jobs import leftovers, probe_spec, run_spec
 
 pytestmark = pytest.mark.docker
 

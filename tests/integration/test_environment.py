@@ -2,8 +2,6 @@
 
 import subprocess
 
-import pytest
-
 from tests.conftest import REPO
 
 

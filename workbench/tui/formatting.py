@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from workbench.engine.record import epoch, is_final
-from workbench.units import human_bytes  # noqa: F401  (re-exported for callers here)
 
 # Theme variable (without `$`) that colours a status.
 _STATUS_COLOURS = {

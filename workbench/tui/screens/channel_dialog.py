@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,7 +16,7 @@ from textual.widgets import Button, Label, Static
 from workbench.spec import Problem
 from workbench.tui.draft import SpecDraft, assign_problems, problem_at
 from workbench.tui.screens.confirm import DIALOG_CSS
-from workbench.tui.screens.file_picker import FilePicker, spec_relative
+from workbench.tui.screens.file_picker import pick_into_field
 from workbench.tui.widgets.spec_fields import ChoiceField, SpecField, TextField, enum_options
 
 
@@ -111,14 +110,7 @@ class ChannelDialog(ModalScreen[dict | None]):
     @on(TextField.BrowseRequested)
     def _browse(self, event: TextField.BrowseRequested) -> None:
         event.stop()
-        field = event.field
-
-        def picked(path: Path | None) -> None:
-            if path is not None:
-                field.set_text(spec_relative(path, self.draft.base_dir))
-
-        self.app.push_screen(FilePicker("Choose the channel's data (a folder or a file)",
-                                        start=self.draft.base_dir, folders=True), picked)
+        pick_into_field(self, event.field, self.draft.base_dir, "Choose the channel's data (a folder or a file)")
 
     def _check(self) -> None:
         self._check_copy(copy.deepcopy(self.draft.data))

@@ -32,7 +32,7 @@ from workbench.tui.commands import ComposerCommands
 from workbench.tui.draft import ChangedOnDisk, SpecDraft, Validation, assign_problems
 from workbench.tui.screens.channel_dialog import ChannelDialog
 from workbench.tui.screens.confirm import ChoiceDialog, ConfirmDialog
-from workbench.tui.screens.file_picker import FilePicker, spec_relative
+from workbench.tui.screens.file_picker import FilePicker, pick_into_field
 from workbench.tui.widgets.channel_list import ChannelList
 from workbench.tui.widgets.instance_groups_editor import InstanceGroupsEditor
 from workbench.tui.widgets.key_value_editor import KeyValueEditor
@@ -307,14 +307,8 @@ under their field and in the list at the bottom (enter on one jumps to it).
     @on(TextField.BrowseRequested)
     def _browse(self, event: TextField.BrowseRequested) -> None:
         event.stop()
-        field = event.field
-
-        def picked(path: Path | None) -> None:
-            if path is not None:
-                field.set_text(spec_relative(path, self.draft.base_dir))
-
-        self.app.push_screen(FilePicker(f"Choose a local folder for {field.label}", start=self.draft.base_dir,
-                                        folders=True, must_exist=False), picked)
+        pick_into_field(self, event.field, self.draft.base_dir, f"Choose a local folder for {event.field.label}",
+                        must_exist=False)
 
     @on(ChannelList.EditRequested)
     def _edit_channel(self, event: ChannelList.EditRequested) -> None:

@@ -11,7 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DirectoryTree, Input, Label, Static
 
 from workbench.tui.screens.confirm import DIALOG_CSS
@@ -117,6 +117,16 @@ class FilePicker(ModalScreen[Path | None]):
             error.update(f"The folder {path.parent} does not exist.")
             return
         self.dismiss(path)
+
+
+def pick_into_field(screen: Screen, field, base_dir: Path, title: str, *, must_exist: bool = True) -> None:
+    """Open the picker and write the chosen path into a path field, as the spec would write it."""
+
+    def picked(path: Path | None) -> None:
+        if path is not None:
+            field.set_text(spec_relative(path, base_dir))
+
+    screen.app.push_screen(FilePicker(title, start=base_dir, folders=True, must_exist=must_exist), picked)
 
 
 def spec_relative(path: Path, base_dir: Path) -> str:

@@ -7,7 +7,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from workbench.engine import events as ev
-from workbench.tui.formatting import human_bytes
+from workbench.units import human_bytes
 from workbench.tui.widgets.cells import coloured
 
 _STATE_COLOURS = {"synced": "success", "pending": "warning", "uploading": "primary",

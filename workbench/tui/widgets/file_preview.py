@@ -15,7 +15,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Label, TextArea
 
-from workbench.tui.formatting import human_bytes
+from workbench.units import human_bytes
 
 PREVIEW_BYTES = 256 * 1024
 
