@@ -29,16 +29,17 @@ def check_docker() -> Iterator[Check]:
     version = client.version()
     yield Check("Docker engine", "ok",
                 f"{version.get('Version')} (API {version.get('ApiVersion')}) at {engine_address()}")
-    from workbench.images import SAMPLE_IMAGES, missing_images, recipes
+    from workbench.images import SAMPLE_IMAGES, image_state, recipes
 
     if not SAMPLE_IMAGES.is_dir():
         yield Check("Sample images", "warn", "no sample_jobs/images folder next to this installation",
                     "run from a checkout of sm-workbench to build the sample images")
         return
-    missing = missing_images(client=client)
-    if missing:
-        yield Check("Sample images", "warn", f"missing: {', '.join(missing)}",
-                    "run `scripts/build-images` (or `sm-workbench images build`)")
+    states = {recipe.name: image_state(recipe, client) for recipe in recipes()}
+    wrong = {state: [name for name, s in states.items() if s == state] for state in ("missing", "outdated")}
+    if wrong["missing"] or wrong["outdated"]:
+        found = "; ".join(f"{state}: {', '.join(names)}" for state, names in wrong.items() if names)
+        yield Check("Sample images", "warn", found, "run `scripts/build-images` (or `sm-workbench images build`)")
     else:
         yield Check("Sample images", "ok", ", ".join(r.name for r in recipes()))
 

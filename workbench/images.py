@@ -7,12 +7,17 @@ recipe that produces the same image name offline:
 - `debootstrap`: Debian minbase with extra packages (python3), plus `rootfs/`, imported.
 - `dockerfile`: `docker build` of the folder; its FROM must be a local image built first.
 
-Images that already exist are skipped unless forced.
+Each image built here carries a label with a fingerprint of its recipe (the folder's
+files, the offline settings, the base image), so an image whose recipe changed since it
+was built is built again; an image that exists without the label (built with a registry,
+from the Dockerfile) is left alone. `--force` rebuilds anyway.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -31,6 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_IMAGES = REPO_ROOT / "sample_jobs" / "images"
 TEST_IMAGES = REPO_ROOT / "tests" / "images"
 DEBIAN_MIRROR = os.environ.get("SM_WORKBENCH_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+LABEL_RECIPE = "sm-workbench.recipe"
 
 
 @dataclass
@@ -85,14 +91,42 @@ def recipes(folders: list[Path] | None = None) -> list[Recipe]:
     return ordered
 
 
-def _image_exists(client, name: str) -> bool:
+def _image(client, name: str):
     from docker.errors import ImageNotFound
 
     try:
-        client.images.get(name)
-        return True
+        return client.images.get(name)
     except ImageNotFound:
-        return False
+        return None
+
+
+def _image_exists(client, name: str) -> bool:
+    return _image(client, name) is not None
+
+
+def fingerprint(recipe: Recipe, client) -> str:
+    """What the image is built from: the recipe folder's files, the offline settings and,
+    for a Dockerfile build, the id of its base image (a rebuilt base rebuilds its children)."""
+    digest = hashlib.sha256(json.dumps([recipe.method, recipe.suite, recipe.include, recipe.changes]).encode())
+    for path in sorted(recipe.folder.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(f"{path.relative_to(recipe.folder).as_posix()}\0{path.stat().st_mode & 0o777}\0".encode())
+            digest.update(path.read_bytes())
+    if recipe.method == "dockerfile" and recipe.base:
+        base = _image(client, recipe.base)
+        digest.update((base.id if base is not None else "").encode())
+    return digest.hexdigest()[:16]
+
+
+def image_state(recipe: Recipe, client) -> str:
+    """`missing`, `outdated` (built here from a recipe that has changed since) or `present`."""
+    image = _image(client, recipe.name)
+    if image is None:
+        return "missing"
+    built_from = (image.attrs.get("Config") or {}).get("Labels") or {}
+    if LABEL_RECIPE in built_from and built_from[LABEL_RECIPE] != fingerprint(recipe, client):
+        return "outdated"
+    return "present"
 
 
 def _add_tree(tar: tarfile.TarFile, folder: Path, arc_prefix: str = "") -> None:
@@ -190,19 +224,24 @@ def _debootstrap_tar(recipe: Recipe, workdir: Path, log: Callable[[str], None]) 
 
 
 def build(recipe: Recipe, client, *, force: bool = False, log: Callable[[str], None] = print) -> bool:
-    """Build one image; False when it already existed and was skipped."""
-    if not force and _image_exists(client, recipe.name):
+    """Build one image; False when it was present and current, and so skipped."""
+    state = image_state(recipe, client)
+    if not force and state == "present":
         log(f"{recipe.name}: present, skipped")
         return False
     started = time.monotonic()
     repository, _, tag = recipe.name.rpartition(":") if ":" in recipe.name.split("/")[-1] else (recipe.name, "", "latest")
-    log(f"{recipe.name}: building ({recipe.method})")
+    why = "its recipe changed since it was built; " if state == "outdated" else ""
+    log(f"{recipe.name}: {why}building ({recipe.method})")
+    built_from = fingerprint(recipe, client)
+    previous = _image(client, recipe.name) if state != "missing" else None
+    changes = [*recipe.changes, f"LABEL {LABEL_RECIPE}={built_from}"]
     if recipe.method == "busybox":
-        client.api.import_image_from_data(_busybox_tar(recipe), repository=repository, tag=tag, changes=recipe.changes)
+        client.api.import_image_from_data(_busybox_tar(recipe), repository=repository, tag=tag, changes=changes)
     elif recipe.method == "debootstrap":
         with tempfile.TemporaryDirectory(prefix="smw-image-") as tmp:
             tarball = _debootstrap_tar(recipe, Path(tmp), log)
-            client.api.import_image_from_file(str(tarball), repository=repository, tag=tag, changes=recipe.changes)
+            client.api.import_image_from_file(str(tarball), repository=repository, tag=tag, changes=changes)
             subprocess.run(["rm", "-rf", str(Path(tmp) / "rootfs")], check=False)
     elif recipe.method == "dockerfile":
         from docker.errors import BuildError
@@ -210,13 +249,26 @@ def build(recipe: Recipe, client, *, force: bool = False, log: Callable[[str], N
         if recipe.base and not _image_exists(client, recipe.base):
             raise WorkbenchError(f"{recipe.name} is built FROM {recipe.base}, which is not present; build it first")
         try:
-            client.images.build(path=str(recipe.folder), tag=recipe.name, rm=True, forcerm=True, pull=False)
+            client.images.build(path=str(recipe.folder), tag=recipe.name, rm=True, forcerm=True, pull=False,
+                                labels={LABEL_RECIPE: built_from})
         except BuildError as err:
             raise WorkbenchError(f"docker build of {recipe.name} failed: {err.msg}") from None
     else:
         raise WorkbenchError(f"{recipe.folder / 'image.yaml'}: unknown offline method {recipe.method!r}")
     log(f"{recipe.name}: built in {time.monotonic() - started:.1f} s")
+    if previous is not None:
+        _remove_quietly(client, previous.id)  # the version it replaces, now untagged
     return True
+
+
+def _remove_quietly(client, image_id: str) -> None:
+    """Best effort: an old version still used by a container or a child image stays."""
+    from docker.errors import APIError
+
+    try:
+        client.images.remove(image_id)
+    except APIError:
+        pass
 
 
 def build_all(folders: list[Path] | None = None, *, force: bool = False, names: list[str] | None = None,
@@ -231,13 +283,6 @@ def build_all(folders: list[Path] | None = None, *, force: bool = False, names: 
         if build(recipe, client, force=force, log=log):
             built.append(recipe.name)
     return built
-
-
-def missing_images(folders: list[Path] | None = None, client=None) -> list[str]:
-    from workbench.engine.docker_client import connect
-
-    client = client or connect()
-    return [r.name for r in recipes(folders) if not _image_exists(client, r.name)]
 
 
 def main(argv: list[str] | None = None) -> int:

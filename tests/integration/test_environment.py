@@ -1,6 +1,8 @@
 """The Docker engine, the offline images and the S3 endpoint the other tests stand on."""
 
+import shutil
 import subprocess
+import uuid
 
 from tests.conftest import REPO
 
@@ -24,6 +26,41 @@ def test_building_again_skips_present_images(images):
     lines: list[str] = []
     assert build_all([SAMPLE_IMAGES], log=lines.append) == []
     assert all(line.endswith("present, skipped") for line in lines)
+
+
+def test_an_image_whose_recipe_changed_is_built_again(docker_client, tmp_path):
+    from docker.errors import ImageNotFound
+
+    from workbench.images import SAMPLE_IMAGES, Recipe, _busybox_tar, build, image_state
+
+    folder = tmp_path / "shell"
+    shutil.copytree(SAMPLE_IMAGES / "shell", folder)
+    name = f"smw-test/recipe-{uuid.uuid4().hex[:8]}:latest"
+    (folder / "image.yaml").write_text((folder / "image.yaml").read_text().replace("sm-workbench/shell:latest", name))
+    unlabelled = f"smw-test/unlabelled-{uuid.uuid4().hex[:8]}:latest"
+    lines: list[str] = []
+    try:
+        assert image_state(Recipe.load(folder), docker_client) == "missing"
+        assert build(Recipe.load(folder), docker_client, log=lines.append)
+        assert not build(Recipe.load(folder), docker_client, log=lines.append)  # unchanged: skipped
+        (folder / "rootfs" / "usr" / "local" / "bin" / "train").write_text("#!/bin/sh\necho changed\n")
+        assert image_state(Recipe.load(folder), docker_client) == "outdated"
+        assert build(Recipe.load(folder), docker_client, log=lines.append)
+        assert "its recipe changed since it was built; building (busybox)" in lines[-2]
+        assert docker_client.containers.run(name, ["train"], remove=True).decode() == "changed\n"
+        assert image_state(Recipe.load(folder), docker_client) == "present"
+        # An image built elsewhere (from the Dockerfile, with a registry) has no fingerprint: left alone.
+        repository = unlabelled.split(":")[0]
+        docker_client.api.import_image_from_data(_busybox_tar(Recipe.load(folder)), repository=repository, tag="latest")
+        (folder / "image.yaml").write_text((folder / "image.yaml").read_text().replace(name, f"{repository}:latest"))
+        assert image_state(Recipe.load(folder), docker_client) == "present"
+        assert not build(Recipe.load(folder), docker_client, log=lines.append)
+    finally:
+        for image in (name, unlabelled):
+            try:
+                docker_client.images.remove(image, force=True)
+            except ImageNotFound:
+                pass
 
 
 def test_s3_endpoint_is_local(s3, bucket):

@@ -8,12 +8,12 @@ from pathlib import Path
 def register(commands) -> None:
     parser = commands.add_parser("images", help="build or list the sample images (no registry needed)")
     sub = parser.add_subparsers(dest="images_action", metavar="ACTION")
-    build = sub.add_parser("build", help="build missing images (sample_jobs/images, and tests/images with --tests)")
+    build = sub.add_parser("build", help="build missing and outdated images (sample_jobs/images, and tests/images with --tests)")
     build.add_argument("folders", nargs="*", type=Path, help="image folders holding image.yaml recipes")
     build.add_argument("--tests", action="store_true", help="also build the test images")
     build.add_argument("--force", action="store_true", help="rebuild images that exist")
     build.set_defaults(func=images_build)
-    listing = sub.add_parser("list", help="list the images the recipes make and whether they exist")
+    listing = sub.add_parser("list", help="list the images the recipes make: present, missing, or outdated")
     listing.add_argument("--tests", action="store_true", help="include the test images")
     listing.set_defaults(func=images_list)
     parser.set_defaults(func=images_list, tests=False)
@@ -36,11 +36,10 @@ def images_build(args) -> int:
 
 
 def images_list(args) -> int:
-    from workbench.images import missing_images, recipes
+    from workbench.engine.docker_client import connect
+    from workbench.images import image_state, recipes
 
-    folders = _folders(args)
-    missing = set(missing_images(folders))
-    for recipe in recipes(folders):
-        state = "missing" if recipe.name in missing else "present"
-        print(f"{recipe.name:40} {state:8} {recipe.method:12} {recipe.folder}")
+    client = connect()
+    for recipe in recipes(_folders(args)):
+        print(f"{recipe.name:40} {image_state(recipe, client):8} {recipe.method:12} {recipe.folder}")
     return 0
