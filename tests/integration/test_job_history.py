@@ -179,6 +179,22 @@ def test_jobs_describe_logs_rerun_rm(tmp_path, images, capsys):
     assert f"No job named {name!r}" in capsys.readouterr().err
 
 
+def test_host_folders_are_removed_from_inside_a_container(tmp_path, images):
+    """What `rm` falls back to when this user may not delete files a container wrote as root."""
+    from workbench.engine.store import job_paths, remove_hosts_in_container
+
+    spec = probe_spec(tmp_path, hosts=2)
+    name = spec["TrainingJobName"]
+    assert main(["run", write(tmp_path, spec)]) == 0
+    paths = job_paths(name)
+    assert (paths.root / "hosts" / "algo-2").is_dir()
+    remove_hosts_in_container(paths)
+    assert not (paths.root / "hosts").exists()
+    assert paths.describe.exists()  # the record stays until the caller removes the rest
+    assert main(["rm", name]) == 0
+    assert not paths.root.exists()
+
+
 def test_logs_follow_a_running_job(tmp_path, images):
     spec = probe_spec(tmp_path, Environment={"PROBE_SLEEP": "2", "PROBE_LINES": "1"})
     name = cli("run", write(tmp_path, spec), "--detach").stdout.strip()

@@ -302,20 +302,27 @@ def remove_job_files(paths: JobPaths) -> None:
     except PermissionError:
         pass
     # Files written by root in a container; we are not root: let a container remove them.
-    from workbench.engine.docker_client import connect
-
-    client = connect()
-    image = (read_json(paths.describe) or {}).get("AlgorithmSpecification", {}).get("TrainingImage")
-    if image:
-        try:
-            client.containers.run(image, ["rm", "-rf", "/job/hosts"], entrypoint=[], remove=True,
-                                  volumes={str(paths.root): {"bind": "/job", "mode": "rw"}}, network_mode="none")
-        except Exception:
-            pass
+    remove_hosts_in_container(paths)
     try:
         shutil.rmtree(paths.root)
     except PermissionError as err:
         raise WorkbenchError(f"Cannot remove {paths.root}: {err}; remove it as root (sudo rm -rf {paths.root})") from None
+
+
+def remove_hosts_in_container(paths: JobPaths) -> None:
+    """Remove the job's host folders from inside a container of its own image, as root there.
+
+    Best effort: an image without `rm` (or no engine) leaves them, and the caller says so."""
+    from workbench.engine.docker_client import connect
+
+    image = (read_json(paths.describe) or {}).get("AlgorithmSpecification", {}).get("TrainingImage")
+    if not image:
+        return
+    try:
+        connect().containers.run(image, ["rm", "-rf", "/job/hosts"], entrypoint=[], remove=True,
+                                 volumes={str(paths.root): {"bind": "/job", "mode": "rw"}}, network_mode="none")
+    except Exception:
+        pass
 
 
 def fail_unstarted_job(paths: JobPaths, reason: str) -> None:
