@@ -119,8 +119,10 @@ def summary_lines(record: dict) -> list[str]:
              f"Status:     {status} ({record.get('SecondaryStatus', '')})"]
     created, ended = epoch(record.get("CreationTime")), epoch(record.get("TrainingEndTime"))
     if created and ended:
-        lines.append(f"Duration:   {human_seconds(ended - created)} "
-                     f"(training {record.get('TrainingTimeInSeconds', 0)} s)")
+        # From the timestamps, not the whole seconds of TrainingTimeInSeconds: a 0.6 s
+        # training must not read longer than the 0.9 s job around it.
+        trained = ended - (epoch(record.get("TrainingStartTime")) or ended)
+        lines.append(f"Duration:   {human_seconds(ended - created)} (training {human_seconds(trained)})")
     model = (record.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
     if model:
         lines.append(f"Model:      {model}")
