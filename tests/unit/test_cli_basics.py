@@ -105,3 +105,12 @@ def test_console_script_never_prints_a_traceback(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_the_summary_never_shows_training_longer_than_the_job():
+    from workbench.cli.printer import summary_lines
+
+    record = {"TrainingJobName": "j", "TrainingJobStatus": "Completed", "SecondaryStatus": "Completed",
+              "CreationTime": "2026-11-22T03:00:00.000Z", "TrainingStartTime": "2026-11-22T03:00:00.300Z",
+              "TrainingEndTime": "2026-11-22T03:00:00.900Z", "TrainingTimeInSeconds": 1}
+    assert "Duration:   0.9 s (training 0.6 s)" in summary_lines(record)
