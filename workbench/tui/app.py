@@ -239,23 +239,31 @@ class WorkbenchApp(App):
         except (WorkbenchError, OSError, TypeError):
             detail = ""
 
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self._stop(name)
-
-        self.call_from_thread(self.push_screen, ConfirmDialog(
-            f"Stop {name}?",
+        self.call_from_thread(
+            self._confirm_then, f"Stop {name}?",
             f"Every host gets SIGTERM now and SIGKILL after the grace period{detail}; outputs are still "
-            "uploaded. The job ends Stopped.", yes="Stop"), answer)
+            "uploaded. The job ends Stopped.", "Stop",
+            lambda: api.stop_job(name, wait=False), f"Stopping {name}: SIGTERM sent, SIGKILL after the grace period",
+            "Cannot stop")
+
+    def _confirm_then(self, title: str, body: str, yes: str, action: Callable[[], object], done: str,
+                      error_title: str) -> None:
+        """Ask first; on yes, run the engine call off the event loop and say how it went."""
+
+        def answer(confirmed: bool | None) -> None:
+            if confirmed:
+                self._job_action(action, done, error_title)
+
+        self.push_screen(ConfirmDialog(title, body, yes=yes), answer)
 
     @work(thread=True, group="job-actions", exit_on_error=False)
-    def _stop(self, name: str) -> None:
+    def _job_action(self, action: Callable[[], object], done: str, error_title: str) -> None:
         try:
-            api.stop_job(name, wait=False)
+            action()
         except WorkbenchError as err:
-            self.call_from_thread(self.notify, str(err), severity="error", title="Cannot stop")
+            self.call_from_thread(self.notify, str(err), severity="error", title=error_title)
             return
-        self.call_from_thread(self.notify, f"Stopping {name}: SIGTERM sent, SIGKILL after the grace period")
+        self.call_from_thread(self.notify, done)
         self.refresh_jobs()
 
     def confirm_interrupt(self, name: str, record: dict | None) -> None:
@@ -268,23 +276,11 @@ class WorkbenchApp(App):
                         "be interrupted (s stops it)", severity="error", title="Cannot interrupt")
             return
 
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self._interrupt(name)
-
-        self.push_screen(ConfirmDialog(
+        self._confirm_then(
             f"Interrupt {name}?",
             "Simulates a spot interruption: the hosts are stopped (SIGTERM, grace, SIGKILL) and the job "
-            "restarts from its checkpoints.", yes="Interrupt"), answer)
-
-    @work(thread=True, group="job-actions", exit_on_error=False)
-    def _interrupt(self, name: str) -> None:
-        try:
-            api.interrupt_job(name)
-        except WorkbenchError as err:
-            self.call_from_thread(self.notify, str(err), severity="error", title="Cannot interrupt")
-            return
-        self.call_from_thread(self.notify, f"Interrupting {name}")
+            "restarts from its checkpoints.", "Interrupt",
+            lambda: api.interrupt_job(name), f"Interrupting {name}", "Cannot interrupt")
 
     def confirm_delete(self, name: str, record: dict | None) -> None:
         if record and not is_final(record):
@@ -292,24 +288,11 @@ class WorkbenchApp(App):
                         severity="error", title="Cannot delete")
             return
 
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self._delete(name)
-
-        self.push_screen(ConfirmDialog(
+        self._confirm_then(
             f"Delete {name}?",
             "Removes the job's folder: its record, event log, logs and /opt/ml trees. Outputs already "
-            "uploaded to the output path stay.", yes="Delete"), answer)
-
-    @work(thread=True, group="job-actions", exit_on_error=False)
-    def _delete(self, name: str) -> None:
-        try:
-            api.remove_job(name)
-        except WorkbenchError as err:
-            self.call_from_thread(self.notify, str(err), severity="error", title="Cannot delete")
-            return
-        self.call_from_thread(self.notify, f"Deleted {name}")
-        self.refresh_jobs()
+            "uploaded to the output path stay.", "Delete",
+            lambda: api.remove_job(name), f"Deleted {name}", "Cannot delete")
 
     def rerun(self, name: str) -> None:
         def chosen(choice: RerunChoice | None) -> None:
