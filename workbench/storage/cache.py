@@ -166,10 +166,7 @@ class ContentCache:
             handle = open(entry, "rb")
         except FileNotFoundError:
             return None
-        try:
-            os.utime(entry)  # its last use, for least-recently-used eviction
-        except OSError:
-            pass
+        _touch(entry)
         return handle
 
     def stream(self, obj: StoredObject) -> BinaryIO:
@@ -302,10 +299,7 @@ class Lease:
                 shutil.copyfile(entry, link)
             except FileNotFoundError:
                 return None
-        try:
-            os.utime(entry)  # its last use, for least-recently-used eviction
-        except OSError:
-            pass
+        _touch(entry)
         with self._lock:
             self._held[key] = link
         return link
@@ -420,6 +414,14 @@ class Lease:
             self.cache.evict()
         except OSError:
             pass  # the next job evicts
+
+
+def _touch(entry: Path) -> None:
+    """Mark an entry used now: its mtime orders least-recently-used eviction."""
+    try:
+        os.utime(entry)
+    except OSError:
+        pass
 
 
 def _make_read_only(path: Path) -> None:
