@@ -95,6 +95,49 @@ def test_lint_command(tmp_path, images, capsys):
     assert code == 1 and "ContainerEntrypoint runs through a shell" in out
 
 
+LINT_MEMORY = """
+import sys
+from workbench.cli import main
+
+def status(key):
+    return int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith(key)))
+
+before = status("VmRSS:")
+code = main(["lint", sys.argv[1]])
+print("grew", (status("VmHWM:") - before) // 1024, "MiB", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_lint_lists_a_big_baked_opt_ml_without_reading_it(tmp_path, images, docker_client):
+    """Reproduction: `sm-workbench lint` on an image with 1 GiB baked under /opt/ml read
+    the whole archive into memory (2.1 GB RSS). The lint now streams it: names and sizes."""
+    import uuid
+
+    tag = f"smw-test/lint-big-opt-ml:{uuid.uuid4().hex[:8]}"
+    maker = docker_client.containers.create(images["shell"], entrypoint=["sh", "-c"], network_disabled=True,
+                                            command=["mkdir -p /opt/ml/code && head -c 268435456 /dev/zero"
+                                                     " > /opt/ml/code/weights.bin"])
+    try:
+        maker.start()
+        assert maker.wait()["StatusCode"] == 0
+        maker.commit(repository=tag)
+        spec = probe_spec(tmp_path, image=tag)
+        path = tmp_path / "job.yaml"
+        path.write_text(yaml.safe_dump(spec))
+        result = subprocess.run([sys.executable, "-c", LINT_MEMORY, str(path)], capture_output=True, text=True)
+    finally:
+        maker.remove(force=True)
+        try:
+            docker_client.images.remove(tag, force=True)
+        except Exception:
+            pass
+    grew = int(result.stderr.split("grew ")[1].split()[0])
+    assert grew < 64, f"lint grew the process by {grew} MiB for a 256 MiB file"
+    assert result.returncode == 1, result.stderr
+    assert "[baked-opt-ml] the image has 1 file (256.0 MB) under /opt/ml (/opt/ml/code/weights.bin)" in result.stdout
+
+
 def _start_run(tmp_path, spec) -> subprocess.Popen:
     path = tmp_path / "job.yaml"
     path.write_text(yaml.safe_dump(spec))
