@@ -189,6 +189,32 @@ def test_ctrl_c_stops_gracefully_then_kills(tmp_path, images, docker_client):
     assert leftovers(docker_client, spec["TrainingJobName"]) == []
 
 
+def test_stop_kill_sends_sigkill_at_once(tmp_path, images, docker_client):
+    """Reproduction: `sm-workbench stop JOB --kill` ("send SIGKILL at once") sent SIGTERM
+    first, so a container that handles SIGTERM ran its handler (and may have exited by
+    itself) before the SIGKILL; the timeline showed both."""
+    from workbench.engine.api import launch
+    from workbench.spec import check_spec
+
+    spec = long_job(tmp_path, sigterm="handle", runtime=600, grace=30)
+    job = launch(check_spec(spec, base_dir=tmp_path), detach=True)
+    _wait_training(job.name)
+    result = subprocess.run([sys.executable, "-m", "workbench", "stop", job.name, "--kill"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"Stopping {job.name}: SIGKILL now" in result.stderr
+    assert "algo-1: killed at once (SIGKILL, no SIGTERM), exit 137" in result.stderr
+    from workbench.engine.api import describe_job
+
+    record = describe_job(job.name)
+    assert (record["TrainingJobStatus"], record["SecondaryStatus"]) == ("Stopped", "Stopped")
+    assert "Stopping" in [t["Status"] for t in record["SecondaryStatusTransitions"]]
+    assert [(s["Host"], s["Signal"]) for s in record["Workbench"]["Signals"]] == [("algo-1", "SIGKILL")]
+    [row] = record["Workbench"]["SignalTimeline"]
+    assert row["Killed"] and row["Signal"] == "SIGKILL" and row["ExitCode"] == 137
+    assert leftovers(docker_client, job.name) == []
+
+
 def spot_spec(tmp_path, **extra):
     spec = probe_spec(tmp_path, Environment={"PROBE_SLEEP": "3", "PROBE_SIGTERM": "handle"},
                       EnableManagedSpotTraining=True,

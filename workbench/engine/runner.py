@@ -408,24 +408,28 @@ class JobRunner:
         if action == "stop":
             if not self.stop_reason:
                 self._begin_stop("Stopped")
-        elif action == "kill":
+        elif action == "kill":  # SIGKILL at once, stopping or not
             if not self.stop_reason:
-                self._begin_stop("Stopped")
-            self._kill_remaining()
+                self._begin_stop("Stopped", kill=True)
+            else:
+                self._kill_remaining()
         elif action == "interrupt":
             if not self.spot:
                 self.emit(ev.Notice("warning", "Interrupt needs EnableManagedSpotTraining: true; ignored"))
             elif not self.stop_reason:
                 self._begin_stop("Interrupted", "Training job interrupted: spot capacity reclaimed")
 
-    def _begin_stop(self, reason: str, message: str | None = None) -> None:
+    def _begin_stop(self, reason: str, message: str | None = None, kill: bool = False) -> None:
         self.stop_reason = reason
         if reason == "Interrupted":
             self.set_status("InProgress", "Interrupted", message)
         else:
             self.set_status("Stopping", "Stopping", "Stopping the training job" if reason == "Stopped"
                             else f"Stopping the training job: {reason}")
-        self._terminate_remaining(reason)
+        if kill:
+            self._kill_remaining()
+        else:
+            self._terminate_remaining(reason)
 
     def _terminate_remaining(self, reason: str) -> None:
         self.term_sent_at = time.time()
