@@ -121,7 +121,8 @@ def test_symlinks_out_of_a_local_channel_follow_one_rule_in_every_mode(tmp_path,
     expected = {"a.csv": b"a,1\n", "absolute.csv": b"b,2\n", "alias.csv": b"a,1\n", "sub/b.csv": b"b,2\n"}
     for name in ("file", "fast"):
         files = report(ran)["views"][name]["files"]
-        assert {rel: item["sha256"] for rel, item in files.items()} == {rel: sha(data) for rel, data in expected.items()}
+        assert {rel: item["sha256"] for rel, item in files.items()} == {
+            rel: sha(data) for rel, data in expected.items()}
     assert report(ran)["views"]["fast"]["files"]["alias.csv"]["inode"] == (folder / "a.csv").stat().st_ino
     assert dumped(ran, "pipe", 0) == b"".join(expected[rel] for rel in sorted(expected))
     notices = sorted(n.message for n in ran.of(ev.Notice) if "symlink" in n.message)

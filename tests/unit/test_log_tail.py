@@ -48,8 +48,8 @@ def test_docker_parts_of_a_long_line_become_bounded_lines():
 
     splitter = LineSplitter(limit=8)
     stamp = b"2026-11-21T23:49:05.123456789Z "
-    lines = splitter.feed(stamp + b"abcdefg\xc3") + splitter.feed(stamp + b"\xa9hij\r\n") + splitter.feed(stamp + b"tail")
-    lines += splitter.finish()
+    lines = splitter.feed(stamp + b"abcdefg\xc3") + splitter.feed(stamp + b"\xa9hij\r\n")
+    lines += splitter.feed(stamp + b"tail") + splitter.finish()
     assert [text for _, text in lines] == ["abcdefg" + SPLIT_MARK, "éhij", "tail"]
     assert lines[0][0] == 1795304945.123456789
 
