@@ -143,7 +143,10 @@ def test_the_workbench_dying_mid_job_loses_nothing(tmp_path, images, s3, bucket,
     assert record["TrainingJobStatus"] == "Completed", record.get("FailureReason")
     assert any("ended while the job was Training" in n["Message"] for n in record["Workbench"]["Notices"])
     assert keys(s3, bucket) == {"ckpt/a.pt": content("v1", "algo-1"), "ckpt/b.pt": content("v1", "algo-1")}
-    assert describe_job(name)["Workbench"]["Checkpoints"]["Summary"]["Final"] is True
+    summary = describe_job(name)["Workbench"]["Checkpoints"]["Summary"]
+    assert summary["Final"] is True
+    # The whole attempt, also what synced before the takeover (a.pt; old.pt then deleted).
+    assert (summary["Files"], summary["Synced"], summary["Deleted"]) == (2, 2, 1)
     assert leftovers(docker_client, name) == []
 
 

@@ -214,3 +214,35 @@ def test_a_big_file_goes_up_in_parts_and_a_change_mid_upload_publishes_nothing(t
         os.close(fd)
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="big/torn.pt")
     assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
+
+
+def test_the_summary_after_a_takeover_counts_the_whole_attempt(tmp_path, s3, bucket):
+    """Reproduction: a job writing 60 checkpoint files, its workbench killed halfway and
+    the job taken over: the final summary said 30 files, those the new process saw
+    written. The ledger now keeps which files the attempt changed, so the summary counts
+    the files synced (and deleted) before the takeover too, and still not restored ones."""
+    s3.put_object(Bucket=bucket, Key="run/restored.pt", Body=b"from an earlier job")
+    store = CheckpointStore.parse(f"s3://{bucket}/run")
+    folder = tmp_path / "hosts" / "algo-1" / "checkpoints"
+    [done] = restore(store, {"algo-1": folder})
+    ledger_path = tmp_path / "hosts" / "algo-1" / "ledger.json"
+    Ledger(ledger_path, done.signatures).save()
+
+    first = Harness(tmp_path, store.uri, ledgers={"algo-1": Ledger.load(ledger_path)})
+    for index in range(3):
+        (folder / f"early-{index}.pt").write_bytes(b"early")
+    (folder / "dropped.pt").write_bytes(b"dropped")
+    wait_for(lambda: all(first.state(f"early-{i}.pt") == "synced" for i in range(3))
+             and first.state("dropped.pt") == "synced", 10, "first sync")
+    (folder / "dropped.pt").unlink()
+    wait_for(lambda: first.state("dropped.pt") == "deleted", 10, "the delete")
+    first.sync.close()  # the process dies: no drain
+
+    (folder / "late.pt").write_bytes(b"late")
+    second = Harness(tmp_path, store.uri, ledgers={"algo-1": Ledger.load(ledger_path)})
+    assert second.sync.drain(10)
+    summary = [e for e in second.events if isinstance(e, ev.CheckpointSummary)][-1]
+    assert summary.final
+    assert (summary.files, summary.synced, summary.deleted, summary.pending) == (4, 4, 1, 0)
+    assert summary.bytes == 3 * len(b"early") + len(b"late")
+    assert second.state("early-0.pt") == ""  # nothing reported again

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.integration.channels import channel, reader_spec, report
+from tests.integration.channels import channel, dumped, reader_spec, report
 from tests.integration.jobs import run_spec
 from workbench.engine import events as ev
 
@@ -93,3 +93,39 @@ def test_a_raw_prefix_matching_other_folders_is_refused(tmp_path, images, s3, bu
     ran = run_spec(spec, tmp_path)
     assert ran.record["TrainingJobStatus"] == "Failed"
     assert "also matches" in ran.record["FailureReason"] and f"s3://{bucket}/train/" in ran.record["FailureReason"]
+
+
+def test_symlinks_out_of_a_local_channel_follow_one_rule_in_every_mode(tmp_path, images):
+    """Reproduction: a local channel folder holding `leak.txt -> ~/secret.txt`: File and
+    Pipe left it out without a word, FastFile mounted the folder as it is, so the link
+    dangled in the container (and an absolute link inside the folder did too). Now every
+    mode leaves out links that lead outside, says which, and FastFile shows a view in
+    which the links that stay inside work."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(b"secret")
+    folder = tmp_path / "dataset"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.csv").write_bytes(b"a,1\n")
+    (folder / "sub" / "b.csv").write_bytes(b"b,2\n")
+    (folder / "alias.csv").symlink_to("a.csv")
+    (folder / "absolute.csv").symlink_to(folder / "sub" / "b.csv")
+    (folder / "leak.txt").symlink_to(outside / "secret.txt")
+    (folder / "sub" / "leakdir").symlink_to(outside)
+    spec = reader_spec(tmp_path, [channel("file", str(folder), mode="File"), channel("fast", str(folder)),
+                                  channel("pipe", str(folder), mode="Pipe")],
+                       mode="FastFile", files="file,fast", pipes="pipe", epochs=1, dump=1)
+    ran = run_spec(spec, tmp_path)
+    assert ran.record["TrainingJobStatus"] == "Completed", ran.record.get("FailureReason")
+
+    expected = {"a.csv": b"a,1\n", "absolute.csv": b"b,2\n", "alias.csv": b"a,1\n", "sub/b.csv": b"b,2\n"}
+    for name in ("file", "fast"):
+        files = report(ran)["views"][name]["files"]
+        assert {rel: item["sha256"] for rel, item in files.items()} == {
+            rel: sha(data) for rel, data in expected.items()}
+    assert report(ran)["views"]["fast"]["files"]["alias.csv"]["inode"] == (folder / "a.csv").stat().st_ino
+    assert dumped(ran, "pipe", 0) == b"".join(expected[rel] for rel in sorted(expected))
+    notices = sorted(n.message for n in ran.of(ev.Notice) if "symlink" in n.message)
+    assert notices == [f"Channel {name}: 2 symlinks in {folder} lead outside the folder and are left out: "
+                       "leak.txt, sub/leakdir; copy what they point to into the folder to use it"
+                       for name in ("fast", "file", "pipe")]

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from workbench.cli import main
-from tests.integration.jobs import wait_for, leftovers, probe_spec, unique
+from tests.integration.jobs import wait_for, leftovers, probe_spec, run_spec, unique
 
 pytestmark = pytest.mark.docker
 
@@ -226,3 +226,49 @@ def test_a_job_being_launched_is_never_taken_over(tmp_path, images, monkeypatch)
     assert adopters == []
     assert record["TrainingJobStatus"] == "Completed", record.get("FailureReason")
     assert not any("took over" in n["Message"] for n in record["Workbench"]["Notices"])
+
+
+def test_output_without_newlines_is_split_into_bounded_lines(tmp_path, images):
+    """Reproduction: a container printing 100 MB without a newline took 378 s and 447 MB
+    to read, and landed as one giant line (docker's own 16 KiB parts glued together, each
+    with docker's timestamp inside the text). Now every part is a line of its own, marked
+    as split, and nothing is lost."""
+    from workbench.engine.api import read_logs
+    from workbench.engine.logs import MAX_LINE_BYTES, SPLIT_MARK
+
+    size = 20_000_000
+    spec = probe_spec(tmp_path, image="sm-workbench/shell:latest", AlgorithmSpecification={"ContainerEntrypoint": [
+        "sh", "-c", f"head -c {size} /dev/zero | tr '\\0' a; echo; printf 'no newline at the end'"]})
+    ran = run_spec(spec, tmp_path)
+    assert ran.record["TrainingJobStatus"] == "Completed", ran.record.get("FailureReason")
+    texts = [text for _, _, text in read_logs(ran.name)]
+    assert texts[-1] == "no newline at the end"
+    parts = texts[:-1]
+    assert all(len(text.removesuffix(SPLIT_MARK).encode()) <= MAX_LINE_BYTES for text in parts)
+    assert all(text.endswith(SPLIT_MARK) for text in parts[:-1]) and not parts[-1].endswith(SPLIT_MARK)
+    assert sum(len(text.removesuffix(SPLIT_MARK)) for text in parts) == size
+    assert "".join(parts).replace(SPLIT_MARK, "").count("a") == size
+
+
+def test_a_takeover_logs_every_line_exactly_once(tmp_path, images):
+    """Reproduction: kill the worker of a detached job (kill -9 on owner.json's pid) and
+    look at the job: the new worker followed the container again from the last stored
+    line's time, kept to the microsecond, while docker's times have nanoseconds, so the
+    last line before the crash was logged twice (when docker's time rounded down: about
+    every other host, so four hosts)."""
+    from workbench.engine import api
+    from workbench.fileio import read_json
+    from workbench.spec import check_spec
+
+    script = "for i in $(seq 1 12); do echo line $i; sleep 0.3; done"
+    spec = probe_spec(tmp_path, image="sm-workbench/shell:latest", hosts=4,
+                      AlgorithmSpecification={"ContainerEntrypoint": ["sh", "-c", script]})
+    job = api.launch(check_spec(spec, base_dir=tmp_path), detach=True)
+    logs = [job.paths.log(f"algo-{i}") for i in range(1, 5)]
+    wait_for(lambda: all(log.exists() and "line 3\n" in log.read_text() for log in logs), what="three lines logged")
+    os.kill(read_json(job.paths.owner)["pid"], signal.SIGKILL)
+    record = api.wait_for_job(job.name, timeout=60)  # looking at it takes it over
+    assert record["TrainingJobStatus"] == "Completed", record.get("FailureReason")
+    assert any("took over" in n["Message"] for n in record["Workbench"]["Notices"])
+    for host in ("algo-1", "algo-2", "algo-3", "algo-4"):
+        assert [text for _, _, text in api.read_logs(job.name, host)] == [f"line {i}" for i in range(1, 13)], host

@@ -95,6 +95,49 @@ def test_lint_command(tmp_path, images, capsys):
     assert code == 1 and "ContainerEntrypoint runs through a shell" in out
 
 
+LINT_MEMORY = """
+import sys
+from workbench.cli import main
+
+def status(key):
+    return int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith(key)))
+
+before = status("VmRSS:")
+code = main(["lint", sys.argv[1]])
+print("grew", (status("VmHWM:") - before) // 1024, "MiB", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_lint_lists_a_big_baked_opt_ml_without_reading_it(tmp_path, images, docker_client):
+    """Reproduction: `sm-workbench lint` on an image with 1 GiB baked under /opt/ml read
+    the whole archive into memory (2.1 GB RSS). The lint now streams it: names and sizes."""
+    import uuid
+
+    tag = f"smw-test/lint-big-opt-ml:{uuid.uuid4().hex[:8]}"
+    maker = docker_client.containers.create(images["shell"], entrypoint=["sh", "-c"], network_disabled=True,
+                                            command=["mkdir -p /opt/ml/code && head -c 268435456 /dev/zero"
+                                                     " > /opt/ml/code/weights.bin"])
+    try:
+        maker.start()
+        assert maker.wait()["StatusCode"] == 0
+        maker.commit(repository=tag)
+        spec = probe_spec(tmp_path, image=tag)
+        path = tmp_path / "job.yaml"
+        path.write_text(yaml.safe_dump(spec))
+        result = subprocess.run([sys.executable, "-c", LINT_MEMORY, str(path)], capture_output=True, text=True)
+    finally:
+        maker.remove(force=True)
+        try:
+            docker_client.images.remove(tag, force=True)
+        except Exception:
+            pass
+    grew = int(result.stderr.split("grew ")[1].split()[0])
+    assert grew < 64, f"lint grew the process by {grew} MiB for a 256 MiB file"
+    assert result.returncode == 1, result.stderr
+    assert "[baked-opt-ml] the image has 1 file (256.0 MB) under /opt/ml (/opt/ml/code/weights.bin)" in result.stdout
+
+
 def _start_run(tmp_path, spec) -> subprocess.Popen:
     path = tmp_path / "job.yaml"
     path.write_text(yaml.safe_dump(spec))
@@ -144,6 +187,32 @@ def test_ctrl_c_stops_gracefully_then_kills(tmp_path, images, docker_client):
     assert "Ctrl-C again: sending SIGKILL now" in err
     assert "algo-1: ignored SIGTERM, killed after" in err
     assert leftovers(docker_client, spec["TrainingJobName"]) == []
+
+
+def test_stop_kill_sends_sigkill_at_once(tmp_path, images, docker_client):
+    """Reproduction: `sm-workbench stop JOB --kill` ("send SIGKILL at once") sent SIGTERM
+    first, so a container that handles SIGTERM ran its handler (and may have exited by
+    itself) before the SIGKILL; the timeline showed both."""
+    from workbench.engine.api import launch
+    from workbench.spec import check_spec
+
+    spec = long_job(tmp_path, sigterm="handle", runtime=600, grace=30)
+    job = launch(check_spec(spec, base_dir=tmp_path), detach=True)
+    _wait_training(job.name)
+    result = subprocess.run([sys.executable, "-m", "workbench", "stop", job.name, "--kill"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"Stopping {job.name}: SIGKILL now" in result.stderr
+    assert "algo-1: killed at once (SIGKILL, no SIGTERM), exit 137" in result.stderr
+    from workbench.engine.api import describe_job
+
+    record = describe_job(job.name)
+    assert (record["TrainingJobStatus"], record["SecondaryStatus"]) == ("Stopped", "Stopped")
+    assert "Stopping" in [t["Status"] for t in record["SecondaryStatusTransitions"]]
+    assert [(s["Host"], s["Signal"]) for s in record["Workbench"]["Signals"]] == [("algo-1", "SIGKILL")]
+    [row] = record["Workbench"]["SignalTimeline"]
+    assert row["Killed"] and row["Signal"] == "SIGKILL" and row["ExitCode"] == 137
+    assert leftovers(docker_client, job.name) == []
 
 
 def spot_spec(tmp_path, **extra):

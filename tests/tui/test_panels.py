@@ -66,6 +66,22 @@ async def test_signal_timeline_shows_sigterm_exit_and_sigkill_per_host():
             assert expected in text, expected
 
 
+async def test_signal_timeline_shows_a_kill_at_once():
+    """`stop --kill`: SIGKILL with no SIGTERM before it is not 'ignored SIGTERM'."""
+    timeline = SignalTimeline()
+    async with One(timeline).run_test(size=(100, 20)) as pilot:
+        timeline.apply([
+            ev.SignalSent("algo-1", "SIGKILL", "Stopped", time=100.0),
+            ev.HostExited("algo-1", 137, "SIGKILL", time=100.2),
+            ev.SignalOutcome("algo-1", "Stopped", 100.0, 100.2, 137, "SIGKILL", True, 10.0, sigkill_time=100.0,
+                             time=100.2),
+        ])
+        await pilot.pause()
+        text = screen_text(pilot.app)
+        assert "algo-1: killed at once with SIGKILL" in text and "SIGKILL at once, no SIGTERM" in text
+        assert "grace" not in text
+
+
 async def test_status_transitions_fold_like_the_record():
     panel = StatusTransitions(frozen_clock)
     async with One(panel).run_test(size=(100, 20)) as pilot:

@@ -82,6 +82,15 @@ def test_the_ledger_journal_survives_a_crash_mid_line(tmp_path):
     with open(path, "a") as handle:
         handle.write('{"set": "c.pt", "sig": [7, ')  # the process died while writing this line
     assert Ledger.load(path).entries == {"b.pt": Signature(4, 5, 6)}
+    # What the attempt changed (for a takeover's summary) survives the journal and its rewrite;
+    # restored files never changed are not among them.
+    assert Ledger.load(path).changed == {"a.pt", "b.pt"}
+    ledger = Ledger.load(path)
+    ledger.set("r.pt", Signature(0, 0, 0))
+    ledger.save()
+    assert Ledger.load(path).changed == {"a.pt", "b.pt", "r.pt"}
+    Ledger(path, {"restored.pt": Signature(1, 1, 1)}).save()  # a new attempt's restore
+    assert Ledger.load(path).changed == set()
 
 
 def test_the_view_folds_file_states_and_starts_over_on_a_spot_restart():

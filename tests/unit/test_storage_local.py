@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from workbench.errors import StorageError
+from workbench.storage.objects import FolderLinks
 from workbench.storage import (
     Location,
     StoredObject,
@@ -103,6 +104,15 @@ def test_list_skips_symlinks_out_of_the_folder_and_survives_loops(tmp_path):
     os.mkfifo(root / "fifo")
     (root / ".a.txt.0123456789ab.wbtmp").write_bytes(b"half")
     assert [o.rel for o in list_objects(here(root))] == ["a.txt", "alias.txt", "sub/b.txt"]
+    links = FolderLinks()
+    list_objects(here(root), links)
+    assert sorted(links.outside) == ["dangling", "leak.txt", "leakdir"]  # for the channel's notice
+    assert not links.portable  # absolute links inside would not resolve where the folder is mounted
+    (root / "alias.txt").unlink()
+    (root / "sub" / "loop").unlink()
+    (root / "sub" / "alias.txt").symlink_to("b.txt")
+    list_objects(here(root), links := FolderLinks())
+    assert links.portable
 
 
 def test_stat_object_local(tmp_path):

@@ -180,7 +180,7 @@ class OutputsUploaded(Event):
 
 @dataclass(frozen=True)
 class SignalOutcome(Event):
-    """How a host that was sent SIGTERM ended: the signal timeline's row for it."""
+    """How a host that was sent SIGTERM (or SIGKILL at once) ended: the signal timeline's row for it."""
 
     host: str
     reason: str  # why it was stopped: Stopped, MaxRuntimeExceeded, Interrupted, Failed, ...
@@ -191,6 +191,11 @@ class SignalOutcome(Event):
     killed: bool  # SIGKILL was needed
     grace: float  # the grace period it had
     sigkill_time: float | None = None
+
+    @property
+    def killed_at_once(self) -> bool:
+        """SIGKILL without a SIGTERM first (`stop --kill`): sigterm_time is then the SIGKILL's."""
+        return self.killed and self.sigkill_time == self.sigterm_time
 
 
 @dataclass(frozen=True)

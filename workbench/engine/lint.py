@@ -13,6 +13,8 @@ import posixpath
 import tarfile
 from dataclasses import dataclass
 
+from workbench.units import human_bytes
+
 SHELLS = {"sh", "bash", "dash", "ash", "zsh", "busybox"}
 INITS = {"tini", "tini-static", "dumb-init", "catatonit"}
 
@@ -79,9 +81,34 @@ def config_findings(config: dict, spec: dict) -> list[Finding]:
     return findings
 
 
-def _paths_in(tar_bytes: bytes) -> list[str]:
-    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
-        return [m.name for m in tar.getmembers() if not m.isdir()]
+class _Chunks(io.RawIOBase):
+    """An iterator of byte chunks (docker's archive stream) as a file read front to back."""
+
+    def __init__(self, chunks) -> None:
+        self._chunks = iter(chunks)
+        self._chunk = memoryview(b"")
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self._pos >= len(self._chunk):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._chunk, self._pos = memoryview(chunk), 0
+        size = min(len(buffer), len(self._chunk) - self._pos)
+        buffer[:size] = self._chunk[self._pos:self._pos + size]
+        self._pos += size
+        return size
+
+
+def _files_in(chunks) -> list[tuple[str, int]]:
+    """(name, size) of every file in a tar stream; contents are skipped as they pass, so
+    a gigabyte baked into the image costs no memory."""
+    with tarfile.open(fileobj=_Chunks(chunks), mode="r|") as tar:
+        return [(member.name, member.size) for member in tar if not member.isdir()]
 
 
 def filesystem_findings(client, image: str, config: dict, spec: dict) -> list[Finding]:
@@ -95,15 +122,16 @@ def filesystem_findings(client, image: str, config: dict, spec: dict) -> list[Fi
     try:
         try:
             stream, _ = container.get_archive("/opt/ml")
-            files = _paths_in(b"".join(stream))
+            files = _files_in(stream)
         except NotFound:
             files = []
         if files:
-            shown = ", ".join("/opt/" + f for f in files[:3]) + (" ..." if len(files) > 3 else "")
+            shown = ", ".join("/opt/" + name for name, _ in files[:3]) + (" ..." if len(files) > 3 else "")
+            size = human_bytes(sum(size for _, size in files))
             findings.append(Finding(
                 "baked-opt-ml",
-                f"the image has {len(files)} file{'s' if len(files) != 1 else ''} under /opt/ml ({shown}); SageMaker "
-                "mounts its own /opt/ml at run time and they are hidden (locally too)",
+                f"the image has {len(files)} file{'s' if len(files) != 1 else ''} ({size}) under /opt/ml ({shown}); "
+                "SageMaker mounts its own /opt/ml at run time and they are hidden (locally too)",
                 "move them out of /opt/ml (e.g. COPY code /opt/program) and point your code there",
             ))
         if not entrypoint and command == ["train"]:

@@ -11,12 +11,17 @@ from __future__ import annotations
 import threading
 import time
 from calendar import timegm
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Callable
 
 from workbench.engine.events import LogLines
 
 FLUSH_INTERVAL = 0.05
 MAX_PENDING_LINES = 50_000
+# Docker's own cut (a longer line arrives as 16 KiB "partial" messages): one part, one line.
+MAX_LINE_BYTES = 16 * 1024
+SPLIT_MARK = f" ↩ (line split at {MAX_LINE_BYTES // 1024} KiB)"
 
 _second_cache: dict[str, float] = {}
 
@@ -35,6 +40,11 @@ def parse_docker_timestamp(stamp: str) -> float:
         _second_cache[second] = base
     fraction = stamp[20:-1] if len(stamp) > 20 and stamp[19] == "." else ""
     return base + (float("0." + fraction[:9]) if fraction else 0.0)
+
+
+def iso_micro(epoch: float) -> str:
+    """The time as the host logs store it (microseconds)."""
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class LogPump:
@@ -76,37 +86,125 @@ class LogPump:
         self.flush()
 
 
-def follow_container(container, host: str, pump: LogPump, after: float | None = None) -> None:
-    """Read a container's whole output (lines later than `after`) until it exits; blocking."""
+def follow_container(container, host: str, pump: LogPump, after: LogBoundary | None = None) -> None:
+    """Read a container's whole output (lines past `after`) until it exits; blocking."""
     kwargs = {"stream": True, "follow": True, "timestamps": True, "stdout": True, "stderr": True}
     if after:
-        kwargs["since"] = int(after)
+        kwargs["since"] = int(after.time)
     try:
         stream = container.logs(**kwargs)
     except Exception:
         return
-    remainder = b""
+    splitter = LineSplitter()
     try:
         for chunk in stream:
-            data = remainder + chunk
-            parts = data.split(b"\n")
-            remainder = parts.pop()
-            if parts:
-                lines = [_split(part) for part in parts]
-                if after:
-                    lines = [line for line in lines if line[0] > after]
-                if lines:
-                    pump.add(host, lines)
+            lines = splitter.feed(chunk)
+            if after and lines:
+                lines = after.new(lines)
+            if lines:
+                pump.add(host, lines)
     except Exception:
         pass
-    if remainder and (not after or _split(remainder)[0] > after):
-        pump.add(host, [_split(remainder)])
+    lines = splitter.finish()
+    if after and lines:
+        lines = after.new(lines)
+    if lines:
+        pump.add(host, lines)
     pump.flush(host)
 
 
-def _split(raw: bytes) -> tuple[float, str]:
-    text = raw.decode("utf-8", errors="replace").rstrip("\r")
-    stamp, sep, rest = text.partition(" ")
-    if sep and stamp.endswith("Z") and len(stamp) >= 20:
-        return parse_docker_timestamp(stamp), rest
-    return time.time(), text
+class LineSplitter:
+    """Docker's timestamped output, chunk by chunk, to (time, text) lines of at most
+    MAX_LINE_BYTES (plus SPLIT_MARK on the parts of a longer line).
+
+    Docker sends each message in a chunk of its own, prefixed by its time, and cuts a
+    line longer than 16 KiB into "partial" messages (each with that prefix again). The
+    prefixes are dropped and the parts joined, but a line is never held whole: it goes
+    out in pieces as it arrives, so reading stays linear and memory bounded however
+    long a line the container prints without a newline.
+    """
+
+    def __init__(self, limit: int = MAX_LINE_BYTES) -> None:
+        self.limit = limit
+        self._line = bytearray()
+        self._time: float | None = None  # of the line's first part
+
+    def feed(self, chunk: bytes) -> list[tuple[float, str]]:
+        moment, body = _stamp(chunk)
+        out: list[tuple[float, str]] = []
+        start = 0
+        while (end := body.find(b"\n", start)) >= 0:
+            self._add(moment, body[start:end], out)
+            out.append(self._take(len(self._line), ""))
+            start = end + 1
+        if start < len(body):
+            self._add(moment, body[start:], out)
+        return out
+
+    def finish(self) -> list[tuple[float, str]]:
+        """The last line, when the output did not end with a newline."""
+        return [self._take(len(self._line), "")] if self._line else []
+
+    def _add(self, moment: float, data: bytes, out: list[tuple[float, str]]) -> None:
+        if self._time is None:
+            self._time = moment
+        self._line += data
+        while len(self._line) > self.limit:
+            out.append(self._take(_char_boundary(self._line, self.limit), SPLIT_MARK))
+            self._time = moment
+
+    def _take(self, size: int, mark: str) -> tuple[float, str]:
+        text = self._line[:size].decode("utf-8", errors="replace")
+        text = text + mark if mark else text.rstrip("\r")
+        del self._line[:size]  # O(1) for a bytearray's head
+        moment, self._time = self._time, None
+        return (time.time() if moment is None else moment), text
+
+
+def _char_boundary(data: bytearray, size: int) -> int:
+    """`size`, moved back so a UTF-8 character is not cut in two."""
+    for cut in range(size, max(0, size - 3), -1):
+        if data[cut] & 0xC0 != 0x80:
+            return cut
+    return size
+
+
+def _stamp(chunk: bytes) -> tuple[float, bytes]:
+    """(time, the rest) for a chunk `2026-11-21T23:49:05.123456789Z text...`."""
+    space = chunk.find(b" ", 0, 40)
+    if space >= 20 and chunk[space - 1:space] == b"Z" and chunk[4:5] == b"-" and chunk[10:11] == b"T":
+        return parse_docker_timestamp(chunk[:space].decode("ascii", errors="replace")), chunk[space + 1:]
+    return time.time(), chunk
+
+
+@dataclass
+class LogBoundary:
+    """Where a new follower picks up a host's log: the last stored line's time, as stored
+    (to the microsecond), and how many lines were stored at that time.
+
+    Docker's times have nanoseconds: compared with the stored time, the last line would
+    look new and show twice. Docker sends the lines again in the order they were stored,
+    so the first `stored` lines at the stored microsecond are skipped and the rest kept:
+    none repeated, none lost.
+    """
+
+    time: float
+    stamp: str  # the stored form, e.g. 2026-11-21T23:49:05.123457Z
+    stored: int
+
+    def new(self, lines: list[tuple[float, str]]) -> list[tuple[float, str]]:
+        """The lines not stored yet (call with every line, in order)."""
+        if lines[0][0] > self.time + 0.001:
+            return lines
+        kept = []
+        for moment, text in lines:
+            if moment < self.time - 0.001:
+                continue
+            stamp = iso_micro(moment) if moment <= self.time + 0.001 else "~"
+            if stamp < self.stamp:
+                continue
+            if stamp == self.stamp and self.stored > 0:
+                self.stored -= 1
+                continue
+            kept.append((moment, text))
+        return kept

@@ -148,6 +148,8 @@ def apply_event(record: dict, event: ev.Event) -> None:
 def signal_summary(event: ev.SignalOutcome) -> str:
     """One line of the signal timeline: `algo-1: SIGTERM handled in 2.3 s, exit 0`."""
     took = event.exit_time - event.sigterm_time
+    if event.killed_at_once:
+        return f"{event.host}: killed at once (SIGKILL, no SIGTERM), exit {event.exit_code}"
     if event.killed and event.signal == "SIGKILL":
         waited = (event.sigkill_time or event.exit_time) - event.sigterm_time
         return f"{event.host}: ignored SIGTERM, killed after {waited:.0f} s"

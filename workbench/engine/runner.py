@@ -20,7 +20,7 @@ from workbench.engine import events as ev
 from workbench.engine.docker_backend import DockerJob, signal_name
 from workbench.engine.extension import Extension, JobContext, merge_options
 from workbench.engine.layout import write_host_tree
-from workbench.engine.logs import LogPump, follow_container
+from workbench.engine.logs import LogBoundary, LogPump, follow_container
 from workbench.engine.outputs import failure_reason, pack_and_upload
 from workbench.engine.plan import HostPlan, make_plan, natural_key
 from workbench.engine.record import new_record
@@ -177,7 +177,7 @@ class JobRunner:
         started cannot be resumed and ends Failed. Nothing is left behind either way.
         """
         from workbench.engine.record import epoch
-        from workbench.engine.store import last_log_time, load_record
+        from workbench.engine.store import load_record, log_boundary
 
         self.adopted = True
         record = load_record(self.paths)
@@ -214,7 +214,7 @@ class JobRunner:
                 self.exits.put((name, 137, False, f"AlgorithmError: the container of {name} disappeared"))
                 continue
             run.running = True
-            after = last_log_time(self.paths, name)
+            after = log_boundary(self.paths, name)
             run.thread = threading.Thread(target=self._follow, args=(run, after), name=f"host-{name}", daemon=True)
             run.thread.start()
         try:
@@ -374,7 +374,7 @@ class JobRunner:
         run.thread = threading.Thread(target=self._follow, args=(run,), name=f"host-{host.name}", daemon=True)
         run.thread.start()
 
-    def _follow(self, run: HostRun, after: float | None = None) -> None:
+    def _follow(self, run: HostRun, after: LogBoundary | None = None) -> None:
         follow_container(run.container, run.plan.name, self.pump, after=after)
         code, oom = wait_for_exit(self.docker, run.container)
         self.exits.put((run.plan.name, code, oom, ""))
@@ -408,24 +408,28 @@ class JobRunner:
         if action == "stop":
             if not self.stop_reason:
                 self._begin_stop("Stopped")
-        elif action == "kill":
+        elif action == "kill":  # SIGKILL at once, stopping or not
             if not self.stop_reason:
-                self._begin_stop("Stopped")
-            self._kill_remaining()
+                self._begin_stop("Stopped", kill=True)
+            else:
+                self._kill_remaining()
         elif action == "interrupt":
             if not self.spot:
                 self.emit(ev.Notice("warning", "Interrupt needs EnableManagedSpotTraining: true; ignored"))
             elif not self.stop_reason:
                 self._begin_stop("Interrupted", "Training job interrupted: spot capacity reclaimed")
 
-    def _begin_stop(self, reason: str, message: str | None = None) -> None:
+    def _begin_stop(self, reason: str, message: str | None = None, kill: bool = False) -> None:
         self.stop_reason = reason
         if reason == "Interrupted":
             self.set_status("InProgress", "Interrupted", message)
         else:
             self.set_status("Stopping", "Stopping", "Stopping the training job" if reason == "Stopped"
                             else f"Stopping the training job: {reason}")
-        self._terminate_remaining(reason)
+        if kill:
+            self._kill_remaining()
+        else:
+            self._terminate_remaining(reason)
 
     def _terminate_remaining(self, reason: str) -> None:
         self.term_sent_at = time.time()

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 from workbench.engine import events as ev
+from workbench.engine.logs import LogBoundary, iso_micro
 from workbench.engine.record import apply_event
 from workbench.errors import JobNotFound, NameClash, WorkbenchError
 from workbench.fileio import read_json, write_json_atomic
@@ -125,10 +126,6 @@ def all_records() -> list[dict]:
     return records
 
 
-def _iso_micro(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 class JobRecorder:
     """The store's subscriber: keeps the event log, the host logs and describe.json."""
 
@@ -164,7 +161,7 @@ class JobRecorder:
         handle = self._logs.get(event.host)
         if handle is None:
             handle = self._logs[event.host] = open(self.paths.log(event.host), "a", encoding="utf-8")
-        handle.write("".join(f"{_iso_micro(t)} {text}\n" for t, text in event.lines))
+        handle.write("".join(f"{iso_micro(t)} {text}\n" for t, text in event.lines))
         handle.flush()
 
     def update(self, mutate) -> None:
@@ -269,23 +266,49 @@ class LogTail:
         self._handles.clear()
 
 
-def last_log_time(paths: JobPaths, host: str) -> float | None:
-    """Time of the last line stored for a host (where a new follower picks up)."""
-    path = paths.log(host)
+def log_boundary(paths: JobPaths, host: str) -> LogBoundary | None:
+    """Where a new follower picks up a host's log (see LogBoundary).
+
+    A line the dead process left half-written is cut off the file: it is read again."""
     try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - 65536))
-            tail = handle.read().decode("utf-8", errors="replace")
+        handle = open(paths.log(host), "rb+")
     except FileNotFoundError:
         return None
-    lines = [line for line in tail.split("\n") if line]
-    for line in reversed(lines):
-        moment, _ = parse_log_line(line)
-        if moment:
-            return moment
-    return None
+    stamp, stored = b"", 0
+    with handle:
+        lines = _lines_backwards(handle)
+        for offset, line in lines:
+            if line:  # no newline at the end
+                handle.truncate(offset)
+            break
+        for _, line in lines:
+            stamp = stamp or line[:27]
+            if not line.startswith(stamp + b" "):
+                break
+            stored += 1
+    moment, _ = parse_log_line(stamp.decode("ascii", errors="replace") + " ")
+    return LogBoundary(moment, stamp.decode("ascii"), stored) if stored and moment else None
+
+
+def _lines_backwards(handle, block: int = 65536) -> Iterator[tuple[int, bytes]]:
+    """A file's lines from the end, as (offset, bytes without the newline); the first is
+    what follows the last newline (b"" when the file ends with one)."""
+    pos = handle.seek(0, os.SEEK_END)
+    head = b""
+    while pos > 0:
+        start = max(0, pos - block)
+        handle.seek(start)
+        data = handle.read(pos - start) + head
+        pieces = data.split(b"\n")
+        offset = start + len(data)
+        for piece in reversed(pieces[1:]):
+            offset -= len(piece)
+            yield offset, piece
+            offset -= 1
+        head, pos = pieces[0], start
+        if len(head) > 1 << 20:  # not a log this module wrote
+            return
+    yield 0, head
 
 
 def hosts_with_logs(paths: JobPaths) -> list[str]:

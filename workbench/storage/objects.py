@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.errors import StorageError
@@ -43,17 +43,28 @@ def safe_relpath(rel: str, what: str) -> str:
     return "/".join(parts)
 
 
-def list_objects(location: Location) -> list[StoredObject]:
+@dataclass
+class FolderLinks:
+    """The symlinks a local listing met, for whoever must tell the user or mount the folder."""
+
+    outside: list[str] = field(default_factory=list)  # leading outside the folder: not followed
+    # Every link followed is relative and never climbs ('..'): it resolves the same
+    # wherever the folder is mounted (in a container, say).
+    portable: bool = True
+
+
+def list_objects(location: Location, links: FolderLinks | None = None) -> list[StoredObject]:
     """Everything a File-mode channel or a checkpoint restore would copy from `location`.
 
     S3: the key is a raw prefix (`s3://b/train` matches `train-01/x` too, as SageMaker
     does); `rel` is the key minus the prefix up to its last '/'; folder markers are skipped.
-    Local: a folder lists its files recursively, a file lists itself.
+    Local: a folder lists its files recursively, a file lists itself; symlinks that lead
+    outside the folder are not followed (noted in `links` when given).
     """
     if location.is_s3:
         return _list_s3(location)
     assert location.path is not None
-    return _list_local(location.path)
+    return _list_local(location.path, links if links is not None else FolderLinks())
 
 
 def stat_object(location: Location) -> StoredObject:
@@ -118,7 +129,7 @@ def _local_object(path: Path, rel: str, info: os.stat_result) -> StoredObject:
                         f"{info.st_size}-{info.st_mtime_ns}", info.st_mtime)
 
 
-def _list_local(root: Path) -> list[StoredObject]:
+def _list_local(root: Path, links: FolderLinks) -> list[StoredObject]:
     info = _stat_local(root)
     if stat.S_ISREG(info.st_mode):
         return [_local_object(root, root.name, info)]
@@ -135,9 +146,15 @@ def _list_local(root: Path) -> list[StoredObject]:
         except OSError as err:
             raise StorageError(f"Cannot list {folder}: {err.strerror or err}; check its permissions") from None
         for entry in entries:
-            linked = entry.is_symlink()
-            if linked and not is_inside(os.path.realpath(entry.path), root_real):
-                continue  # never copy what lies outside the folder
+            if entry.is_symlink():
+                if not is_inside(os.path.realpath(entry.path), root_real):
+                    links.outside.append(prefix + entry.name)
+                    continue  # never copy what lies outside the folder
+                try:
+                    target = os.readlink(entry.path)
+                except OSError:
+                    continue  # removed since scandir
+                links.portable = links.portable and not target.startswith("/") and ".." not in target.split("/")
             try:
                 entry_info = entry.stat()
             except OSError:

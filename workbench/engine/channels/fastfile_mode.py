@@ -4,7 +4,9 @@ A local folder is mounted read-only as it is: nothing is copied, so it is instan
 whatever its size, and a write from the container fails (EROFS). S3 objects come from
 the shared data cache: missing ones are fetched before the container starts, then a
 folder of hard links to the cache entries (no copy either) is mounted read-only. A
-host's share of a sharded channel, or a single local file, is such a folder of links too.
+host's share of a sharded channel, a single local file, or a folder whose symlinks lead
+outside it (left out, as in every mode) or would not resolve at the mount point, is
+such a folder of links too.
 
 SageMaker instead streams FastFile reads from S3 on demand through a FUSE mount. Doing
 that here would need FUSE in the container (privileges, which containers never get) or
@@ -25,10 +27,11 @@ from workbench.engine import events as ev
 from workbench.engine.channels import records  # noqa: F401  (folds CacheUsed into the record)
 from workbench.engine.channels.file_mode import ProgressReporter
 from workbench.engine.channels.ordering import host_share, pipe_only_settings
+from workbench.engine.channels.sources import outside_links_notice
 from workbench.engine.extension import Extension, JobContext
 from workbench.engine.plan import ChannelPlan
 from workbench.errors import StorageError
-from workbench.storage.objects import StoredObject, list_objects, safe_relpath
+from workbench.storage.objects import FolderLinks, StoredObject, list_objects, safe_relpath
 from workbench.storage.transfer import TransferCancelled
 from workbench.storage.uri import Location
 
@@ -70,7 +73,7 @@ def link_view(view: Path, files: list[tuple[str, Path]]) -> int:
     for rel, source in files:
         target = folder.path_for(rel)
         try:
-            os.link(source, target)
+            os.link(os.path.realpath(source), target)  # link() takes a symlink as it is: link its file
         except OSError as err:
             if err.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                 raise StorageError(f"Cannot build the FastFile view {view}: {err.strerror or err}") from None
@@ -120,8 +123,14 @@ class FastFileChannels(Extension):
     def _from_local(self, ctx: JobContext, channel: ChannelPlan) -> None:
         assert channel.source is not None and channel.source.path is not None
         source = channel.source.path
-        objects = list_objects(channel.source)  # also says clearly when the path is missing
-        whole = source.is_dir() and (channel.distribution != "ShardedByS3Key" or len(channel.hosts) == 1)
+        links = FolderLinks()
+        objects = list_objects(channel.source, links)  # also says clearly when the path is missing
+        if notice := outside_links_notice(channel, links):
+            ctx.emit(notice)
+        # As it is only when every link in it resolves the same in the container; else a
+        # view without the links that lead out (as File and Pipe leave them out).
+        whole = (source.is_dir() and (channel.distribution != "ShardedByS3Key" or len(channel.hosts) == 1)
+                 and not links.outside and links.portable)
         for host in channel.hosts:
             share = host_share(channel, objects, host)
             self._shown[(channel.name, host)] = share

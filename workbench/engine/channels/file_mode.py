@@ -67,7 +67,7 @@ class FileChannels(Extension):
     def prepare(self, ctx: JobContext) -> None:
         from workbench.engine.channels import records  # noqa: F401  (folds CacheUsed into the record)
         from workbench.engine.channels.ordering import pipe_only_settings
-        from workbench.engine.channels.sources import load_channel_data
+        from workbench.engine.channels.sources import load_channel_data, outside_links_notice
         from workbench.storage.cache import ContentCache
 
         lease = None
@@ -80,7 +80,10 @@ class FileChannels(Extension):
                     ctx.emit(ev.Notice("warning", pipe_only_settings(channel)))
                 if lease is None and (channel.source.is_s3 or channel.data_type != "S3Prefix"):
                     lease = ContentCache().lease()
-                objects = load_channel_data(channel, lease).objects
+                data = load_channel_data(channel, lease)
+                if notice := outside_links_notice(channel, data.links):
+                    ctx.emit(notice)
+                objects = data.objects
                 per_host = {host: host_objects(channel, objects, host) for host in channel.hosts}
                 local_copy = self._fetch(ctx, channel, per_host, lease)
                 for host, chosen in per_host.items():

@@ -5,7 +5,9 @@ files that differ are uploaded, files gone from the folder are deleted from S3 (
 those removed while nobody was watching), and restored files never touched are not
 uploaded again. The ledger is a journal: each upload or delete appends one line, written
 before the file is reported synced, so a process killed at any moment leaves a ledger
-that knows at least everything it reported.
+that knows at least everything it reported. It also knows which files the attempt's
+hosts changed (uploaded or deleted; restored files untouched are not), so the summary
+after a takeover counts them all, not only those the new process saw change.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from workbench.fileio import write_text_atomic
 class Ledger:
     def __init__(self, path: Path, entries: dict[str, Signature] | None = None) -> None:
         self.path = path
-        self.entries: dict[str, Signature] = dict(entries or {})
+        self.entries: dict[str, Signature] = dict(entries or {})  # what S3 has
+        self.changed: set[str] = set()  # uploaded or deleted by this attempt's sync
         self._journal = None
 
     @classmethod
@@ -35,8 +38,11 @@ class Ledger:
                         record = json.loads(line)
                         if "set" in record:
                             ledger.entries[record["set"]] = Signature.from_list(record["sig"])
+                            if record.get("changed"):
+                                ledger.changed.add(record["set"])
                         elif "drop" in record:
                             ledger.entries.pop(record["drop"], None)
+                            ledger.changed.add(record["drop"])
                     except (ValueError, KeyError, TypeError, IndexError):
                         continue
         except FileNotFoundError:
@@ -48,10 +54,12 @@ class Ledger:
 
     def set(self, rel: str, signature: Signature) -> None:
         self.entries[rel] = signature
-        self._append({"set": rel, "sig": signature.to_list()})
+        self.changed.add(rel)
+        self._append({"set": rel, "sig": signature.to_list(), "changed": True})
 
     def drop(self, rel: str) -> None:
         if self.entries.pop(rel, None) is not None:
+            self.changed.add(rel)
             self._append({"drop": rel})
 
     def _append(self, record: dict) -> None:
@@ -67,8 +75,10 @@ class Ledger:
     def save(self) -> None:
         """Rewrite the journal as one line per file (atomically)."""
         self.close()
-        write_text_atomic(self.path, "".join(json.dumps({"set": rel, "sig": sig.to_list()}) + "\n"
-                                             for rel, sig in sorted(self.entries.items())))
+        lines = [{"set": rel, "sig": sig.to_list(), **({"changed": True} if rel in self.changed else {})}
+                 for rel, sig in sorted(self.entries.items())]
+        lines += [{"drop": rel} for rel in sorted(self.changed - set(self.entries))]
+        write_text_atomic(self.path, "".join(json.dumps(line) + "\n" for line in lines))
 
     def close(self) -> None:
         if self._journal is not None:

@@ -122,6 +122,12 @@ class CheckpointSync:
         self._pool: ThreadPoolExecutor | None = None
         self._loop_thread: threading.Thread | None = None
         self.failure = ""  # a bug in the loop, reported once
+        for host, ledger in ledgers.items():  # after a takeover: what the attempt changed before it
+            for rel in ledger.changed:
+                sig = ledger.get(rel)
+                self._entries[(host, rel)] = Tracked(host, rel, "synced" if sig else "deleted", sig,
+                                                     size=sig.size if sig else 0, written=True)
+                self._writers.setdefault(rel, set()).add(host)
 
     # --- control (any thread) ------------------------------------------------------
 

@@ -64,8 +64,9 @@ class SignalTimeline(Vertical):
             self.outcomes[event.host] = event
             took = event.exit_time - event.sigterm_time
             killed_at = getattr(event, "sigkill_time", None)
-            verdict = ((f"SIGKILL {killed_at - event.sigterm_time:.2f}s after SIGTERM" if killed_at
-                        else f"SIGKILL after the {event.grace:.0f}s grace") if event.killed
+            verdict = ("SIGKILL at once, no SIGTERM" if event.killed_at_once
+                       else (f"SIGKILL {killed_at - event.sigterm_time:.2f}s after SIGTERM" if killed_at
+                             else f"SIGKILL after the {event.grace:.0f}s grace") if event.killed
                        else f"exited {took:.2f}s after SIGTERM (grace {event.grace:.0f}s)")
             return (clock_time(event.exit_time, True), self._offset(event.exit_time), event.host,
                     coloured(self, "outcome", "error" if event.killed else "success"), verdict)
@@ -90,7 +91,9 @@ class SignalTimeline(Vertical):
         lines = []
         for host, outcome in sorted(self.outcomes.items()):
             took = outcome.exit_time - outcome.sigterm_time
-            if outcome.killed:
+            if outcome.killed_at_once:
+                lines.append(f"[$error]{host}: killed at once with SIGKILL[/]")
+            elif outcome.killed:
                 lines.append(f"[$error]{host}: did not exit within the {outcome.grace:.0f}s grace; SIGKILL[/]")
             else:
                 lines.append(f"[$success]{host}: exited with {outcome.exit_code} {took:.2f}s after SIGTERM[/]")
