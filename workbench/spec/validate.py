@@ -145,8 +145,10 @@ class _Walker:
         type_low, type_high = _TYPE_BOUNDS.get(shape.type, (None, None))
         low = shape.min if shape.min is not None else type_low
         high = shape.max if shape.max is not None else type_high
-        if low is not None and value < low or high is not None and value > high:
-            self.add(path, f"{_show(value)} is out of range; allowed: {_range(low, high)}")
+        if low is not None and value < low:  # the type's own bound is named only when it is the one broken
+            self.add(path, f"{_show(value)} is out of range; allowed: {_range(low, shape.max)}")
+        elif high is not None and value > high:
+            self.add(path, f"{_show(value)} is out of range; allowed: {_range(shape.min, high)}")
 
     def structure(self, value: Any, shape: Shape, path: list) -> None:
         if not isinstance(value, dict):
