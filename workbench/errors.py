@@ -43,6 +43,10 @@ class JobNotFound(WorkbenchError):
     """No job of that name in the state directory."""
 
 
+class RecordDamaged(WorkbenchError):
+    """A job's describe.json that is not a usable record (not JSON, wrong shape)."""
+
+
 class NameClash(WorkbenchError):
     """A job name that is already used."""
 

@@ -208,3 +208,22 @@ async def test_the_mouse_opens_a_job_and_the_stop_dialog_names_the_grace_period(
         await pilot.click("#jobs-table", offset=(5, 2))
         await wait_for(pilot, lambda: isinstance(wb.screen, MonitorScreen), what="the monitor")
         assert wb.screen.job == "first-job"
+
+
+async def test_a_damaged_record_is_left_out_with_a_warning_naming_it():
+    """One describe.json holding `[]` (or a record without TrainingJobName) emptied the
+    job list (the poller's worker died on it) and crashed the table."""
+    make_job("good-job", start=T0)
+    bad = make_job("bad-job", start=T0 + 10)
+    (bad / "describe.json").write_text('{"TrainingJobStatus": "Completed"}')
+    wb = app()
+    async with wb.run_test(size=(120, 20)) as pilot:
+        screen = wb.screen
+        await wait_for(pilot, lambda: screen.table.order == ["good-job"], what="the good job")
+        await wait_for(pilot, lambda: any(str(bad) in str(n.message) for n in wb._notifications),
+                       what="a warning naming the folder")
+        warning = next(n for n in wb._notifications if str(bad) in str(n.message))
+        assert "has no TrainingJobName" in warning.message and "sm-workbench rm bad-job" in warning.message
+        make_job("newer-job", start=T0 + 20)  # the list goes on updating
+        await wait_for(pilot, lambda: screen.table.order == ["newer-job", "good-job"], what="the new job")
+        assert sum(str(bad) in str(n.message) for n in wb._notifications) == 1  # said once, not every second

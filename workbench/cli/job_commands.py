@@ -130,9 +130,12 @@ def resources_text(record: dict) -> tuple[str, str]:
 
 
 def jobs_command(args) -> int:
-    from workbench.engine.api import list_jobs
+    from workbench.engine.api import job_history
 
-    records = list_jobs()
+    history = job_history()
+    for skipped in history.skipped:
+        print(f"warning: {skipped.message}", file=sys.stderr)
+    records = history.records
     if args.json:
         print(json.dumps(records, indent=2, default=str))
         return 0

@@ -18,10 +18,10 @@ from workbench.engine import cloud_jobs, control
 from workbench.engine import events as ev
 from workbench.engine.record import is_final, new_record
 from workbench.engine.store import (
-    JobPaths, LogTail, all_records, create_job_dir, existing_job, hosts_with_logs, load_record, read_events,
-    remove_job_files,
+    JobPaths, LogTail, SkippedRecord, create_job_dir, existing_job, hosts_with_logs, load_record, read_events,
+    read_history, remove_job_files,
 )
-from workbench.errors import JobStateError, WorkbenchError
+from workbench.errors import JobStateError, RecordDamaged, WorkbenchError
 from workbench.fileio import write_json_atomic
 from workbench.spec import JobSpec, write_spec_file
 
@@ -134,9 +134,24 @@ def reconcile(paths: JobPaths) -> dict:
     return record
 
 
+@dataclass
+class History:
+    """The job history: records newest first, and the job folders left out (their
+    describe.json is damaged: `.folder`, `.problem`, `.message` say which and why)."""
+
+    records: list[dict]
+    skipped: list[SkippedRecord]
+
+
 def list_jobs() -> list[dict]:
     """Every job's record, newest first (jobs whose runner died are taken over)."""
-    records = all_records()
+    return job_history().records
+
+
+def job_history() -> History:
+    """As `list_jobs`, with the folders left out. Reads only the records that changed
+    since the last call; unchanged records come back as the same objects (do not change them)."""
+    records, skipped = read_history()
     for index, record in enumerate(records):
         if not is_final(record) and record.get("Workbench", {}).get("Kind", "local") == "local":
             try:
@@ -150,7 +165,7 @@ def list_jobs() -> list[dict]:
             except WorkbenchError:
                 pass
     _remove_leftovers(records)
-    return records
+    return History(records, skipped)
 
 
 _last_leftover_check = 0.0
@@ -167,6 +182,10 @@ def _remove_leftovers(records: list[dict], every: float = 30.0) -> None:
     _last_leftover_check = time.monotonic()
     finished = {r["TrainingJobName"] for r in records
                 if is_final(r) and (r.get("Workbench") or {}).get("Kind", "local") == "local"}
+    _remove_containers_of(finished)
+
+
+def _remove_containers_of(finished: set[str]) -> None:
     if not finished:
         return
     try:
@@ -407,7 +426,16 @@ def machine_gpus() -> "MachineGpus":
 def remove_job(name: str) -> None:
     """Remove a finished job's folder (root-owned files included)."""
     paths = existing_job(name)
-    record = reconcile(paths)
+    try:
+        record = reconcile(paths)
+    except RecordDamaged:  # rm is the way out of a damaged record, unless a live process runs the job
+        if control.owner_alive(paths):
+            owner = control.owner(paths) or {}
+            raise JobStateError(f"Job {name} is run by a live process (pid {owner.get('pid', '?')}) although its "
+                                f"record is damaged; stop it first (`sm-workbench stop {name}`)") from None
+        _remove_containers_of({paths.name})
+        remove_job_files(paths)
+        return
     if not is_final(record):
         raise JobStateError(f"Job {name} is still {record['TrainingJobStatus']}; stop it first (`sm-workbench stop {name}`)")
     _remove_leftovers([record], every=0)

@@ -10,6 +10,7 @@ import hashlib
 import signal as signals
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable
 
 from workbench.engine.holder import ensure_holder_image
 
@@ -76,19 +77,28 @@ class DockerJob:
             check_duplicate=True,
         )
 
-    def start_holders(self, hosts: list[str]) -> dict[str, object]:
+    def start_holders(self, hosts: list[str], *, cancelled: Callable[[], bool] = lambda: False,
+                      started: Callable[[str, object], None] = lambda host, holder: None) -> dict[str, object]:
+        """Start a holder per host, 8 at a time; once `cancelled()` says so, start no more.
+        `started` hears of each holder as it starts, so a stop or an error in the middle
+        leaves nothing unknown behind."""
         image = ensure_holder_image(self.client)
 
         def start(host: str):
-            return self.client.containers.run(
+            if cancelled():
+                return None
+            holder = self.client.containers.run(
                 image, name=self.container_name(host, "holder"), hostname=host, detach=True,
                 network=self.network_name, labels=self.labels(host, "holder"),
                 networking_config={self.network_name: self.client.api.create_endpoint_config(aliases=[host])},
                 mem_limit="16m", auto_remove=False,
             )
+            started(host, holder)
+            return holder
 
         with ThreadPoolExecutor(max_workers=min(8, len(hosts))) as pool:
-            return dict(zip(hosts, pool.map(start, hosts)))
+            holders = dict(zip(hosts, pool.map(start, hosts)))
+        return {host: holder for host, holder in holders.items() if holder is not None}
 
     def create_training(self, host: str, holder, image: str, *, entrypoint, command, environment: dict,
                         volumes: dict, extra: dict | None = None):

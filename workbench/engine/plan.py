@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from workbench.errors import WorkbenchError
-from workbench.spec.validate import channel_input_mode
+from workbench.spec.validate import NO_HOSTS, channel_input_mode
 from workbench.storage.uri import Location, parse_location
 
 HOMOGENEOUS_GROUP = "homogeneousCluster"
@@ -104,7 +104,7 @@ def make_plan(spec: dict) -> JobPlan:
         hosts = [HostPlan(f"algo-{i + 1}", i, HOMOGENEOUS_GROUP, instance_type) for i in range(count)]
         groups = [InstanceGroupPlan(HOMOGENEOUS_GROUP, instance_type, tuple(h.name for h in hosts))]
     if not hosts:
-        raise WorkbenchError("The job has no hosts: set ResourceConfig.InstanceCount (or the instance groups' counts) to 1 or more")
+        raise WorkbenchError(f"ResourceConfig.InstanceCount: {NO_HOSTS}")
     channels = tuple(_channel_plan(spec, channel, hosts) for channel in spec.get("InputDataConfig") or [])
     return JobPlan(tuple(hosts), tuple(groups), channels)
 

@@ -57,6 +57,12 @@ class HostRun:
     signals: list[str] = field(default_factory=list)
     signal_times: list[float] = field(default_factory=list)
     thread: threading.Thread | None = None
+    skipped: bool = False  # never started: the job was stopped while its hosts were starting
+
+    @property
+    def waiting(self) -> bool:
+        """The runner still waits for this host's exit."""
+        return self.exit_code is None and not self.skipped
 
 
 class JobRunner:
@@ -242,12 +248,17 @@ class JobRunner:
                     self._check_cancel()
             finally:
                 network.result()
+        self._check_cancel()  # a stop while the holders came up
+
+    def _stop_requested(self) -> bool:
+        """A stop or kill is pending or under way (checked between containers while starting)."""
+        return self.ctx.cancelled.is_set() or bool(self.stop_reason)
 
     def _start_network(self) -> None:
         self.docker.create_network(internal=bool(self.spec.get("EnableNetworkIsolation")))
         if len(self.plan.hosts) > 1:
-            for host, holder in self.docker.start_holders(self.plan.host_names).items():
-                self.hosts[host].holder = holder
+            self.docker.start_holders(self.plan.host_names, cancelled=self._stop_requested,
+                                      started=lambda host, holder: setattr(self.hosts[host], "holder", holder))
 
     def _check_cancel(self) -> None:
         while not self.requests.empty():
@@ -270,6 +281,9 @@ class JobRunner:
             self.first_training_start = self.training_started
         with ThreadPoolExecutor(max_workers=min(8, len(self.hosts))) as pool:
             list(pool.map(self._start_host, self.plan.hosts))
+        if any(run.skipped for run in self.hosts.values()):  # the stop that cut the start short, now
+            while not self.requests.empty():
+                self._handle_request(self.requests.get())
         try:
             for extension in self.extensions:
                 extension.started(self.ctx)
@@ -317,7 +331,7 @@ class JobRunner:
         self.ctx.attempt = attempt + 1
         self.stop_reason, self.term_sent_at, self.killed, self.training_ended = "", None, False, None
         for run in self.hosts.values():
-            run.container, run.running, run.exit_code, run.thread = None, False, None, None
+            run.container, run.running, run.exit_code, run.thread, run.skipped = None, False, None, None, False
             run.signals, run.signal_times = [], []
         self.emit(ev.AttemptStarted(self.ctx.attempt))
         self.set_status("InProgress", "Starting", "Restarting training after the spot interruption")
@@ -348,6 +362,9 @@ class JobRunner:
 
     def _start_host(self, host: HostPlan) -> None:
         run = self.hosts[host.name]
+        if self._stop_requested():
+            run.skipped = True
+            return
         entrypoint, command = self._command()
         options: dict = {"volumes": {str(self.paths.opt_ml(host.name)): {"bind": "/opt/ml", "mode": "rw"}}}
         for extension in self.extensions:
@@ -385,7 +402,7 @@ class JobRunner:
         # MaxRuntimeInSeconds bounds training time, summed over spot attempts.
         deadline = self.training_started + max_runtime - self.billable if max_runtime else None
         interruption = self._scheduled_interruption()
-        while any(r.exit_code is None for r in self.hosts.values()):
+        while any(r.waiting for r in self.hosts.values()):
             try:
                 host, code, oom, reason = self.exits.get(timeout=POLL_SECONDS)
                 self._host_exited(host, code, oom, reason)
@@ -469,7 +486,7 @@ class JobRunner:
                 signal_name(code, run.signals), "SIGKILL" in run.signals, float(self.settings.StopGracePeriodSeconds),
                 sigkill_time=next((t for n, t in zip(run.signals, run.signal_times) if n == "SIGKILL"), None),
                 time=now))
-        if all(r.exit_code is not None for r in self.hosts.values()):
+        if not any(r.waiting for r in self.hosts.values()):
             self.training_ended = time.time()
         for extension in self.extensions:
             extension.host_exited(self.ctx, host)
@@ -480,7 +497,7 @@ class JobRunner:
                 + (" (out of memory)" if oom else "")
                 + f"; see `sm-workbench logs {self.name} --host {host}`"
             )
-            if any(r.exit_code is None for r in self.hosts.values()):
+            if any(r.waiting for r in self.hosts.values()):
                 self.emit(ev.Notice("error", f"{host} failed (exit code {code}); stopping the other hosts"))
                 self._terminate_remaining("Failed")
 

@@ -20,12 +20,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from workbench.engine import events as ev
 from workbench.engine.logs import LogBoundary, iso_micro
-from workbench.engine.record import apply_event
-from workbench.errors import JobNotFound, NameClash, WorkbenchError
+from workbench.engine.record import apply_event, epoch
+from workbench.errors import JobNotFound, NameClash, RecordDamaged, WorkbenchError
 from workbench.fileio import read_json, write_json_atomic
 from workbench.paths import jobs_dir
 
@@ -106,24 +106,171 @@ def existing_job(name: str) -> JobPaths:
 
 
 def load_record(paths: JobPaths) -> dict:
-    record = read_json(paths.describe)
+    try:
+        record = read_json(paths.describe)
+    except (OSError, ValueError, RecursionError) as err:
+        raise RecordDamaged(damaged_message(paths, _unreadable(err))) from None
     if record is None:
         raise JobNotFound(f"No job named {paths.name!r}; `sm-workbench jobs` lists them")
+    problem = record_problem(record, paths.name)
+    if problem:
+        raise RecordDamaged(damaged_message(paths, problem))
     return record
 
 
-def all_records() -> list[dict]:
-    """Every job's record, newest first."""
-    records = []
-    for folder in jobs_dir().iterdir():
+def damaged_message(paths: JobPaths, problem: str) -> str:
+    return (f"{paths.describe} {problem}, so the job cannot be shown; restore the file, "
+            f"or remove the job with `sm-workbench rm {paths.name}`")
+
+
+def _unreadable(err: BaseException) -> str:
+    if isinstance(err, RecursionError):
+        return "is not a job record (JSON nested too deep)"
+    if isinstance(err, UnicodeDecodeError):
+        return "is not UTF-8 text"
+    if isinstance(err, ValueError):
+        return f"is not valid JSON ({err})"
+    return f"cannot be read ({err.strerror or type(err).__name__})" if isinstance(err, OSError) else str(err)
+
+
+_TEXT_FIELDS = ("TrainingJobStatus", "SecondaryStatus", "FailureReason", "TrainingJobArn")
+_TIME_FIELDS = ("CreationTime", "TrainingStartTime", "TrainingEndTime", "LastModifiedTime")
+_MAPPING_FIELDS = ("ResourceConfig", "StoppingCondition", "AlgorithmSpecification", "ModelArtifacts", "Workbench")
+
+
+def record_problem(record: Any, folder: str) -> str | None:
+    """What makes a parsed describe.json unusable as the record of the job in `folder`
+    (the fields the job list, describe and logs rely on), or None."""
+    if not isinstance(record, dict):
+        kind = {list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(record), "null")
+        return f"holds a JSON {kind}, not a job record (a JSON object)"
+    name = record.get("TrainingJobName")
+    if not isinstance(name, str) or not name:
+        return "has no TrainingJobName"
+    if name != folder:
+        return f"names the job {name[:80]!r}, not {folder!r} as its folder does"
+    for key in _TEXT_FIELDS:
+        if record.get(key) is not None and not isinstance(record[key], str):
+            return f"has a {key} that is not text"
+    for key in _TIME_FIELDS:
+        value = record.get(key)
         try:
-            record = read_json(folder / "describe.json")
-        except (OSError, ValueError):
-            continue
-        if record:
-            records.append(record)
-    records.sort(key=lambda r: r.get("CreationTime", ""), reverse=True)
-    return records
+            if value is not None and not isinstance(value, str):
+                raise ValueError(value)
+            epoch(value)
+        except (ValueError, OverflowError, OSError):
+            return f"has a {key} that is not a time"
+    for key in _MAPPING_FIELDS:
+        if record.get(key) is not None and not isinstance(record[key], dict):
+            return f"has a {key} that is not a mapping"
+    resources = record.get("ResourceConfig") or {}
+    groups = resources.get("InstanceGroups")
+    if groups is not None and not (isinstance(groups, list) and all(isinstance(g, dict) for g in groups)):
+        return "has ResourceConfig.InstanceGroups that are not a list of groups"
+    for holder in [resources, *(groups or [])]:
+        count = holder.get("InstanceCount")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+            return "has an InstanceCount that is not a whole number"
+        for key in ("InstanceType", "InstanceGroupName"):
+            if holder.get(key) is not None and not isinstance(holder[key], str):
+                return f"has a {key} that is not text"
+    kind = (record.get("Workbench") or {}).get("Kind")
+    if kind is not None and not isinstance(kind, str):
+        return "has a Workbench.Kind that is not text"
+    return None
+
+
+@dataclass(frozen=True)
+class SkippedRecord:
+    """A job folder left out of the history, and why."""
+
+    folder: Path
+    problem: str
+
+    @property
+    def message(self) -> str:
+        return (f"skipped {self.folder}: describe.json {self.problem}; restore it, or remove the job "
+                f"with `sm-workbench rm {self.folder.name}`")
+
+
+class JobHistory:
+    """Every job's record, re-reading only the describe.json files that changed.
+
+    Records are replaced atomically (a new inode each write), so the same (inode, mtime,
+    size) means the same record, once the read happened well after the write (file times
+    are coarse, and a freed inode can come back: as git does, a record read within
+    RACY_NS of its mtime is read again). A poll costs one stat per job instead of one JSON
+    parse per job (the TUI lists jobs every second). Unchanged records come back as the
+    same objects; callers must not change them.
+    """
+
+    RACY_NS = 1_000_000_000
+
+    def __init__(self) -> None:
+        self._root: Path | None = None
+        self._known: dict[str, _Entry] = {}
+
+    def read(self) -> tuple[list[dict], list[SkippedRecord]]:
+        root = jobs_dir()
+        if root != self._root:
+            self._root, self._known = root, {}
+        records: list[dict] = []
+        skipped: list[SkippedRecord] = []
+        known: dict[str, _Entry] = {}
+        try:
+            entries = list(os.scandir(root))
+        except FileNotFoundError:
+            entries = []
+        for entry in entries:
+            path = os.path.join(entry.path, "describe.json")
+            try:
+                stat = os.stat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # not a job folder, or a job being created
+            except OSError as err:
+                found = _Entry((0, 0, 0), 0, None, _unreadable(err))
+            else:
+                key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+                cached = self._known.get(entry.name)
+                if cached is not None and cached.key == key and cached.read_ns - stat.st_mtime_ns > self.RACY_NS:
+                    found = cached
+                else:
+                    read_ns = time.time_ns()
+                    found = _Entry(key, read_ns, *_read_record(path, entry.name))
+            known[entry.name] = found
+            if found.record is not None:
+                records.append(found.record)
+            else:
+                skipped.append(SkippedRecord(Path(entry.path), found.problem or "is not a job record"))
+        self._known = known
+        records.sort(key=lambda r: r.get("CreationTime") or "", reverse=True)
+        skipped.sort(key=lambda s: s.folder.name)
+        return records, skipped
+
+
+@dataclass(frozen=True)
+class _Entry:
+    key: tuple[int, int, int]  # inode, mtime_ns, size of describe.json when read
+    read_ns: int
+    record: dict | None
+    problem: str | None
+
+
+def _read_record(path: str, folder: str) -> tuple[dict | None, str | None]:
+    try:
+        record = read_json(path)
+    except (OSError, ValueError, RecursionError) as err:
+        return None, _unreadable(err)
+    problem = record_problem(record, folder)
+    return (None, problem) if problem else (record, None)
+
+
+_history = JobHistory()
+
+
+def read_history() -> tuple[list[dict], list[SkippedRecord]]:
+    """Every job's record, newest first, and the job folders left out with the reason."""
+    return _history.read()
 
 
 class JobRecorder:
@@ -338,8 +485,11 @@ def remove_hosts_in_container(paths: JobPaths) -> None:
     Best effort: an image without `rm` (or no engine) leaves them, and the caller says so."""
     from workbench.engine.docker_client import connect
 
-    image = (read_json(paths.describe) or {}).get("AlgorithmSpecification", {}).get("TrainingImage")
-    if not image:
+    try:
+        image = load_record(paths).get("AlgorithmSpecification", {}).get("TrainingImage")
+    except WorkbenchError:
+        return  # a damaged record names no image to remove them with
+    if not image or not isinstance(image, str):
         return
     try:
         connect().containers.run(image, ["rm", "-rf", "/job/hosts"], entrypoint=[], remove=True,

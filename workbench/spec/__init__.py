@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.errors import SpecInvalid
-from workbench.spec.document import dump_spec, parse_spec_text, read_spec_file, write_spec_file
+from workbench.spec.document import dump_spec, parse_spec_text, parse_yaml_value, read_spec_file, write_spec_file
 from workbench.spec.overrides import apply_override, apply_overrides
 from workbench.spec.resolve import cloud_request, generate_job_name, resolve
 from workbench.spec.settings import WORKBENCH_KEY, WorkbenchSettings
@@ -20,7 +20,8 @@ from workbench.spec.validate import Problem, TARGETS, errors, validate
 __all__ = [
     "JobSpec", "Problem", "TARGETS", "WORKBENCH_KEY", "WorkbenchSettings", "apply_override",
     "apply_overrides", "check_spec", "cloud_request", "dump_spec", "generate_job_name",
-    "load_job_spec", "parse_spec_text", "read_spec_file", "resolve", "validate", "write_spec_file",
+    "load_job_spec", "parse_spec_text", "parse_yaml_value", "read_spec_file", "resolve", "validate",
+    "write_spec_file",
 ]
 
 

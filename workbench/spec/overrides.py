@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
-from workbench.errors import WorkbenchError
+from workbench.errors import SpecError, WorkbenchError
+from workbench.spec.document import parse_yaml_value
 from workbench.spec.model import request_model
 from workbench.spec.paths import format_path, parse_path
 from workbench.spec.settings import WORKBENCH_KEY, setting_fields, setting_kind
@@ -34,9 +33,9 @@ def _typed(raw: str, kind: str, where: str) -> Any:
             return False
         raise WorkbenchError(f"--set {where}: {raw!r} is not true or false")
     try:  # lists, mappings and custom kinds are written as YAML: [a, b] or {k: v}
-        return yaml.safe_load(raw)
-    except yaml.YAMLError:
-        raise WorkbenchError(f"--set {where}: cannot read {raw!r}; write lists as [a, b] and mappings as {{k: v}}") from None
+        return parse_yaml_value(raw, f"--set {where}")
+    except SpecError as err:
+        raise WorkbenchError(f"{err}; write lists as [a, b] and mappings as {{k: v}}") from None
 
 
 def _field_kind(parts: list) -> str:

@@ -62,7 +62,8 @@ def _absolute_uris(data: dict, base_dir: Path | None) -> None:
             path = local_path(value, base_dir)
             holder[key] = path.as_uri() + ("/" if value.endswith("/") and path != Path("/") else "")
 
-    for channel in data.get("InputDataConfig") or []:
+    channels = data.get("InputDataConfig")
+    for channel in channels if isinstance(channels, list) else []:
         if isinstance(channel, dict):
             s3 = ((channel.get("DataSource") or {}).get("S3DataSource")) if isinstance(channel.get("DataSource"), dict) else None
             if isinstance(s3, dict):
@@ -87,8 +88,8 @@ def resolve(
     if name:
         spec["TrainingJobName"] = name
     elif not spec.get("TrainingJobName"):
-        image = algo.get("TrainingImage", "") if isinstance(algo, dict) else ""
-        spec = {"TrainingJobName": generate_job_name(image, now), **spec}
+        image = algo.get("TrainingImage") if isinstance(algo, dict) else ""
+        spec = {"TrainingJobName": generate_job_name(image if isinstance(image, str) else "", now), **spec}
     if isinstance(algo, dict) and "TrainingInputMode" not in algo:
         algo["TrainingInputMode"] = "File"
     for key in ("HyperParameters", "Environment"):

@@ -6,10 +6,13 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 WORKBENCH_KEY = "Workbench"
+MAX_SECONDS = 28 * 24 * 3600  # SageMaker's longest training job: no wait or timer needs more
+MAX_HOSTS = 1000  # one Docker bridge network holds at most 1023 containers
 
 
-def _setting(default: Any, help: str, *, minimum: float | None = None, kind: str | None = None) -> Any:
-    meta = {"help": help, "minimum": minimum, "kind": kind}
+def _setting(default: Any, help: str, *, minimum: float | None = None, maximum: float | None = None,
+             kind: str | None = None) -> Any:
+    meta = {"help": help, "minimum": minimum, "maximum": maximum, "kind": kind}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -20,7 +23,8 @@ class WorkbenchSettings:
     """Typed view of `Workbench:`; the field metadata drives validation, --set and the TUI."""
 
     StopGracePeriodSeconds: int = _setting(
-        120, "seconds between SIGTERM and SIGKILL when a job is stopped (SageMaker: 120)", minimum=0
+        120, "seconds between SIGTERM and SIGKILL when a job is stopped (SageMaker: 120)", minimum=0,
+        maximum=MAX_SECONDS,
     )
     Region: str = _setting("us-east-1", "AWS region used in the job ARN")
     AccountId: str = _setting("000000000000", "AWS account id used in the job ARN and the placeholder role")
@@ -29,11 +33,11 @@ class WorkbenchSettings:
     )
     SpotInterruptions: list = _setting(
         [], "simulated spot interruptions: seconds after training starts, one per attempt, e.g. [30, 45]",
-        minimum=0, kind="numbers",
+        minimum=0, maximum=MAX_SECONDS, kind="numbers",
     )
     CheckpointDrainTimeoutSeconds: int = _setting(
         300, "seconds to wait, after the containers exit, for checkpoint files to reach CheckpointConfig.S3Uri "
-        "(S3 unreachable: what is left stays in the job's folder)", minimum=0
+        "(S3 unreachable: what is left stays in the job's folder)", minimum=0, maximum=MAX_SECONDS,
     )
     FileSystems: dict = _setting(
         {}, "local folders standing in for FileSystemDataSource ids: {fs-0123abcd: /data/efs}", kind="str_map"
@@ -45,6 +49,11 @@ class WorkbenchSettings:
     )
     EmulateInstanceResources: bool = _setting(
         False, "cap each container's CPUs and memory to its instance type's (at most what this machine has)"
+    )
+    MaxHosts: int = _setting(
+        64, "the most hosts a local run may have: each host is a container on this machine (plus a 16 MB "
+        f"holder when there are several); raise it if this machine can hold more (at most {MAX_HOSTS})",
+        minimum=1, maximum=MAX_HOSTS,
     )
 
     @classmethod

@@ -7,6 +7,7 @@ patterns); nothing is copied by hand. Every problem is collected, never just the
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,10 +16,16 @@ from typing import Any, Iterable
 
 from workbench.spec.model import Shape, request_model
 from workbench.spec.paths import format_path
-from workbench.spec.settings import WORKBENCH_KEY, setting_fields, setting_kind
+from workbench.spec.settings import MAX_SECONDS, WORKBENCH_KEY, setting_default, setting_fields, setting_kind
 from workbench.storage.uri import is_local, local_path
 
 TARGETS = ("local", "sagemaker")
+
+# The API's integer is a Java int, its long a Java long: the bounds where the model gives none.
+_TYPE_BOUNDS = {"integer": (-2 ** 31, 2 ** 31 - 1), "long": (-2 ** 63, 2 ** 63 - 1)}
+
+NO_HOSTS = ("a local run needs at least one host: set ResourceConfig.InstanceCount "
+            "(or the instance groups' counts) to 1 or more")
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,8 @@ class _Walker:
         elif kind in ("float", "double"):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 self.add(path, f"must be a number, not {_kind(value)} {_show(value)}")
+            elif not math.isfinite(value):
+                self.add(path, f"must be a finite number, not {_show(value)}")
             else:
                 self.bounds(value, shape, path)
         elif kind == "boolean":
@@ -133,9 +142,13 @@ class _Walker:
                 self.add(path, f"must be true or false, not {_kind(value)} {_show(value)}")
 
     def bounds(self, value: float, shape: Shape, path: list) -> None:
-        low, high = shape.min, shape.max
-        if low is not None and value < low or high is not None and value > high:
-            self.add(path, f"{value} is out of range; allowed: {_range(low, high)}")
+        type_low, type_high = _TYPE_BOUNDS.get(shape.type, (None, None))
+        low = shape.min if shape.min is not None else type_low
+        high = shape.max if shape.max is not None else type_high
+        if low is not None and value < low:  # the type's own bound is named only when it is the one broken
+            self.add(path, f"{_show(value)} is out of range; allowed: {_range(low, shape.max)}")
+        elif high is not None and value > high:
+            self.add(path, f"{_show(value)} is out of range; allowed: {_range(shape.min, high)}")
 
     def structure(self, value: Any, shape: Shape, path: list) -> None:
         if not isinstance(value, dict):
@@ -336,9 +349,15 @@ def _cross_field(data: dict, target: str, add) -> None:
         add(["RoleArn"], f"{role!r} is sm-workbench's stand-in for local runs; give the IAM role SageMaker runs "
                          "the job as, e.g. arn:aws:iam::123456789012:role/SageMakerRole")
 
+    if target == "local":
+        _host_count(data, resources, groups, add)
+
     stopping = data.get("StoppingCondition") if isinstance(data.get("StoppingCondition"), dict) else {}
     max_wait = stopping.get("MaxWaitTimeInSeconds")
     max_runtime = stopping.get("MaxRuntimeInSeconds")
+    if _is_int(max_runtime) and MAX_SECONDS < max_runtime <= _TYPE_BOUNDS["integer"][1]:  # beyond: out of range
+        add(["StoppingCondition", "MaxRuntimeInSeconds"],
+            f"{_show(max_runtime)} is more than {MAX_SECONDS} (28 days), the longest SageMaker runs a training job")
     if max_wait is not None:
         if data.get("EnableManagedSpotTraining") is not True:
             add(["StoppingCondition", "MaxWaitTimeInSeconds"],
@@ -346,6 +365,33 @@ def _cross_field(data: dict, target: str, add) -> None:
         elif isinstance(max_wait, int) and isinstance(max_runtime, int) and max_wait < max_runtime:
             add(["StoppingCondition", "MaxWaitTimeInSeconds"],
                 f"{max_wait} is less than MaxRuntimeInSeconds ({max_runtime}); it must be at least as long")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _host_count(data: dict, resources: dict, groups: list | None, add) -> None:
+    """Every host is a container here: at least one, and no more than Workbench.MaxHosts."""
+    if groups:
+        counts = [g.get("InstanceCount") for g in groups if isinstance(g, dict)]
+        if not all(_is_int(c) for c in counts):
+            return  # the model walk reports those
+        count, path = sum(counts), ["ResourceConfig", "InstanceGroups"]
+    else:
+        count, path = resources.get("InstanceCount", 1), ["ResourceConfig", "InstanceCount"]
+        if not _is_int(count):
+            return
+    if count < 1:
+        add(path, NO_HOSTS)
+        return
+    section = data.get(WORKBENCH_KEY)
+    chosen = section.get("MaxHosts") if isinstance(section, dict) else None
+    max_hosts = chosen if _is_int(chosen) and check_setting("MaxHosts", chosen) is None else setting_default("MaxHosts")
+    if count > max_hosts:
+        add(path, f"{_show(count)} hosts is more than Workbench.MaxHosts ({max_hosts}): each host is a container on "
+                  f"this machine; use fewer hosts, or raise Workbench.MaxHosts (at most "
+                  f"{setting_fields()['MaxHosts'].metadata['maximum']}) if this machine can hold them")
 
 
 def _workbench_section(data: dict, add) -> None:
@@ -372,7 +418,7 @@ def check_setting(name: str, value: Any) -> str | None:
     """Why `value` does not fit the Workbench setting `name`, or None when it does."""
     f = setting_fields()[name]
     kind = setting_kind(name)
-    minimum = f.metadata.get("minimum")
+    minimum, maximum = f.metadata.get("minimum"), f.metadata.get("maximum")
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             return f"must be a whole number, not {_kind(value)} {_show(value)}"
@@ -389,9 +435,11 @@ def check_setting(name: str, value: Any) -> str | None:
         if not isinstance(value, list):
             return f"must be a list, not {_kind(value)} {_show(value)}"
         if kind == "numbers":
+            low = minimum or 0
             for item in value:
-                if isinstance(item, bool) or not isinstance(item, (int, float)) or item < (minimum or 0):
-                    return f"must be a list of numbers of at least {minimum or 0}; {_show(item)} is not"
+                if isinstance(item, bool) or not isinstance(item, (int, float)) or not (
+                        low <= item and (maximum is None or item <= maximum)):
+                    return f"must be a list of numbers from {_range(low, maximum)}; {_show(item)} is not"
             return None
     elif kind in ("dict", "str_map"):
         if not isinstance(value, dict):
@@ -410,8 +458,13 @@ def check_setting(name: str, value: Any) -> str | None:
                 return "is an empty list; give GPU indexes like [0, 1], or none to run on the CPU"
             return None
         return f"must be auto, all, none, or a list of GPU indexes like [0, 1]; not {_show(value)}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, not {_show(value)}"
     if minimum is not None and isinstance(value, (int, float)) and value < minimum:
-        return f"{value} is too small; at least {minimum}"
+        return f"{_show(value)} is too small; at least {minimum}"
+    if maximum is not None and isinstance(value, (int, float)) and value > maximum:
+        unit = " (28 days, the longest SageMaker runs a training job)" if maximum == MAX_SECONDS else ""
+        return f"{_show(value)} is too big; at most {maximum}{unit}"
     return None
 
 

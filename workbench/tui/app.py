@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -52,6 +52,7 @@ class WorkbenchApp(App):
     @dataclass
     class JobsPolled(Message):
         records: list[dict]
+        skipped: list = field(default_factory=list)  # folders left out: .folder, .problem, .message
 
     @dataclass
     class PollFailed(Message):
@@ -72,6 +73,7 @@ class WorkbenchApp(App):
         self.config = TuiConfig.load()
         self.launched: set[str] = set()
         self._statuses: dict[str, str] | None = None
+        self._warned_skipped: set[tuple[str, str]] = set()
         self._poll_now = threading.Event()
         self.theme_problems: list[str] = []
 
@@ -119,11 +121,14 @@ class WorkbenchApp(App):
     def _poll_jobs(self) -> None:
         worker = get_current_worker()
         failed = ""
+        last: api.History | None = None
         while not worker.is_cancelled:
             try:
-                records = api.list_jobs()
+                history = api.job_history()
                 failed = ""
-                self.post_message(self.JobsPolled(records))
+                if last is None or not _same_history(history, last):  # idle: nothing to redraw
+                    self.post_message(self.JobsPolled(history.records, history.skipped))
+                last = history
             except (WorkbenchError, OSError) as err:
                 if str(err) != failed:
                     failed = str(err)
@@ -139,6 +144,11 @@ class WorkbenchApp(App):
 
     @on(JobsPolled)
     def _jobs_polled(self, event: JobsPolled) -> None:
+        skipped = {(str(s.folder), s.problem): s for s in event.skipped}
+        for key, item in skipped.items():
+            if key not in self._warned_skipped:
+                self.notify(item.message, severity="warning", title="Job left out of the list", timeout=10)
+        self._warned_skipped = set(skipped)
         statuses = {r["TrainingJobName"]: r.get("TrainingJobStatus", "") for r in event.records}
         if self._statuses is not None:
             for record in event.records:
@@ -347,3 +357,8 @@ class WorkbenchApp(App):
                                        f"{names} has unsaved changes. Quit and lose them? "
                                        "(Running jobs keep running either way.)", yes="Quit"), answer)
 
+
+def _same_history(new: "api.History", old: "api.History") -> bool:
+    """Unchanged records come back as the same objects: compare by identity, cheaply."""
+    return (len(new.records) == len(old.records) and all(a is b for a, b in zip(new.records, old.records))
+            and new.skipped == old.skipped)

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from workbench.errors import SpecInvalid, WorkbenchError
-from workbench.spec import JobSpec, Problem, check_spec, dump_spec, parse_spec_text
+from workbench.spec import JobSpec, Problem, check_spec, dump_spec, parse_yaml_value, read_spec_file
 from workbench.spec.model import request_model
 from workbench.spec.paths import format_path, parse_path
 from workbench.spec.settings import WORKBENCH_KEY, setting_fields, setting_kind
@@ -105,8 +105,8 @@ def typed_value(path: str, raw: str) -> Any:
     if kind in ("string", "str"):
         return raw
     try:
-        return yaml.safe_load(raw)
-    except yaml.YAMLError:
+        return parse_yaml_value(raw)
+    except WorkbenchError:
         return raw
 
 
@@ -144,11 +144,7 @@ class SpecDraft:
         path = Path(path).resolve()
         if not path.exists():
             return cls({}, path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise WorkbenchError(f"{path}: cannot read it ({err})") from None
-        return cls(parse_spec_text(text, str(path)), path, Fingerprint.of(path))
+        return cls(read_spec_file(path), path, Fingerprint.of(path))
 
     # --- fields ----------------------------------------------------------------------
 

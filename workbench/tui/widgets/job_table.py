@@ -41,6 +41,13 @@ class JobTable(DataTable):
     def on_mount(self) -> None:
         for key, label in COLUMNS:
             self.add_column(label, key=key)
+        self.app.theme_changed_signal.subscribe(self, self._recolour)
+
+    def _recolour(self, theme: object) -> None:
+        """Cells carry the theme's colours: draw every row again."""
+        shown = [self.records[name] for name in self.order]
+        self.order = []
+        self.show(shown)
 
     @property
     def selected_name(self) -> str | None:
@@ -58,7 +65,7 @@ class JobTable(DataTable):
         shown = [r for r in records if matches(r, text)]
         names = [r["TrainingJobName"] for r in shown]
         selected = self.selected_name
-        self.records = {r["TrainingJobName"]: r for r in shown}
+        before, self.records = self.records, {r["TrainingJobName"]: r for r in shown}
         if names != self.order:
             self.clear()
             self.order = names
@@ -68,6 +75,8 @@ class JobTable(DataTable):
                 self.move_cursor(row=names.index(selected), animate=False)
             return
         for record in shown:
+            if before.get(record["TrainingJobName"]) is record:  # the history hands back unchanged records as is
+                continue
             for (key, _), value in zip(COLUMNS, self._cells(record)):
                 self.update_cell(record["TrainingJobName"], key, value)
 
