@@ -470,7 +470,7 @@ class JobRunner:
         for extension in self.extensions:
             extension.host_exited(self.ctx, host)
         if code != 0 and not self.stop_reason and not self.failure:
-            written = failure_reason(self.paths.opt_ml(host))
+            written = failure_reason(self.paths.opt_ml(host), lambda text: self.emit(ev.Notice("warning", text, host)))
             self.failure = written or reason or (
                 f"AlgorithmError: {host} exited with exit code {code}"
                 + (" (out of memory)" if oom else "")
@@ -558,6 +558,11 @@ class JobRunner:
         for rel, kept, dropped in result.collisions:
             self.emit(ev.Notice("warning", f"{kept} and {dropped} both wrote {rel}; kept {kept}'s "
                                 f"(on SageMaker one would overwrite the other)"))
+        for host in sorted({h for h, _, _ in result.skipped}, key=natural_key):
+            skipped = [f"{path} ({why})" for h, path, why in result.skipped if h == host]
+            self.emit(ev.Notice("warning", "Not packed, to keep this machine's files out of the outputs: "
+                                + "; ".join(skipped[:5]) + (f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""),
+                                host))
         self.emit(ev.OutputsUploaded(result.model_artifacts, result.output_artifacts, result.files,
                                      result.bytes, result.seconds))
 

@@ -12,8 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.engine.checkpoints.folders import Signature, scan
+from workbench.engine.checkpoints.ledger import Signature
 from workbench.engine.checkpoints.remote import CheckpointStore
+from workbench.engine.container_files import scan
 from workbench.errors import WorkbenchError
 
 
