@@ -135,3 +135,84 @@ def test_a_long_failure_file_is_read_only_up_to_its_limit(tmp_path):
     os.mkfifo(opt_ml / "output" / "failure")
     warned = []
     assert failure_reason(opt_ml, warned.append) is None and warned
+
+
+def mode_of(path) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_uid, info.st_mode & 0o7777
+
+
+@pytest.fixture
+def open_home(monkeypatch):
+    """A state directory any local user could walk to (pytest's own tmp folders are 0700)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    home = Path(tempfile.mkdtemp(prefix="smw-modes-"))
+    home.chmod(0o755)
+    monkeypatch.setenv("SM_WORKBENCH_HOME", str(home))
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def as_nobody_can_write(path) -> bool:
+    import subprocess
+
+    probe = subprocess.run(["/usr/bin/python3", "-c", f"open({str(path)!r}, 'w').write('planted')"],
+                           preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)), capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to another local user needs root")
+def test_other_local_users_cannot_plant_files_in_a_job(tmp_path, images, open_home):
+    """Reproduction: the host /opt/ml trees were mode 0777 under world-readable parents, so
+    any local user could put a file into a running job's model/ (and so into its model.tar.gz)."""
+    ran = run_spec(shell_job(tmp_path, images, "echo weights > /opt/ml/model/weights"), tmp_path)
+    assert ran.record["TrainingJobStatus"] == "Completed"
+    opt_ml = ran.paths.opt_ml("algo-1")
+    assert not as_nobody_can_write(opt_ml / "model" / "planted")
+    assert not (opt_ml / "model" / "planted").exists()
+    assert mode_of(ran.paths.root) == (0, 0o700)
+    assert mode_of(ran.paths.root / "hosts") == (0, 0o700)
+    for folder in ("", "model", "output", "output/data", "code", "input", "input/config", "input/data"):
+        assert mode_of(opt_ml / folder) == (0, 0o755), folder  # the image runs as root: nothing wider
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")
+def test_a_non_root_container_user_writes_its_folders_and_checkpoints(tmp_path, images):
+    """The image's `USER trainer` (uid 2345, by name) must still write model/, output/ and its
+    checkpoints (restored ones included) once the folders are no longer 0777."""
+    store = tmp_path / "ckpt"
+    store.mkdir()
+    (store / "old.txt").write_text("restored\n")
+    spec = shell_job(tmp_path, images, "set -e; id -u > /opt/ml/output/data/uid; echo w > /opt/ml/model/weights; "
+                     "mkdir /opt/ml/code/x; echo more >> /opt/ml/checkpoints/old.txt; "
+                     "echo new > /opt/ml/checkpoints/new.txt")
+    spec["AlgorithmSpecification"]["TrainingImage"] = images["nonroot"]
+    spec["CheckpointConfig"] = {"S3Uri": str(store)}
+    ran = run_spec(spec, tmp_path)
+    assert ran.record["TrainingJobStatus"] == "Completed", ran.record.get("FailureReason")
+    folder = tmp_path / "output" / ran.name / "output"
+    assert tar_members(folder / "output.tar.gz") == {"uid": b"2345\n"}
+    assert tar_members(folder / "model.tar.gz") == {"weights": b"w\n"}
+    assert (store / "old.txt").read_text() == "restored\nmore\n" and (store / "new.txt").read_text() == "new\n"
+    opt_ml = ran.paths.opt_ml("algo-1")
+    for folder in ("", "model", "output", "output/data", "code"):
+        assert mode_of(opt_ml / folder) == (2345, 0o755), folder
+    for folder in ("input", "input/config", "input/data"):
+        assert mode_of(opt_ml / folder) == (0, 0o755), folder
+    assert mode_of(ran.paths.host("algo-1") / "checkpoints") == (2345, 0o755)
+
+
+def test_folder_access_for_each_kind_of_image_user(images, docker_client, monkeypatch):
+    from workbench.engine import container_user
+    from workbench.engine.container_user import WIDE, FolderAccess, folder_access
+
+    assert folder_access(docker_client, images["shell"]) == FolderAccess()
+    monkeypatch.setattr(container_user.os, "geteuid", lambda: 0)
+    assert folder_access(docker_client, images["nonroot"]) == FolderAccess(2345, 2345)
+    monkeypatch.setattr(container_user.os, "geteuid", lambda: 1000)  # we cannot chown: 0777 inside hosts/ (0700)
+    assert folder_access(docker_client, images["nonroot"]) == WIDE
+    monkeypatch.setattr(container_user, "_ids_remapped", lambda client: True)  # userns-remap: even root is another id
+    assert folder_access(docker_client, images["shell"]) == WIDE

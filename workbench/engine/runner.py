@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from workbench.engine import control
 from workbench.engine import events as ev
+from workbench.engine.container_user import folder_access, private_folder
 from workbench.engine.docker_backend import DockerJob, signal_name
 from workbench.engine.extension import Extension, JobContext, merge_options
 from workbench.engine.layout import write_host_tree
@@ -228,8 +229,11 @@ class JobRunner:
         return self._finish(watcher)
 
     def _setup(self) -> None:
+        if self.ctx.access is None:
+            self.ctx.access = folder_access(self.client, self.spec["AlgorithmSpecification"]["TrainingImage"])
+        private_folder(self.paths.root / "hosts")  # no other user of this machine reaches the trees
         for host in self.plan.hosts:
-            write_host_tree(self.paths.opt_ml(host.name), self.spec, self.plan, host)
+            write_host_tree(self.paths.opt_ml(host.name), self.spec, self.plan, host, self.ctx.access)
         # The network and the holders come up while the data is staged (once: a spot
         # restart keeps them, so every host keeps its identity).
         with ThreadPoolExecutor(max_workers=1) as pool:

@@ -83,7 +83,7 @@ def create_job_dir(name: str) -> JobPaths:
     """Reserve a job name: the folder is created atomically, so a used name is refused."""
     paths = job_paths(name)
     try:
-        paths.root.mkdir(parents=False)
+        paths.root.mkdir(mode=0o700, parents=False)  # logs, spec and host trees are this user's alone
     except FileExistsError:
         raise NameClash(
             f"A job named {name!r} already exists; pick another name (--name), "
