@@ -76,16 +76,19 @@ class LogPump:
         self.flush()
 
 
-def follow_container(container, host: str, pump: LogPump, after: float | None = None) -> None:
-    """Read a container's whole output (lines later than `after`) until it exits; blocking."""
+def follow_container(container, host: str, pump: LogPump, after: float | None = None) -> bool:
+    """Read a container's whole output (lines later than `after`) until it exits; blocking.
+
+    False when the stream broke off instead of ending (the engine went away)."""
     kwargs = {"stream": True, "follow": True, "timestamps": True, "stdout": True, "stderr": True}
     if after:
         kwargs["since"] = int(after)
     try:
         stream = container.logs(**kwargs)
     except Exception:
-        return
+        return False
     remainder = b""
+    ended = True
     try:
         for chunk in stream:
             data = remainder + chunk
@@ -98,10 +101,11 @@ def follow_container(container, host: str, pump: LogPump, after: float | None = 
                 if lines:
                     pump.add(host, lines)
     except Exception:
-        pass
+        ended = False
     if remainder and (not after or _split(remainder)[0] > after):
         pump.add(host, [_split(remainder)])
     pump.flush(host)
+    return ended
 
 
 def _split(raw: bytes) -> tuple[float, str]:

@@ -20,6 +20,7 @@ from workbench.engine import events as ev
 from workbench.engine.container_user import folder_access, private_folder
 from workbench.engine.docker_backend import DockerJob, signal_name
 from workbench.engine.extension import Extension, JobContext, merge_options
+from workbench.engine.kill_events import KillEvents
 from workbench.engine.layout import write_host_tree
 from workbench.engine.logs import LogPump, follow_container
 from workbench.engine.outputs import failure_reason, pack_and_upload
@@ -30,6 +31,8 @@ from workbench.errors import WorkbenchError
 from workbench.spec.settings import WorkbenchSettings
 
 POLL_SECONDS = 0.05
+ENGINE_RETRY_SECONDS = 1.0  # between attempts to reach an engine that went away
+LOST_MARGIN = 2.0  # an exit this close before the engine was lost counts as during the outage
 
 MESSAGES = {
     "Starting": "Preparing the instances for training",
@@ -93,6 +96,7 @@ class JobRunner:
         self.term_sent_at: float | None = None
         self.killed = False
         self._watching = threading.Event()
+        self.kills: KillEvents | None = None  # signals the engine delivered, to tell ours from others'
         self.adopted = False
         self._created = time.time()
         self.first_training_start: float | None = None
@@ -200,24 +204,25 @@ class JobRunner:
             )
             return self._finish(watcher)
         self.training_started = epoch(record.get("TrainingStartTime")) or time.time()
-        signals = (record.get("Workbench") or {}).get("Signals") or []
-        if record.get("TrainingJobStatus") == "Stopping" and signals:
-            self.stop_reason = next((s["Reason"] for s in signals if s["Signal"] == "SIGTERM"), "Stopped")
-            self.term_sent_at = epoch(signals[0]["Time"])
+        signals = self._resume_stop(record)
         known_exits = (record.get("Workbench") or {}).get("Hosts") or {}
+        self._watch_kills()
         for name, run in self.hosts.items():
             run.container = containers.get(name)
-            run.signals = [s["Signal"] for s in signals if s["Host"] == name]
+            mine = [s for s in signals if s["Host"] == name]
+            run.signals, run.signal_times = [s["Signal"] for s in mine], [epoch(s["Time"]) for s in mine]
             if "ExitCode" in known_exits.get(name, {}):
                 run.exit_code = known_exits[name]["ExitCode"]
                 continue
             if run.container is None:
-                self.exits.put((name, 137, False, f"AlgorithmError: the container of {name} disappeared"))
+                self.exits.put((name, 137, False, f"AlgorithmError: the container of {name} disappeared", ""))
                 continue
             run.running = True
             after = last_log_time(self.paths, name)
             run.thread = threading.Thread(target=self._follow, args=(run, after), name=f"host-{name}", daemon=True)
             run.thread.start()
+        if (self.failure or self.stop_reason) and self.term_sent_at is None:
+            self._terminate_remaining(self.stop_reason or "Failed")  # decided, but no SIGTERM had gone out yet
         try:
             for extension in self.extensions:
                 extension.started(self.ctx)
@@ -227,6 +232,40 @@ class JobRunner:
         except Exception as err:
             self._internal_error(err)
         return self._finish(watcher)
+
+    def _resume_stop(self, record: dict) -> list[dict]:
+        """What the dead runner had decided: a failure (the first host whose exit failed the
+        job), a stop under way (its SIGTERM time stays the base of the SIGKILL deadline).
+        Returns this attempt's signals."""
+        from workbench.engine.record import epoch
+
+        bench = record.get("Workbench") or {}
+        signals = bench.get("Signals") or []
+        interruptions = bench.get("Interruptions") or []
+        if interruptions:  # only this attempt's: earlier ones were spot interruptions
+            since = epoch(interruptions[-1]["Time"]) or 0.0
+            signals = [s for s in signals if (epoch(s["Time"]) or 0.0) >= since]
+        terms = [s for s in signals if s["Signal"] == "SIGTERM"]
+        hosts = bench.get("Hosts") or {}
+        failed = sorted(((h.get("EndTime", ""), name) for name, h in hosts.items() if h.get("FailureReason")
+                         or (h.get("ExitCode") not in (None, 0) and (not terms or h.get("EndTime", "") <= terms[0]["Time"]))))
+        if failed:  # the first exit that failed the job (a record without FailureReason: as its exit says)
+            host = hosts[failed[0][1]]
+            self.failure = host.get("FailureReason") or failure_reason(self.paths.opt_ml(failed[0][1])) or (
+                f"AlgorithmError: {failed[0][1]} exited with exit code {host['ExitCode']}")
+        if terms:
+            self.term_sent_at = epoch(terms[0]["Time"])
+            self.killed = any(s["Signal"] == "SIGKILL" for s in signals)
+            reason = terms[0]["Reason"]
+            if reason == "Interrupted":  # the restart lived in the dead process
+                self.failure = self.failure or (
+                    f"WorkbenchError: the sm-workbench process running this job ended while a spot interruption "
+                    f"was under way; the restart cannot be resumed. Rerun it with `sm-workbench rerun {self.name}`")
+            elif reason != "Failed":
+                self.stop_reason = reason
+        elif record.get("TrainingJobStatus") == "Stopping":
+            self.stop_reason = "Stopped"
+        return signals
 
     def _setup(self) -> None:
         if self.ctx.access is None:
@@ -272,6 +311,7 @@ class JobRunner:
         self.training_started = time.time()
         if self.first_training_start is None:
             self.first_training_start = self.training_started
+        self._watch_kills()
         with ThreadPoolExecutor(max_workers=min(8, len(self.hosts))) as pool:
             list(pool.map(self._start_host, self.plan.hosts))
         try:
@@ -371,17 +411,50 @@ class JobRunner:
         except APIError as err:
             reason = start_failure_reason(host.name, err, entrypoint, command)
             self.emit(ev.Notice("error", reason, host.name))
-            self.exits.put((host.name, 127, False, reason))
+            self.exits.put((host.name, 127, False, reason, ""))
             return
         run.running = True
         self.emit(ev.HostStarted(host.name, run.container.id, host.group, host.instance_type))
         run.thread = threading.Thread(target=self._follow, args=(run,), name=f"host-{host.name}", daemon=True)
         run.thread.start()
 
+    def _watch_kills(self) -> None:
+        if self.kills is None:
+            self.kills = KillEvents(self.client, self.docker.labels(role="training"))
+            self.kills.start()
+
     def _follow(self, run: HostRun, after: float | None = None) -> None:
-        follow_container(run.container, run.plan.name, self.pump, after=after)
-        code, oom = wait_for_exit(self.docker, run.container)
-        self.exits.put((run.plan.name, code, oom, ""))
+        from workbench.engine.store import last_log_time
+
+        host = run.plan.name
+        while not follow_container(run.container, host, self.pump, after=after):
+            # The stream broke off: the engine went away. Once it answers again, a container
+            # that is still running (live-restore) is followed on; one that is not, ended then.
+            if wait_until_answered(self.docker, run.container) != "running":
+                code, oom, engine_lost = wait_for_exit(self.docker, run.container, lost_at=time.time())
+                break
+            time.sleep(ENGINE_RETRY_SECONDS)
+            after = last_log_time(self.paths, host)
+        else:
+            code, oom, engine_lost = wait_for_exit(self.docker, run.container)
+        self.exits.put((host, code, oom, "", self._outside_ending(run, code, engine_lost)))
+
+    def _outside_ending(self, run: HostRun, code: int, engine_lost: bool) -> str:
+        """Why a container we never signalled did not end by itself, if it did not: it ended
+        while the engine was gone (a restart stops every container), or the engine delivered
+        a signal that was not ours (`docker stop`, `docker kill`)."""
+        if run.signals:
+            return ""  # ours: a stop, or the end of a failed job
+        host = run.plan.name
+        if engine_lost:
+            return (f"InternalServerError: the Docker engine went away while {host} was training and its container "
+                    f"ended meanwhile (exit code {code}): training was cut short, not finished. Run the job again")
+        delivered = self.kills.signals_to(run.container.id) if self.kills is not None else None
+        if delivered:
+            return (f"InternalServerError: {host}'s container received {delivered[0]}, which sm-workbench did not "
+                    f"send (`docker stop`, `docker kill`, or the engine stopping), and ended (exit code {code}): "
+                    "training was cut short, not finished. Run the job again")
+        return ""
 
     def _monitor(self) -> None:
         grace = float(self.settings.StopGracePeriodSeconds)
@@ -391,8 +464,7 @@ class JobRunner:
         interruption = self._scheduled_interruption()
         while any(r.exit_code is None for r in self.hosts.values()):
             try:
-                host, code, oom, reason = self.exits.get(timeout=POLL_SECONDS)
-                self._host_exited(host, code, oom, reason)
+                self._host_exited(*self.exits.get(timeout=POLL_SECONDS))
                 continue
             except queue.Empty:
                 pass
@@ -455,13 +527,27 @@ class JobRunner:
         except APIError:
             pass  # it exited meanwhile; its exit arrives through the queue
 
-    def _host_exited(self, host: str, code: int, oom: bool, reason: str) -> None:
+    def _host_exited(self, host: str, code: int, oom: bool, reason: str, outside: str = "") -> None:
+        """`reason`: why, when it failed to start or vanished; `outside`: why it ended, when
+        not by itself nor by our signal."""
         run = self.hosts[host]
         run.exit_code = code
         run.running = False
         if self.pump:
             self.pump.flush(host)
-        self.emit(ev.HostExited(host, code, signal_name(code, run.signals), oom))
+        failure = ""
+        if not self.failure and code != 0 and not self.stop_reason:
+            written = failure_reason(self.paths.opt_ml(host), lambda text: self.emit(ev.Notice("warning", text, host)))
+            failure = written or outside or reason or (
+                f"AlgorithmError: {host} exited with exit code {code}"
+                + (" (out of memory)" if oom else "")
+                + f"; see `sm-workbench logs {self.name} --host {host}`"
+            )
+        elif not self.failure and outside:
+            failure = outside  # exit code 0 or a stop under way: it still did not finish
+        if outside:
+            self.emit(ev.Notice("error", outside, host))
+        self.emit(ev.HostExited(host, code, signal_name(code, run.signals), oom, failure=failure))
         if run.signal_times:
             now = time.time()
             self.emit(ev.SignalOutcome(
@@ -473,15 +559,11 @@ class JobRunner:
             self.training_ended = time.time()
         for extension in self.extensions:
             extension.host_exited(self.ctx, host)
-        if code != 0 and not self.stop_reason and not self.failure:
-            written = failure_reason(self.paths.opt_ml(host), lambda text: self.emit(ev.Notice("warning", text, host)))
-            self.failure = written or reason or (
-                f"AlgorithmError: {host} exited with exit code {code}"
-                + (" (out of memory)" if oom else "")
-                + f"; see `sm-workbench logs {self.name} --host {host}`"
-            )
+        if failure:
+            self.failure = failure
             if any(r.exit_code is None for r in self.hosts.values()):
-                self.emit(ev.Notice("error", f"{host} failed (exit code {code}); stopping the other hosts"))
+                how = "was ended from outside" if outside else f"failed (exit code {code})"
+                self.emit(ev.Notice("error", f"{host} {how}; stopping the other hosts"))
                 self._terminate_remaining("Failed")
 
     # --- the end ---------------------------------------------------------------------
@@ -530,6 +612,8 @@ class JobRunner:
         self._watching.set()
         if watcher:
             watcher.join(timeout=1)
+        if self.kills is not None:
+            self.kills.close()
         self.emit(ev.JobFinished(status, secondary, self.failure[:1024] if self.failure else "", model,
                                  billable_seconds=round(self.billable, 3) if self.first_training_start else None))
         if self.recorder:
@@ -588,20 +672,42 @@ class JobRunner:
             self._internal_error(err)
 
 
-def wait_for_exit(docker: DockerJob, container) -> tuple[int, bool]:
-    """Block until the container has exited (riding out client timeouts); (code, oom)."""
+def wait_for_exit(docker: DockerJob, container, lost_at: float | None = None) -> tuple[int, bool, bool]:
+    """Block until the container has exited, riding out client timeouts and an engine that
+    goes away (tried again every second). (code, oom, engine_lost): engine_lost when it
+    ended while the engine could not be reached (`lost_at`: since when, if known already)."""
     from docker.errors import NotFound
     from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout
 
     while True:
         try:
+            if lost_at is not None and docker.state(container).status == "running":
+                lost_at = None  # it outlived the outage (live-restore): whatever ends it later is not the outage
             container.wait(timeout=3600)
             state = docker.state(container)
-            return state.exit_code, state.oom_killed
-        except (ReadTimeout, RequestsConnectionError):
+            lost = lost_at is not None and (state.finished_at is None or state.finished_at >= lost_at - LOST_MARGIN)
+            return state.exit_code, state.oom_killed, lost
+        except ReadTimeout:
             continue
+        except RequestsConnectionError:
+            lost_at = lost_at or time.time()
+            time.sleep(ENGINE_RETRY_SECONDS)
         except NotFound:
-            return 137, False
+            return 137, False, False
+
+
+def wait_until_answered(docker: DockerJob, container) -> str:
+    """The container's status once the engine answers again ("gone" when it was removed)."""
+    from docker.errors import NotFound
+    from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout
+
+    while True:
+        try:
+            return docker.state(container).status
+        except (ReadTimeout, RequestsConnectionError):
+            time.sleep(ENGINE_RETRY_SECONDS)
+        except NotFound:
+            return "gone"
 
 
 def start_failure_reason(host: str, err, entrypoint, command) -> str:
