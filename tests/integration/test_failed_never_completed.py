@@ -1,6 +1,7 @@
 """A failed job is never recorded as Completed: a takeover in the middle of a failure's stop,
-containers ended by someone else."""
+containers ended by someone else, channels with nothing in them."""
 
+import json
 import os
 import signal
 import subprocess
@@ -128,3 +129,44 @@ def test_our_own_stop_of_a_term_handling_job_is_still_stopped(tmp_path, images, 
     assert (record["TrainingJobStatus"], record["SecondaryStatus"]) == ("Stopped", "Stopped")
     assert "FailureReason" not in record
 
+
+@pytest.mark.parametrize("mode", ["File", "FastFile", "Pipe"])
+@pytest.mark.parametrize("where", ["s3", "local"])
+def test_a_channel_with_nothing_in_it_fails_at_downloading(tmp_path, images, docker_client, mode, where, request):
+    """Reproduction: a channel whose S3 prefix (or local folder) holds no objects ran to
+    Completed; SageMaker refuses such a job with "No S3 objects found under S3 URL ..."."""
+    spec = probe_spec(tmp_path, RoleArn="arn:aws:iam::123456789012:role/Trainer")
+    if where == "s3":
+        bucket = request.getfixturevalue("bucket")
+        uri = f"s3://{bucket}/empty/"
+    else:
+        (tmp_path / "empty").mkdir()
+        uri = str(tmp_path / "empty")
+    spec["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] = uri
+    spec["InputDataConfig"][0]["InputMode"] = mode
+    ran = run_spec(spec, tmp_path)
+    record = ran.record
+    assert (record["TrainingJobStatus"], record["SecondaryStatus"]) == ("Failed", "Failed")
+    assert [t["Status"] for t in record["SecondaryStatusTransitions"]] == ["Starting", "Downloading", "Failed"]
+    if where == "s3":
+        assert record["FailureReason"] == (
+            f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that '
+            'the bucket exists in the selected region (us-east-1), that objects exist under that S3 prefix, and that '
+            f'the role "arn:aws:iam::123456789012:role/Trainer" has "s3:ListBucket" permissions on bucket "{bucket}".')
+    else:
+        assert record["FailureReason"].startswith(f'ClientError: No files found under local path "{uri}"')
+    assert not ran.of(ev.HostStarted) and "ModelArtifacts" not in record
+    assert not (tmp_path / "output").exists()
+    assert leftovers(docker_client, ran.name) == []
+
+
+def test_a_manifest_with_no_entries_fails_at_downloading(tmp_path, images, docker_client):
+    spec = probe_spec(tmp_path)
+    manifest = tmp_path / "train.manifest"
+    manifest.write_text(json.dumps([{"prefix": str(tmp_path / "data") + "/"}]))
+    spec["InputDataConfig"][0]["DataSource"]["S3DataSource"].update(S3DataType="ManifestFile", S3Uri=str(manifest))
+    ran = run_spec(spec, tmp_path)
+    assert ran.record["TrainingJobStatus"] == "Failed"
+    assert ran.record["FailureReason"].startswith("ClientError: The ManifestFile")
+    assert "has no entries" in ran.record["FailureReason"]
+    assert leftovers(docker_client, ran.name) == []

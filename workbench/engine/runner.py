@@ -629,8 +629,8 @@ class JobRunner:
 
     def _upload(self) -> None:
         started = [h for h in self.plan.hosts if self.paths.opt_ml(h.name).is_dir()]
-        if not started:
-            return
+        if not started or self.training_started is None:
+            return  # it never trained (stopped or failed at Downloading): no container wrote anything
         self.set_status("Stopping" if self.stop_reason else "InProgress", "Uploading")
         output = self.spec["OutputDataConfig"]
         try:

@@ -25,6 +25,7 @@ from workbench.engine import events as ev
 from workbench.engine.channels import records  # noqa: F401  (folds CacheUsed into the record)
 from workbench.engine.channels.file_mode import ProgressReporter
 from workbench.engine.channels.ordering import host_share, pipe_only_settings
+from workbench.engine.channels.sources import require_data
 from workbench.engine.extension import Extension, JobContext
 from workbench.engine.plan import ChannelPlan
 from workbench.errors import StorageError
@@ -121,6 +122,7 @@ class FastFileChannels(Extension):
         assert channel.source is not None and channel.source.path is not None
         source = channel.source.path
         objects = list_objects(channel.source)  # also says clearly when the path is missing
+        require_data(ctx, channel, objects)
         whole = source.is_dir() and (channel.distribution != "ShardedByS3Key" or len(channel.hosts) == 1)
         for host in channel.hosts:
             share = host_share(channel, objects, host)
@@ -138,6 +140,7 @@ class FastFileChannels(Extension):
 
         assert channel.source is not None
         objects = fastfile_objects(channel.source)
+        require_data(ctx, channel, objects)
         shares = {host: host_share(channel, objects, host) for host in channel.hosts}
         needed = list({o.location: o for share in shares.values() for o in share}.values())
         if self.lease is None:
