@@ -29,8 +29,8 @@ class ChannelData:
 
 
 def require_data(ctx: JobContext, channel: ChannelPlan, items: list) -> None:
-    """A channel that names nothing fails the job at Downloading, with SageMaker's words
-    (which S3 gives when CreateTrainingJob is called)."""
+    """A channel that names nothing fails the job at Downloading, with the words SageMaker's
+    CreateTrainingJob refuses such a channel with."""
     if items:
         return
     source = channel.source
