@@ -30,10 +30,12 @@ class KillEvents:
         self._closed = False
         self._stream = None
         self._started = threading.Event()
+        self.since = time.time()
         self._thread = threading.Thread(target=self._run, name="kill-events", daemon=True)
 
     def start(self) -> None:
         """Follow the stream from now on; returns once it is connected (or could not be)."""
+        self.since = time.time()
         self._thread.start()
         self._started.wait(10)
 
@@ -69,9 +71,12 @@ class KillEvents:
                 self._died.add(container)
             self._cond.notify_all()
 
-    def signals_to(self, container_id: str) -> list[str] | None:
-        """Every signal delivered to the container up to its exit; None when the stream
-        cannot tell (it was down, or the exit did not show on it in time)."""
+    def signals_to(self, container_id: str, finished_at: float | None = None) -> list[str] | None:
+        """Every signal delivered to the container up to its exit (at `finished_at`); None
+        when the stream cannot tell (it ended before we followed, the stream was down, or
+        the exit did not show on it in time)."""
+        if finished_at is not None and finished_at < self.since - 1.0:
+            return None
         deadline = time.monotonic() + DIE_WAIT
         with self._cond:
             while container_id not in self._died:

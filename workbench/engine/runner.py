@@ -14,6 +14,7 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from workbench.engine import control
 from workbench.engine import events as ev
@@ -431,28 +432,28 @@ class JobRunner:
             # The stream broke off: the engine went away. Once it answers again, a container
             # that is still running (live-restore) is followed on; one that is not, ended then.
             if wait_until_answered(self.docker, run.container) != "running":
-                code, oom, engine_lost = wait_for_exit(self.docker, run.container, lost_at=time.time())
+                ended = wait_for_exit(self.docker, run.container, lost_at=time.time())
                 break
             time.sleep(ENGINE_RETRY_SECONDS)
             after = last_log_time(self.paths, host)
         else:
-            code, oom, engine_lost = wait_for_exit(self.docker, run.container)
-        self.exits.put((host, code, oom, "", self._outside_ending(run, code, engine_lost)))
+            ended = wait_for_exit(self.docker, run.container)
+        self.exits.put((host, ended.code, ended.oom, "", self._outside_ending(run, ended)))
 
-    def _outside_ending(self, run: HostRun, code: int, engine_lost: bool) -> str:
+    def _outside_ending(self, run: HostRun, ended: "Ended") -> str:
         """Why a container we never signalled did not end by itself, if it did not: it ended
         while the engine was gone (a restart stops every container), or the engine delivered
         a signal that was not ours (`docker stop`, `docker kill`)."""
         if run.signals:
             return ""  # ours: a stop, or the end of a failed job
         host = run.plan.name
-        if engine_lost:
+        if ended.engine_lost:
             return (f"InternalServerError: the Docker engine went away while {host} was training and its container "
-                    f"ended meanwhile (exit code {code}): training was cut short, not finished. Run the job again")
-        delivered = self.kills.signals_to(run.container.id) if self.kills is not None else None
+                    f"ended meanwhile (exit code {ended.code}): training was cut short, not finished. Run the job again")
+        delivered = self.kills.signals_to(run.container.id, ended.finished_at) if self.kills is not None else None
         if delivered:
             return (f"InternalServerError: {host}'s container received {delivered[0]}, which sm-workbench did not "
-                    f"send (`docker stop`, `docker kill`, or the engine stopping), and ended (exit code {code}): "
+                    f"send (`docker stop`, `docker kill`, or the engine stopping), and ended (exit code {ended.code}): "
                     "training was cut short, not finished. Run the job again")
         return ""
 
@@ -672,10 +673,16 @@ class JobRunner:
             self._internal_error(err)
 
 
-def wait_for_exit(docker: DockerJob, container, lost_at: float | None = None) -> tuple[int, bool, bool]:
+class Ended(NamedTuple):
+    code: int
+    oom: bool
+    engine_lost: bool  # it ended while the engine could not be reached
+    finished_at: float | None = None
+
+
+def wait_for_exit(docker: DockerJob, container, lost_at: float | None = None) -> Ended:
     """Block until the container has exited, riding out client timeouts and an engine that
-    goes away (tried again every second). (code, oom, engine_lost): engine_lost when it
-    ended while the engine could not be reached (`lost_at`: since when, if known already)."""
+    goes away (tried again every second); `lost_at`: since when the engine is gone, if known."""
     from docker.errors import NotFound
     from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout
 
@@ -686,14 +693,14 @@ def wait_for_exit(docker: DockerJob, container, lost_at: float | None = None) ->
             container.wait(timeout=3600)
             state = docker.state(container)
             lost = lost_at is not None and (state.finished_at is None or state.finished_at >= lost_at - LOST_MARGIN)
-            return state.exit_code, state.oom_killed, lost
+            return Ended(state.exit_code, state.oom_killed, lost, state.finished_at)
         except ReadTimeout:
             continue
         except RequestsConnectionError:
             lost_at = lost_at or time.time()
             time.sleep(ENGINE_RETRY_SECONDS)
         except NotFound:
-            return 137, False, False
+            return Ended(137, False, False)
 
 
 def wait_until_answered(docker: DockerJob, container) -> str:
