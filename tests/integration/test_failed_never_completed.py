@@ -170,3 +170,27 @@ def test_a_manifest_with_no_entries_fails_at_downloading(tmp_path, images, docke
     assert ran.record["FailureReason"].startswith("ClientError: The ManifestFile")
     assert "has no entries" in ran.record["FailureReason"]
     assert leftovers(docker_client, ran.name) == []
+
+
+def test_a_takeover_reads_the_failure_from_an_older_record(tmp_path):
+    """A record written before hosts carried their FailureReason: the first non-zero exit
+    before the stop's SIGTERM, with its failure file, is the job's failure."""
+    from workbench.engine.events import EventBus
+    from workbench.engine.runner import JobRunner
+    from workbench.engine.store import JobPaths
+
+    spec = probe_spec(tmp_path, hosts=3)
+    spec["RoleArn"] = "arn:aws:iam::000000000000:role/x"
+    runner = JobRunner(spec, JobPaths(tmp_path / "job"), EventBus(), None, extensions=[])
+    (runner.paths.opt_ml("algo-2") / "output").mkdir(parents=True)
+    (runner.paths.opt_ml("algo-2") / "output" / "failure").write_text("AlgorithmError: out of data")
+    record = {"TrainingJobStatus": "InProgress", "Workbench": {
+        "Hosts": {"algo-1": {"ExitCode": 143, "EndTime": "2026-01-01T00:00:09.000Z"},
+                  "algo-2": {"ExitCode": 2, "EndTime": "2026-01-01T00:00:05.000Z"},
+                  "algo-3": {}},
+        "Signals": [{"Host": "algo-1", "Signal": "SIGTERM", "Reason": "Failed", "Time": "2026-01-01T00:00:05.500Z"},
+                    {"Host": "algo-3", "Signal": "SIGTERM", "Reason": "Failed", "Time": "2026-01-01T00:00:05.500Z"}]}}
+    runner._resume_stop(record)
+    assert runner.failure == "AlgorithmError: out of data"
+    assert (runner.stop_reason, runner.killed) == ("", False)
+    assert runner.term_sent_at == epoch("2026-01-01T00:00:05.500Z")

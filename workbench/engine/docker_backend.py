@@ -120,9 +120,9 @@ class DockerJob:
         container.reload()
         state = container.attrs.get("State", {})
         finished = state.get("FinishedAt") or ""
+        ended = parse_docker_timestamp(finished) if finished and not finished.startswith("0001") else None
         return ContainerState(state.get("Status", "unknown"), int(state.get("ExitCode", 0) or 0),
-                              bool(state.get("OOMKilled")),
-                              parse_docker_timestamp(finished) if finished and not finished.startswith("0001") else None)
+                              bool(state.get("OOMKilled")), ended)
 
     def find(self, role: str = "") -> list:
         filters = [f"{LABEL_JOB}={self.job_name}", f"{LABEL_HOME}={self.home}"]

@@ -248,12 +248,13 @@ class JobRunner:
             signals = [s for s in signals if (epoch(s["Time"]) or 0.0) >= since]
         terms = [s for s in signals if s["Signal"] == "SIGTERM"]
         hosts = bench.get("Hosts") or {}
-        failed = sorted(((h.get("EndTime", ""), name) for name, h in hosts.items() if h.get("FailureReason")
-                         or (h.get("ExitCode") not in (None, 0) and (not terms or h.get("EndTime", "") <= terms[0]["Time"]))))
+        before_stop = terms[0]["Time"] if terms else "~"  # ISO times: "~" sorts after every one
+        failed = sorted((h.get("EndTime", ""), name) for name, h in hosts.items() if h.get("FailureReason") or (
+            h.get("ExitCode") not in (None, 0) and h.get("EndTime", "") <= before_stop))
         if failed:  # the first exit that failed the job (a record without FailureReason: as its exit says)
-            host = hosts[failed[0][1]]
-            self.failure = host.get("FailureReason") or failure_reason(self.paths.opt_ml(failed[0][1])) or (
-                f"AlgorithmError: {failed[0][1]} exited with exit code {host['ExitCode']}")
+            name = failed[0][1]
+            self.failure = hosts[name].get("FailureReason") or failure_reason(self.paths.opt_ml(name)) or (
+                f"AlgorithmError: {name} exited with exit code {hosts[name]['ExitCode']}")
         if terms:
             self.term_sent_at = epoch(terms[0]["Time"])
             self.killed = any(s["Signal"] == "SIGKILL" for s in signals)
@@ -262,7 +263,11 @@ class JobRunner:
                 self.failure = self.failure or (
                     f"WorkbenchError: the sm-workbench process running this job ended while a spot interruption "
                     f"was under way; the restart cannot be resumed. Rerun it with `sm-workbench rerun {self.name}`")
-            elif reason != "Failed":
+            elif reason == "Failed":
+                self.failure = self.failure or (
+                    "InternalServerError: the sm-workbench process running this job ended while it stopped the hosts "
+                    f"after a failure; see `sm-workbench describe {self.name}` (Notices) and the logs")
+            else:
                 self.stop_reason = reason
         elif record.get("TrainingJobStatus") == "Stopping":
             self.stop_reason = "Stopped"
@@ -431,8 +436,9 @@ class JobRunner:
         while not follow_container(run.container, host, self.pump, after=after):
             # The stream broke off: the engine went away. Once it answers again, a container
             # that is still running (live-restore) is followed on; one that is not, ended then.
+            lost_at = time.time()
             if wait_until_answered(self.docker, run.container) != "running":
-                ended = wait_for_exit(self.docker, run.container, lost_at=time.time())
+                ended = wait_for_exit(self.docker, run.container, lost_at=lost_at)
                 break
             time.sleep(ENGINE_RETRY_SECONDS)
             after = last_log_time(self.paths, host)
@@ -448,8 +454,9 @@ class JobRunner:
             return ""  # ours: a stop, or the end of a failed job
         host = run.plan.name
         if ended.engine_lost:
-            return (f"InternalServerError: the Docker engine went away while {host} was training and its container "
-                    f"ended meanwhile (exit code {ended.code}): training was cut short, not finished. Run the job again")
+            return (f"InternalServerError: the Docker engine went away while {host} was training and its "
+                    f"container ended meanwhile (exit code {ended.code}): training was cut short, not finished. "
+                    "Run the job again")
         delivered = self.kills.signals_to(run.container.id, ended.finished_at) if self.kills is not None else None
         if delivered:
             return (f"InternalServerError: {host}'s container received {delivered[0]}, which sm-workbench did not "
@@ -649,9 +656,9 @@ class JobRunner:
                                 f"(on SageMaker one would overwrite the other)"))
         for host in sorted({h for h, _, _ in result.skipped}, key=natural_key):
             skipped = [f"{path} ({why})" for h, path, why in result.skipped if h == host]
+            more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
             self.emit(ev.Notice("warning", "Not packed, to keep this machine's files out of the outputs: "
-                                + "; ".join(skipped[:5]) + (f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""),
-                                host))
+                                + "; ".join(skipped[:5]) + more, host))
         self.emit(ev.OutputsUploaded(result.model_artifacts, result.output_artifacts, result.files,
                                      result.bytes, result.seconds))
 
