@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 
 import pytest
 
@@ -194,3 +193,26 @@ def test_a_takeover_reads_the_failure_from_an_older_record(tmp_path):
     assert runner.failure == "AlgorithmError: out of data"
     assert (runner.stop_reason, runner.killed) == ("", False)
     assert runner.term_sent_at == epoch("2026-01-01T00:00:05.500Z")
+
+
+@pytest.mark.skipif(not os.environ.get("SMW_TEST_ENGINE_RESTART"),
+                    reason="restarts the shared Docker engine (as root): opt in with SMW_TEST_ENGINE_RESTART=1")
+def test_a_docker_engine_restart_mid_job_fails_the_job(tmp_path, images, docker_client):
+    """Reproduction: the Docker engine restarted mid-job; its shutdown sent the container
+    SIGTERM, the script exited 0, and the job ended Completed with no notice."""
+    from tests.conftest import REPO
+
+    spec = shell_job(tmp_path, images, TRAPS_TERM_AND_EXITS_0)
+    thread, result = run_in_background(spec, tmp_path)
+    training_container(docker_client, spec["TrainingJobName"])
+    with open("/var/run/docker.pid") as handle:
+        dockerd = int(handle.read())
+    os.kill(dockerd, signal.SIGTERM)
+    wait_for(lambda: not os.path.exists(f"/proc/{dockerd}"), timeout=60, what="dockerd to stop")
+    subprocess.run([str(REPO / "scripts" / "ensure-docker")], check=True, capture_output=True)
+    thread.join(timeout=180)
+    ran = result["ran"]
+    assert ran.record["TrainingJobStatus"] == "Failed"
+    assert ran.record["FailureReason"].startswith("InternalServerError: the Docker engine went away while algo-1")
+    assert any(n.level == "error" and "engine went away" in n.message for n in ran.of(ev.Notice))
+    assert leftovers(docker_client, ran.name) == []
