@@ -64,6 +64,12 @@ PACKED = {"weights": b"weights\n", "sub/deep": b"deep\n", "latest": b"weights\n"
           "sub/up": b"weights\n"}
 
 
+def test_an_output_folder_swapped_for_a_link_is_named(tmp_path, images, secret):
+    ran = run_spec(shell_job(tmp_path, images, f"rm -rf /opt/ml/output && ln -s {secret} /opt/ml/output"), tmp_path)
+    assert tar_members(tmp_path / "output" / ran.name / "output" / "output.tar.gz") == {}
+    assert any("/opt/ml/output (a symlink" in n for n in notices(ran))
+
+
 def test_links_in_the_model_are_packed_only_when_they_lead_to_a_file_inside_it(tmp_path, images, secret):
     """Reproduction: `ln -s /etc/shadow /opt/ml/model/leak` put this machine's file into the
     archive as a link member; a link inside the folder became a link member too."""

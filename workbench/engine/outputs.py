@@ -58,12 +58,14 @@ def merged_files(trees: list[tuple[str, Path]], folder: str) -> tuple[
     skipped: list[tuple[str, str, str]] = []
     mount = f"/opt/ml/{folder}"
     for host, tree in trees:
-        info = lstat_inside(tree, folder)
+        where, info = folder, lstat_inside(tree, folder)
+        if info is None and "/" in folder:  # output/data under an `output` that is not a folder
+            where, info = folder.split("/")[0], lstat_inside(tree, folder.split("/")[0])
         if info is None:
             continue
-        if not stat.S_ISDIR(info.st_mode):
+        if not stat.S_ISDIR(info.st_mode) or where != folder:
             why = "a symlink" if stat.S_ISLNK(info.st_mode) else "not a folder"
-            skipped.append((host, mount, f"{why}; nothing in it was packed"))
+            skipped.append((host, f"/opt/ml/{where}", f"{why}; nothing in it was packed"))
             continue
         files, _ = scan(tree, folder)
         for path in sorted(files):
