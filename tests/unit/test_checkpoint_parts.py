@@ -8,10 +8,10 @@ import pytest
 
 from workbench.engine import events as ev
 from workbench.engine.checkpoints.extension import Checkpoints
-from workbench.engine.checkpoints.folders import Outside, Signature, link_target, lstat_inside, scan
-from workbench.engine.checkpoints.ledger import Ledger
+from workbench.engine.checkpoints.ledger import Ledger, Signature
 from workbench.engine.checkpoints.remote import CheckpointStore, restore_path
 from workbench.engine.checkpoints.status import CheckpointView
+from workbench.engine.container_files import Outside, link_target, lstat_inside, scan
 from workbench.engine.record import apply_event, new_record
 from workbench.errors import WorkbenchError
 

@@ -114,3 +114,20 @@ def test_the_summary_never_shows_training_longer_than_the_job():
               "CreationTime": "2026-11-22T03:00:00.000Z", "TrainingStartTime": "2026-11-22T03:00:00.300Z",
               "TrainingEndTime": "2026-11-22T03:00:00.900Z", "TrainingTimeInSeconds": 1}
     assert "Duration:   0.9 s (training 0.6 s)" in summary_lines(record)
+
+
+@pytest.mark.parametrize("command", [["rm"], ["describe"], ["logs"], ["stop"], ["rerun"], ["interrupt"]])
+def test_job_commands_take_job_names_not_paths(tmp_path, capsys, command):
+    """Reproduction: `sm-workbench rm ../../somewhere` deleted a folder outside the state
+    directory (one holding a finished job's describe.json)."""
+    import json
+
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "describe.json").write_text(json.dumps(
+        {"TrainingJobName": "victim", "TrainingJobStatus": "Completed", "Workbench": {"Kind": "local"}}))
+    (tmp_path / "sm-workbench-home" / "jobs").mkdir(parents=True, exist_ok=True)
+    assert main([*command, "../../victim"]) == 2
+    err = capsys.readouterr().err
+    assert "'../../victim' is not a job name" in err and len(err.strip().splitlines()) == 1
+    assert (victim / "describe.json").exists()

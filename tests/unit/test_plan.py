@@ -2,6 +2,7 @@
 
 import json
 
+from workbench.engine.container_user import FolderAccess
 from workbench.engine.layout import write_host_tree
 from workbench.engine.plan import make_plan, natural_key, resource_config, shard
 
@@ -55,7 +56,7 @@ def test_sharding_is_round_robin_and_never_splits():
 def test_host_tree_and_config_files(tmp_path):
     data = spec(InstanceType="ml.c5.xlarge", InstanceCount=2)
     plan = make_plan(data)
-    write_host_tree(tmp_path, data, plan, plan.hosts[0])
+    write_host_tree(tmp_path, data, plan, plan.hosts[0], FolderAccess())
     config = tmp_path / "input" / "config"
     assert json.loads((config / "hyperparameters.json").read_text()) == {"epochs": "3"}
     assert json.loads((config / "inputdataconfig.json").read_text()) == {"train": {

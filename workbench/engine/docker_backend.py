@@ -30,6 +30,7 @@ class ContainerState:
     status: str  # created, running, exited, ...
     exit_code: int
     oom_killed: bool
+    finished_at: float | None = None  # epoch seconds, once it has exited
 
 
 def signal_name(exit_code: int, sent: list[str]) -> str:
@@ -124,10 +125,14 @@ class DockerJob:
 
     @staticmethod
     def state(container) -> ContainerState:
+        from workbench.engine.logs import parse_docker_timestamp
+
         container.reload()
         state = container.attrs.get("State", {})
+        finished = state.get("FinishedAt") or ""
+        ended = parse_docker_timestamp(finished) if finished and not finished.startswith("0001") else None
         return ContainerState(state.get("Status", "unknown"), int(state.get("ExitCode", 0) or 0),
-                              bool(state.get("OOMKilled")))
+                              bool(state.get("OOMKilled")), ended)
 
     def find(self, role: str = "") -> list:
         filters = [f"{LABEL_JOB}={self.job_name}", f"{LABEL_HOME}={self.home}"]

@@ -100,6 +100,7 @@ class HostExited(Event):
     exit_code: int
     signal: str = ""  # the signal that ended it (SIGKILL, SIGTERM...), when one did
     oom_killed: bool = False
+    failure: str = ""  # the job's FailureReason, when this exit failed the job
 
 
 @dataclass(frozen=True)

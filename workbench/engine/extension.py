@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
+    from workbench.engine.container_user import FolderAccess
     from workbench.engine.docker_backend import DockerJob
     from workbench.engine.events import Event
     from workbench.engine.plan import HostPlan, JobPlan
@@ -30,6 +31,7 @@ class JobContext:
     docker: "DockerJob | None" = None
     cancelled: threading.Event = field(default_factory=threading.Event)
     attempt: int = 1  # 2, 3, ... after spot interruptions
+    access: "FolderAccess | None" = None  # owner and mode of the folders the containers write
 
     def opt_ml(self, host: str) -> Path:
         return self.paths.opt_ml(host)

@@ -1,7 +1,9 @@
 """Each host's /opt/ml tree on the host machine, and the config files SageMaker writes.
 
 The tree lives at <job>/hosts/<host>/opt_ml and is mounted at /opt/ml; every host has
-its own, so hosts never share a model folder or each other's data.
+its own, so hosts never share a model folder or each other's data. `hosts/` is ours
+alone; inside, only the folders the container writes are open to its user
+(container_user.py), the rest is readable.
 """
 
 from __future__ import annotations
@@ -9,13 +11,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from workbench.engine.container_user import FolderAccess
 from workbench.engine.plan import HostPlan, JobPlan, resource_config
 
 DEFAULT_CHECKPOINT_PATH = "/opt/ml/checkpoints"
 TREE = ("input/config", "input/data", "model", "output/data", "code")
+WRITTEN = ("", "model", "output", "output/data", "code")  # by the container; the rest it only reads
 
 
-def write_host_tree(opt_ml: Path, spec: dict, plan: JobPlan, host: HostPlan) -> None:
+def write_host_tree(opt_ml: Path, spec: dict, plan: JobPlan, host: HostPlan, access: FolderAccess) -> None:
     for folder in TREE:
         (opt_ml / folder).mkdir(parents=True, exist_ok=True)
     config = opt_ml / "input" / "config"
@@ -24,9 +28,10 @@ def write_host_tree(opt_ml: Path, spec: dict, plan: JobPlan, host: HostPlan) -> 
     inputs = {c.name: c.input_config() for c in plan.channels_for(host.name)}
     _write(config / "inputdataconfig.json", inputs)
     _write(config / "resourceconfig.json", resource_config(plan, host))
-    # Writable by any user the image runs as; SageMaker's tree is writable too.
-    for path in [opt_ml, *(opt_ml / f for f in TREE), opt_ml / "input", opt_ml / "output"]:
-        path.chmod(0o777)
+    for folder in ("input", "input/config", "input/data"):
+        (opt_ml / folder).chmod(0o755)
+    for folder in WRITTEN:
+        access.writable(opt_ml / folder)
 
 
 def checkpoint_local_path(spec: dict) -> str | None:
@@ -38,3 +43,4 @@ def checkpoint_local_path(spec: dict) -> str | None:
 
 def _write(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data))
+    path.chmod(0o644)  # whatever the umask: the container's user reads it

@@ -86,16 +86,19 @@ class LogPump:
         self.flush()
 
 
-def follow_container(container, host: str, pump: LogPump, after: LogBoundary | None = None) -> None:
-    """Read a container's whole output (lines past `after`) until it exits; blocking."""
+def follow_container(container, host: str, pump: LogPump, after: LogBoundary | None = None) -> bool:
+    """Read a container's whole output (lines past `after`) until it exits; blocking.
+
+    False when the stream broke off instead of ending (the engine went away)."""
     kwargs = {"stream": True, "follow": True, "timestamps": True, "stdout": True, "stderr": True}
     if after:
         kwargs["since"] = int(after.time)
     try:
         stream = container.logs(**kwargs)
     except Exception:
-        return
+        return False
     splitter = LineSplitter()
+    ended = True
     try:
         for chunk in stream:
             lines = splitter.feed(chunk)
@@ -104,13 +107,14 @@ def follow_container(container, host: str, pump: LogPump, after: LogBoundary | N
             if lines:
                 pump.add(host, lines)
     except Exception:
-        pass
+        ended = False
     lines = splitter.finish()
     if after and lines:
         lines = after.new(lines)
     if lines:
         pump.add(host, lines)
     pump.flush(host)
+    return ended
 
 
 class LineSplitter:

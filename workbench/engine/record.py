@@ -85,6 +85,8 @@ def apply_event(record: dict, event: ev.Event) -> None:
             host["Signal"] = event.signal
         if event.oom_killed:
             host["OOMKilled"] = True
+        if event.failure:
+            host["FailureReason"] = event.failure
     elif isinstance(event, ev.ChannelStaged):
         channel = bench.setdefault("Channels", {}).setdefault(event.channel, {"Mode": event.mode, "Hosts": {}})
         channel["Mode"] = event.mode

@@ -14,11 +14,14 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from workbench.engine import control
 from workbench.engine import events as ev
+from workbench.engine.container_user import folder_access, private_folder
 from workbench.engine.docker_backend import DockerJob, signal_name
 from workbench.engine.extension import Extension, JobContext, merge_options
+from workbench.engine.kill_events import KillEvents
 from workbench.engine.layout import write_host_tree
 from workbench.engine.logs import LogBoundary, LogPump, follow_container
 from workbench.engine.outputs import failure_reason, pack_and_upload
@@ -29,6 +32,8 @@ from workbench.errors import WorkbenchError
 from workbench.spec.settings import WorkbenchSettings
 
 POLL_SECONDS = 0.05
+ENGINE_RETRY_SECONDS = 1.0  # between attempts to reach an engine that went away
+LOST_MARGIN = 2.0  # an exit this close before the engine was lost counts as during the outage
 
 MESSAGES = {
     "Starting": "Preparing the instances for training",
@@ -98,6 +103,7 @@ class JobRunner:
         self.term_sent_at: float | None = None
         self.killed = False
         self._watching = threading.Event()
+        self.kills: KillEvents | None = None  # signals the engine delivered, to tell ours from others'
         self.adopted = False
         self._created = time.time()
         self.first_training_start: float | None = None
@@ -205,24 +211,25 @@ class JobRunner:
             )
             return self._finish(watcher)
         self.training_started = epoch(record.get("TrainingStartTime")) or time.time()
-        signals = (record.get("Workbench") or {}).get("Signals") or []
-        if record.get("TrainingJobStatus") == "Stopping" and signals:
-            self.stop_reason = next((s["Reason"] for s in signals if s["Signal"] == "SIGTERM"), "Stopped")
-            self.term_sent_at = epoch(signals[0]["Time"])
+        signals = self._resume_stop(record)
         known_exits = (record.get("Workbench") or {}).get("Hosts") or {}
+        self._watch_kills()
         for name, run in self.hosts.items():
             run.container = containers.get(name)
-            run.signals = [s["Signal"] for s in signals if s["Host"] == name]
+            mine = [s for s in signals if s["Host"] == name]
+            run.signals, run.signal_times = [s["Signal"] for s in mine], [epoch(s["Time"]) for s in mine]
             if "ExitCode" in known_exits.get(name, {}):
                 run.exit_code = known_exits[name]["ExitCode"]
                 continue
             if run.container is None:
-                self.exits.put((name, 137, False, f"AlgorithmError: the container of {name} disappeared"))
+                self.exits.put((name, 137, False, f"AlgorithmError: the container of {name} disappeared", ""))
                 continue
             run.running = True
             after = log_boundary(self.paths, name)
             run.thread = threading.Thread(target=self._follow, args=(run, after), name=f"host-{name}", daemon=True)
             run.thread.start()
+        if (self.failure or self.stop_reason) and self.term_sent_at is None:
+            self._terminate_remaining(self.stop_reason or "Failed")  # decided, but no SIGTERM had gone out yet
         try:
             for extension in self.extensions:
                 extension.started(self.ctx)
@@ -233,9 +240,51 @@ class JobRunner:
             self._internal_error(err)
         return self._finish(watcher)
 
+    def _resume_stop(self, record: dict) -> list[dict]:
+        """What the dead runner had decided: a failure (the first host whose exit failed the
+        job), a stop under way (its SIGTERM time stays the base of the SIGKILL deadline).
+        Returns this attempt's signals."""
+        from workbench.engine.record import epoch
+
+        bench = record.get("Workbench") or {}
+        signals = bench.get("Signals") or []
+        interruptions = bench.get("Interruptions") or []
+        if interruptions:  # only this attempt's: earlier ones were spot interruptions
+            since = epoch(interruptions[-1]["Time"]) or 0.0
+            signals = [s for s in signals if (epoch(s["Time"]) or 0.0) >= since]
+        terms = [s for s in signals if s["Signal"] == "SIGTERM"]
+        hosts = bench.get("Hosts") or {}
+        before_stop = terms[0]["Time"] if terms else "~"  # ISO times: "~" sorts after every one
+        failed = sorted((h.get("EndTime", ""), name) for name, h in hosts.items() if h.get("FailureReason") or (
+            h.get("ExitCode") not in (None, 0) and h.get("EndTime", "") <= before_stop))
+        if failed:  # the first exit that failed the job (a record without FailureReason: as its exit says)
+            name = failed[0][1]
+            self.failure = hosts[name].get("FailureReason") or failure_reason(self.paths.opt_ml(name)) or (
+                f"AlgorithmError: {name} exited with exit code {hosts[name]['ExitCode']}")
+        if terms:
+            self.term_sent_at = epoch(terms[0]["Time"])
+            self.killed = any(s["Signal"] == "SIGKILL" for s in signals)
+            reason = terms[0]["Reason"]
+            if reason == "Interrupted":  # the restart lived in the dead process
+                self.failure = self.failure or (
+                    f"WorkbenchError: the sm-workbench process running this job ended while a spot interruption "
+                    f"was under way; the restart cannot be resumed. Rerun it with `sm-workbench rerun {self.name}`")
+            elif reason == "Failed":
+                self.failure = self.failure or (
+                    "InternalServerError: the sm-workbench process running this job ended while it stopped the hosts "
+                    f"after a failure; see `sm-workbench describe {self.name}` (Notices) and the logs")
+            else:
+                self.stop_reason = reason
+        elif record.get("TrainingJobStatus") == "Stopping":
+            self.stop_reason = "Stopped"
+        return signals
+
     def _setup(self) -> None:
+        if self.ctx.access is None:
+            self.ctx.access = folder_access(self.client, self.spec["AlgorithmSpecification"]["TrainingImage"])
+        private_folder(self.paths.root / "hosts")  # no other user of this machine reaches the trees
         for host in self.plan.hosts:
-            write_host_tree(self.paths.opt_ml(host.name), self.spec, self.plan, host)
+            write_host_tree(self.paths.opt_ml(host.name), self.spec, self.plan, host, self.ctx.access)
         # The network and the holders come up while the data is staged (once: a spot
         # restart keeps them, so every host keeps its identity).
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -279,6 +328,7 @@ class JobRunner:
         self.training_started = time.time()
         if self.first_training_start is None:
             self.first_training_start = self.training_started
+        self._watch_kills()
         with ThreadPoolExecutor(max_workers=min(8, len(self.hosts))) as pool:
             list(pool.map(self._start_host, self.plan.hosts))
         if any(run.skipped for run in self.hosts.values()):  # the stop that cut the start short, now
@@ -384,17 +434,52 @@ class JobRunner:
         except APIError as err:
             reason = start_failure_reason(host.name, err, entrypoint, command)
             self.emit(ev.Notice("error", reason, host.name))
-            self.exits.put((host.name, 127, False, reason))
+            self.exits.put((host.name, 127, False, reason, ""))
             return
         run.running = True
         self.emit(ev.HostStarted(host.name, run.container.id, host.group, host.instance_type))
         run.thread = threading.Thread(target=self._follow, args=(run,), name=f"host-{host.name}", daemon=True)
         run.thread.start()
 
+    def _watch_kills(self) -> None:
+        if self.kills is None:
+            self.kills = KillEvents(self.client, self.docker.labels(role="training"))
+            self.kills.start()
+
     def _follow(self, run: HostRun, after: LogBoundary | None = None) -> None:
-        follow_container(run.container, run.plan.name, self.pump, after=after)
-        code, oom = wait_for_exit(self.docker, run.container)
-        self.exits.put((run.plan.name, code, oom, ""))
+        from workbench.engine.store import log_boundary
+
+        host = run.plan.name
+        while not follow_container(run.container, host, self.pump, after=after):
+            # The stream broke off: the engine went away. Once it answers again, a container
+            # that is still running (live-restore) is followed on; one that is not, ended then.
+            lost_at = time.time()
+            if wait_until_answered(self.docker, run.container) != "running":
+                ended = wait_for_exit(self.docker, run.container, lost_at=lost_at)
+                break
+            time.sleep(ENGINE_RETRY_SECONDS)
+            after = log_boundary(self.paths, host)
+        else:
+            ended = wait_for_exit(self.docker, run.container)
+        self.exits.put((host, ended.code, ended.oom, "", self._outside_ending(run, ended)))
+
+    def _outside_ending(self, run: HostRun, ended: "Ended") -> str:
+        """Why a container we never signalled did not end by itself, if it did not: it ended
+        while the engine was gone (a restart stops every container), or the engine delivered
+        a signal that was not ours (`docker stop`, `docker kill`)."""
+        if run.signals:
+            return ""  # ours: a stop, or the end of a failed job
+        host = run.plan.name
+        if ended.engine_lost:
+            return (f"InternalServerError: the Docker engine went away while {host} was training and its "
+                    f"container ended meanwhile (exit code {ended.code}): training was cut short, not finished. "
+                    "Run the job again")
+        delivered = self.kills.signals_to(run.container.id, ended.finished_at) if self.kills is not None else None
+        if delivered:
+            return (f"InternalServerError: {host}'s container received {delivered[0]}, which sm-workbench did not "
+                    f"send (`docker stop`, `docker kill`, or the engine stopping), and ended (exit code {ended.code}): "
+                    "training was cut short, not finished. Run the job again")
+        return ""
 
     def _monitor(self) -> None:
         grace = float(self.settings.StopGracePeriodSeconds)
@@ -404,8 +489,7 @@ class JobRunner:
         interruption = self._scheduled_interruption()
         while any(r.waiting for r in self.hosts.values()):
             try:
-                host, code, oom, reason = self.exits.get(timeout=POLL_SECONDS)
-                self._host_exited(host, code, oom, reason)
+                self._host_exited(*self.exits.get(timeout=POLL_SECONDS))
                 continue
             except queue.Empty:
                 pass
@@ -472,13 +556,27 @@ class JobRunner:
         except APIError:
             pass  # it exited meanwhile; its exit arrives through the queue
 
-    def _host_exited(self, host: str, code: int, oom: bool, reason: str) -> None:
+    def _host_exited(self, host: str, code: int, oom: bool, reason: str, outside: str = "") -> None:
+        """`reason`: why, when it failed to start or vanished; `outside`: why it ended, when
+        not by itself nor by our signal."""
         run = self.hosts[host]
         run.exit_code = code
         run.running = False
         if self.pump:
             self.pump.flush(host)
-        self.emit(ev.HostExited(host, code, signal_name(code, run.signals), oom))
+        failure = ""
+        if not self.failure and code != 0 and not self.stop_reason:
+            written = failure_reason(self.paths.opt_ml(host), lambda text: self.emit(ev.Notice("warning", text, host)))
+            failure = written or outside or reason or (
+                f"AlgorithmError: {host} exited with exit code {code}"
+                + (" (out of memory)" if oom else "")
+                + f"; see `sm-workbench logs {self.name} --host {host}`"
+            )
+        elif not self.failure and outside:
+            failure = outside  # exit code 0 or a stop under way: it still did not finish
+        if outside:
+            self.emit(ev.Notice("error", outside, host))
+        self.emit(ev.HostExited(host, code, signal_name(code, run.signals), oom, failure=failure))
         if run.signal_times:
             now = time.time()
             self.emit(ev.SignalOutcome(
@@ -490,15 +588,11 @@ class JobRunner:
             self.training_ended = time.time()
         for extension in self.extensions:
             extension.host_exited(self.ctx, host)
-        if code != 0 and not self.stop_reason and not self.failure:
-            written = failure_reason(self.paths.opt_ml(host))
-            self.failure = written or reason or (
-                f"AlgorithmError: {host} exited with exit code {code}"
-                + (" (out of memory)" if oom else "")
-                + f"; see `sm-workbench logs {self.name} --host {host}`"
-            )
+        if failure:
+            self.failure = failure
             if any(r.waiting for r in self.hosts.values()):
-                self.emit(ev.Notice("error", f"{host} failed (exit code {code}); stopping the other hosts"))
+                how = "was ended from outside" if outside else f"failed (exit code {code})"
+                self.emit(ev.Notice("error", f"{host} {how}; stopping the other hosts"))
                 self._terminate_remaining("Failed")
 
     # --- the end ---------------------------------------------------------------------
@@ -547,6 +641,8 @@ class JobRunner:
         self._watching.set()
         if watcher:
             watcher.join(timeout=1)
+        if self.kills is not None:
+            self.kills.close()
         self.emit(ev.JobFinished(status, secondary, self.failure[:1024] if self.failure else "", model,
                                  billable_seconds=round(self.billable, 3) if self.first_training_start else None))
         if self.recorder:
@@ -562,8 +658,8 @@ class JobRunner:
 
     def _upload(self) -> None:
         started = [h for h in self.plan.hosts if self.paths.opt_ml(h.name).is_dir()]
-        if not started:
-            return
+        if not started or self.training_started is None:
+            return  # it never trained (stopped or failed at Downloading): no container wrote anything
         self.set_status("Stopping" if self.stop_reason else "InProgress", "Uploading")
         output = self.spec["OutputDataConfig"]
         try:
@@ -579,6 +675,11 @@ class JobRunner:
         for rel, kept, dropped in result.collisions:
             self.emit(ev.Notice("warning", f"{kept} and {dropped} both wrote {rel}; kept {kept}'s "
                                 f"(on SageMaker one would overwrite the other)"))
+        for host in sorted({h for h, _, _ in result.skipped}, key=natural_key):
+            skipped = [f"{path} ({why})" for h, path, why in result.skipped if h == host]
+            more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+            self.emit(ev.Notice("warning", "Not packed, to keep this machine's files out of the outputs: "
+                                + "; ".join(skipped[:5]) + more, host))
         self.emit(ev.OutputsUploaded(result.model_artifacts, result.output_artifacts, result.files,
                                      result.bytes, result.seconds))
 
@@ -600,20 +701,48 @@ class JobRunner:
             self._internal_error(err)
 
 
-def wait_for_exit(docker: DockerJob, container) -> tuple[int, bool]:
-    """Block until the container has exited (riding out client timeouts); (code, oom)."""
+class Ended(NamedTuple):
+    code: int
+    oom: bool
+    engine_lost: bool  # it ended while the engine could not be reached
+    finished_at: float | None = None
+
+
+def wait_for_exit(docker: DockerJob, container, lost_at: float | None = None) -> Ended:
+    """Block until the container has exited, riding out client timeouts and an engine that
+    goes away (tried again every second); `lost_at`: since when the engine is gone, if known."""
     from docker.errors import NotFound
     from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout
 
     while True:
         try:
+            if lost_at is not None and docker.state(container).status == "running":
+                lost_at = None  # it outlived the outage (live-restore): whatever ends it later is not the outage
             container.wait(timeout=3600)
             state = docker.state(container)
-            return state.exit_code, state.oom_killed
-        except (ReadTimeout, RequestsConnectionError):
+            lost = lost_at is not None and (state.finished_at is None or state.finished_at >= lost_at - LOST_MARGIN)
+            return Ended(state.exit_code, state.oom_killed, lost, state.finished_at)
+        except ReadTimeout:
             continue
+        except RequestsConnectionError:
+            lost_at = lost_at or time.time()
+            time.sleep(ENGINE_RETRY_SECONDS)
         except NotFound:
-            return 137, False
+            return Ended(137, False, False)
+
+
+def wait_until_answered(docker: DockerJob, container) -> str:
+    """The container's status once the engine answers again ("gone" when it was removed)."""
+    from docker.errors import NotFound
+    from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout
+
+    while True:
+        try:
+            return docker.state(container).status
+        except (ReadTimeout, RequestsConnectionError):
+            time.sleep(ENGINE_RETRY_SECONDS)
+        except NotFound:
+            return "gone"
 
 
 def start_failure_reason(host: str, err, entrypoint, command) -> str:

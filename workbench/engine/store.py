@@ -76,15 +76,30 @@ class JobPaths:
         return self.host(host) / "opt_ml"
 
 
+def check_job_name(name: str) -> str:
+    """`name` when it is a TrainingJobName as the API allows it (so never a path); every
+    command that takes a job comes through here (job_paths)."""
+    from workbench.spec.model import request_model
+    from workbench.spec.validate import compiled_pattern
+
+    shape = request_model().shape("TrainingJobName")
+    pattern = compiled_pattern(shape.pattern) if shape.pattern else None
+    if not isinstance(name, str) or not (shape.min or 1) <= len(name) <= (shape.max or 63) or \
+            (pattern is not None and not pattern.fullmatch(name)):
+        raise JobNotFound(f"{name!r} is not a job name: job names are 1-{shape.max or 63} letters, digits and "
+                          "hyphens (TrainingJobName); `sm-workbench jobs` lists them")
+    return name
+
+
 def job_paths(name: str) -> JobPaths:
-    return JobPaths(jobs_dir() / name)
+    return JobPaths(jobs_dir() / check_job_name(name))
 
 
 def create_job_dir(name: str) -> JobPaths:
     """Reserve a job name: the folder is created atomically, so a used name is refused."""
     paths = job_paths(name)
     try:
-        paths.root.mkdir(parents=False)
+        paths.root.mkdir(mode=0o700, parents=False)  # logs, spec and host trees are this user's alone
     except FileExistsError:
         raise NameClash(
             f"A job named {name!r} already exists; pick another name (--name), "

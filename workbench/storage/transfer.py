@@ -9,6 +9,7 @@ failed or cancelled transfer never leaves a half file behind.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -280,6 +281,34 @@ def upload_file(path: Path, dest: Location, *, extra: dict | None = None) -> Non
         copy_file_atomic(path, dest.path)
     except OSError as err:
         raise StorageError(f"Cannot copy {path} to {dest.path}: {err.strerror or err}; check the path and permissions") from None
+
+
+def upload_open_file(handle: BinaryIO, size: int, dest: Location) -> None:
+    """An already open file (`size` bytes) to an S3 key or a local path, never reopened by
+    name: the caller opened it safely (a container could have swapped the path for a link)."""
+    if dest.is_s3:
+        require_key(dest)
+        client = s3_client()
+        try:
+            if size >= BIG_OBJECT:
+                client.upload_fileobj(handle, dest.bucket, dest.key, Config=_big_config())
+            else:
+                client.put_object(Bucket=dest.bucket, Key=dest.key, Body=handle.read(size))
+        except boto_errors() as err:
+            raise storage_error(err, f"upload to {dest.uri}") from None
+        return
+    assert dest.path is not None
+    tmp = None
+    try:
+        dest.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_path_for(dest.path)
+        with open(tmp, "xb") as out:
+            shutil.copyfileobj(handle, out, CHUNK)
+        os.replace(tmp, dest.path)
+    except OSError as err:
+        if tmp is not None:
+            remove_quietly(tmp)
+        raise StorageError(f"Cannot write {dest.path}: {err.strerror or err}; check the path and permissions") from None
 
 
 def upload_tree(

@@ -27,7 +27,7 @@ from workbench.engine import events as ev
 from workbench.engine.channels import records  # noqa: F401  (folds CacheUsed into the record)
 from workbench.engine.channels.file_mode import ProgressReporter
 from workbench.engine.channels.ordering import host_share, pipe_only_settings
-from workbench.engine.channels.sources import outside_links_notice
+from workbench.engine.channels.sources import outside_links_notice, require_data
 from workbench.engine.extension import Extension, JobContext
 from workbench.engine.plan import ChannelPlan
 from workbench.errors import StorageError
@@ -127,6 +127,7 @@ class FastFileChannels(Extension):
         objects = list_objects(channel.source, links)  # also says clearly when the path is missing
         if notice := outside_links_notice(channel, links):
             ctx.emit(notice)
+        require_data(ctx, channel, objects)
         # As it is only when every link in it resolves the same in the container; else a
         # view without the links that lead out (as File and Pipe leave them out).
         whole = (source.is_dir() and (channel.distribution != "ShardedByS3Key" or len(channel.hosts) == 1)
@@ -147,6 +148,7 @@ class FastFileChannels(Extension):
 
         assert channel.source is not None
         objects = fastfile_objects(channel.source)
+        require_data(ctx, channel, objects)
         shares = {host: host_share(channel, objects, host) for host in channel.hosts}
         needed = list({o.location: o for share in shares.values() for o in share}.values())
         if self.lease is None:

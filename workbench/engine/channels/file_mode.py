@@ -67,7 +67,7 @@ class FileChannels(Extension):
     def prepare(self, ctx: JobContext) -> None:
         from workbench.engine.channels import records  # noqa: F401  (folds CacheUsed into the record)
         from workbench.engine.channels.ordering import pipe_only_settings
-        from workbench.engine.channels.sources import load_channel_data, outside_links_notice
+        from workbench.engine.channels.sources import load_channel_data, outside_links_notice, require_data
         from workbench.storage.cache import ContentCache
 
         lease = None
@@ -84,6 +84,7 @@ class FileChannels(Extension):
                 if notice := outside_links_notice(channel, data.links):
                     ctx.emit(notice)
                 objects = data.objects
+                require_data(ctx, channel, objects)
                 per_host = {host: host_objects(channel, objects, host) for host in channel.hosts}
                 local_copy = self._fetch(ctx, channel, per_host, lease)
                 for host, chosen in per_host.items():

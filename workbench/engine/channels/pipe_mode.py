@@ -26,7 +26,7 @@ from workbench.engine import events as ev
 from workbench.engine.channels.ordering import host_share
 from workbench.engine.channels.pipe_content import EpochCounts, FileRange, PipeContent
 from workbench.engine.channels import records  # noqa: F401  (folds PipeEpochFed into the record)
-from workbench.engine.channels.sources import ChannelData, load_channel_data, outside_links_notice
+from workbench.engine.channels.sources import ChannelData, load_channel_data, outside_links_notice, require_data
 from workbench.engine.extension import Extension, JobContext
 from workbench.engine.plan import ChannelPlan
 from workbench.errors import WorkbenchError
@@ -263,6 +263,7 @@ class PipeChannels(Extension):
         data = load_channel_data(channel, lease)
         if notice := outside_links_notice(channel, data.links):
             ctx.emit(notice)
+        require_data(ctx, channel, data.items)
         self.data[channel.name] = data
         self.content[channel.name] = PipeContent(channel, cache)
         for host in channel.hosts:  # nothing is staged: files count what one epoch will send

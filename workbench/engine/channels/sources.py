@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from workbench.engine import events as ev
 from workbench.engine.channels.manifests import AugmentedLine, augmented_lines, manifest_objects
+from workbench.engine.extension import JobContext
 from workbench.engine.plan import ChannelPlan
 from workbench.errors import WorkbenchError
 from workbench.storage.cache import Lease
@@ -27,6 +28,28 @@ class ChannelData:
     def items(self) -> list:
         """What is shuffled and sharded: objects, or an augmented manifest's lines."""
         return self.lines if self.augmented else self.objects
+
+
+def require_data(ctx: JobContext, channel: ChannelPlan, items: list) -> None:
+    """A channel that names nothing fails the job at Downloading, with the words SageMaker's
+    CreateTrainingJob refuses such a channel with."""
+    if items:
+        return
+    source = channel.source
+    assert source is not None
+    if channel.data_type != "S3Prefix":
+        what = "lines" if channel.data_type == "AugmentedManifestFile" else "entries"
+        raise WorkbenchError(f"The {channel.data_type} {source.uri} of channel {channel.name!r} has no {what}; "
+                             "list at least one object in it")
+    if not source.is_s3:
+        raise WorkbenchError(f"No files found under local path \"{source.path}\" given in input data source "
+                             f"(channel {channel.name!r}). Please ensure that files exist under that path "
+                             "(links leading out of it, FIFOs and sockets are not copied).")
+    role = ctx.spec.get("RoleArn") or ""
+    raise WorkbenchError(f"No S3 objects found under S3 URL \"{source.uri}\" given in input data source. Please "
+                         f"ensure that the bucket exists in the selected region ({ctx.settings.Region}), that objects "
+                         f"exist under that S3 prefix, and that the role \"{role}\" has \"s3:ListBucket\" "
+                         f"permissions on bucket \"{source.bucket}\".")
 
 
 def load_channel_data(channel: ChannelPlan, lease: Lease) -> ChannelData:

@@ -54,6 +54,7 @@ class Checkpoints(Extension):
     def prepare(self, ctx: JobContext) -> None:
         from workbench.engine.checkpoints.ledger import Ledger
         from workbench.engine.checkpoints.restore import restore
+        from workbench.engine.container_user import WIDE
         from workbench.storage.transfer import TransferCancelled
 
         self._check_local_path()
@@ -66,7 +67,8 @@ class Checkpoints(Extension):
                                "(S3Uri is a raw prefix, so it also matches these)"))
 
         try:
-            restored = restore(self.store, folders, cancel=ctx.cancelled, on_shadowed=shadowed)
+            restored = restore(self.store, folders, cancel=ctx.cancelled, on_shadowed=shadowed,
+                               access=ctx.access or WIDE)
         except TransferCancelled:
             return  # the job is being stopped; the runner ends it
         for item in restored:

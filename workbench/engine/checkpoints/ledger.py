@@ -13,10 +13,31 @@ after a takeover counts them all, not only those the new process saw change.
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.engine.checkpoints.folders import Signature
 from workbench.fileio import write_text_atomic
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What identifies one version of a file: a new write changes one of these."""
+
+    size: int
+    mtime_ns: int
+    ino: int
+
+    @classmethod
+    def of(cls, info: os.stat_result) -> "Signature":
+        return cls(info.st_size, info.st_mtime_ns, info.st_ino)
+
+    def to_list(self) -> list[int]:
+        return [self.size, self.mtime_ns, self.ino]
+
+    @classmethod
+    def from_list(cls, values: list) -> "Signature":
+        return cls(int(values[0]), int(values[1]), int(values[2]))
 
 
 class Ledger:

@@ -12,8 +12,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.engine.checkpoints.folders import Signature, scan
+from workbench.engine.checkpoints.ledger import Signature
 from workbench.engine.checkpoints.remote import CheckpointStore
+from workbench.engine.container_files import scan
+from workbench.engine.container_user import WIDE, FolderAccess
 from workbench.errors import WorkbenchError
 
 
@@ -26,25 +28,29 @@ class Restored:
     signatures: dict[str, Signature]  # what now lies in the folder, as S3 has it
 
 
-def fresh_folder(folder: Path) -> None:
-    """An empty folder the container can write as any user (an attempt starts from S3 alone)."""
+def fresh_folder(folder: Path, access: FolderAccess = WIDE) -> None:
+    """An empty folder the container's user can write (an attempt starts from S3 alone)."""
     if folder.exists():
         try:
             shutil.rmtree(folder)
         except PermissionError as err:
             raise WorkbenchError(f"Cannot empty {folder}: {err}; remove it as root") from None
     folder.mkdir(parents=True)
-    folder.chmod(0o777)
+    access.writable(folder)
 
 
-def open_up(folder: Path) -> None:
-    """Restored sub-folders writable by any user, like the folder itself."""
-    for dirpath, dirnames, _ in os.walk(folder):
+def open_up(folder: Path, access: FolderAccess = WIDE) -> None:
+    """What was restored is the container's user's to change, like the folder itself (before
+    the container starts: nothing in it is a container's link yet)."""
+    for dirpath, dirnames, filenames in os.walk(folder):
         for name in dirnames:
-            os.chmod(os.path.join(dirpath, name), 0o777)
+            access.writable(Path(dirpath, name))
+        for name in filenames:
+            access.owned(Path(dirpath, name))
 
 
-def restore(store: CheckpointStore, folders: dict[str, Path], cancel=None, on_shadowed=None) -> list[Restored]:
+def restore(store: CheckpointStore, folders: dict[str, Path], cancel=None, on_shadowed=None,
+            access: FolderAccess = WIDE) -> list[Restored]:
     """Copy everything under the store into each host's (fresh) folder; one Restored per host.
 
     Raises StorageError for an unreachable store or a key that would escape the folder,
@@ -59,7 +65,7 @@ def restore(store: CheckpointStore, folders: dict[str, Path], cancel=None, on_sh
     results: list[Restored] = []
     first: Path | None = None
     for host, folder in folders.items():
-        fresh_folder(folder)
+        fresh_folder(folder, access)
         if objects:
             if first is None:
                 done = download_objects(objects, folder, cancel=cancel)
@@ -67,7 +73,7 @@ def restore(store: CheckpointStore, folders: dict[str, Path], cancel=None, on_sh
                 first = folder
             else:
                 files, size = copy_tree(first, folder, cancel=cancel)
-            open_up(folder)
+            open_up(folder, access)
         else:
             files, size = 0, 0
         signatures = {rel: Signature.of(info) for rel, info in scan(folder)[0].items()}

@@ -14,7 +14,8 @@ import errno
 import os
 from pathlib import Path
 
-from workbench.engine.checkpoints.folders import Signature, open_inside
+from workbench.engine.checkpoints.ledger import Signature
+from workbench.engine.container_files import open_inside
 from workbench.errors import StorageError
 
 IN_MEMORY = 8 * 1024 * 1024  # up to this size a file is read into memory and sent in one PUT

@@ -22,12 +22,12 @@ from typing import Callable
 
 from workbench.engine import events as ev
 from workbench.engine.checkpoints import snapshot
-from workbench.engine.checkpoints.folders import Outside, Signature, link_target, lstat_inside, scan
-from workbench.engine.checkpoints.ledger import Ledger
+from workbench.engine.checkpoints.ledger import Ledger, Signature
 from workbench.engine.checkpoints.remote import CheckpointStore
 from workbench.engine.checkpoints.status import NOTICE_PREFIX, UNSYNCED
 from workbench.engine.checkpoints.watch import FolderWatcher
 from workbench.engine.checkpoints.writers import WriterProbe
+from workbench.engine.container_files import Outside, link_target, lstat_inside, scan
 from workbench.errors import StorageError
 
 QUIET_SECONDS = 0.25  # a file must stay unchanged this long before it is uploaded

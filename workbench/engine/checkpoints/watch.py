@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from workbench.engine.checkpoints.folders import is_real_folder, scan
+from workbench.engine.container_files import is_real_folder, scan
 
 STEP_MS, DEBOUNCE_MS, TIMEOUT_MS = 20, 200, 200
 GIVE_UP_AFTER = 5  # failures in a row before the sync falls back to periodic scans

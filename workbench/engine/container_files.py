@@ -1,42 +1,24 @@
-"""Reading a host's checkpoint folder from outside its container, without being led out of it.
+"""Reading a tree a container wrote (its /opt/ml, its checkpoint folder), without being led out of it.
 
-The folder is written by root in a container that may plant symlinks anywhere in it: a
-link to `/etc`, a folder swapped for a link between two of our calls. Every access here
-walks the path one component at a time with O_NOFOLLOW, so nothing outside the folder is
-ever stat'ed, read or listed; a symlink is followed only when, as the container sees it,
-its target lies inside the folder.
+The tree is written by root in a container that may plant symlinks anywhere in it: a
+link to `/etc`, a folder swapped for a link between two of our calls, a FIFO where a
+file was expected. Every access here walks the path one component at a time with
+O_NOFOLLOW, so nothing outside the tree is ever stat'ed, read or listed; a symlink is
+followed only when, as the container sees it, its target lies inside the tree; files are
+opened non-blocking and used only when they are regular files. The checkpoint sync and
+the packing of outputs both read through here.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-
-
-@dataclass(frozen=True)
-class Signature:
-    """What identifies one version of a file: a new write changes one of these."""
-
-    size: int
-    mtime_ns: int
-    ino: int
-
-    @classmethod
-    def of(cls, info: os.stat_result) -> "Signature":
-        return cls(info.st_size, info.st_mtime_ns, info.st_ino)
-
-    def to_list(self) -> list[int]:
-        return [self.size, self.mtime_ns, self.ino]
-
-    @classmethod
-    def from_list(cls, values: list) -> "Signature":
-        return cls(int(values[0]), int(values[1]), int(values[2]))
 
 
 class Outside(Exception):
@@ -79,10 +61,13 @@ def lstat_inside(root: Path, rel: str) -> os.stat_result | None:
         os.close(fd)
 
 
-def link_target(root: Path, rel: str, mount: str | None = None, hops: int = 8) -> str:
+def link_target(root: Path, rel: str, mount: str | None = None, hops: int = 8, inside: str = "") -> str:
     """The path inside the folder a symlink at rel leads to, read as the container reads it:
     relative targets, and absolute ones under the folder's mount point (`mount`, e.g.
     /opt/ml/checkpoints). Outside when it leads anywhere else; nothing outside is looked at.
+
+    `inside` narrows the folder to a sub-folder of root (e.g. `model` of an /opt/ml tree,
+    reached from root without following links): `mount` is then that sub-folder's mount point.
     """
     current = rel
     base = (mount or "").rstrip("/")
@@ -100,11 +85,13 @@ def link_target(root: Path, rel: str, mount: str | None = None, hops: int = 8) -
         if target.startswith("/"):
             if not base or not target.startswith(base + "/"):
                 raise Outside(rel)
-            candidate = target[len(base) + 1:]
+            candidate = posixpath.join(inside, target[len(base) + 1:])
         else:
             candidate = posixpath.join(posixpath.dirname(current), target)
         candidate = posixpath.normpath(candidate)
         if candidate in (".", "..") or candidate.startswith(("../", "/")):
+            raise Outside(rel)
+        if inside and not candidate.startswith(inside.rstrip("/") + "/"):
             raise Outside(rel)
         info = lstat_inside(root, candidate)
         if info is None or not stat.S_ISLNK(info.st_mode):
@@ -114,7 +101,9 @@ def link_target(root: Path, rel: str, mount: str | None = None, hops: int = 8) -
 
 
 def open_inside(root: Path, rel: str) -> int:
-    """A read-only fd of the regular file at rel (never through a symlink, never blocking on a FIFO)."""
+    """A read-only fd of the regular file at rel (never through a symlink, never blocking on a FIFO).
+
+    OSError otherwise: ELOOP for a symlink, EISDIR for a folder, FIFO, socket or device."""
     fd, name = _open_parent(root, rel)
     try:
         handle = os.open(name, _FILE_FLAGS, dir_fd=fd)
@@ -122,8 +111,17 @@ def open_inside(root: Path, rel: str) -> int:
         os.close(fd)
     if not stat.S_ISREG(os.fstat(handle).st_mode):
         os.close(handle)
-        raise IsADirectoryError(f"{rel} is not a regular file")
+        raise IsADirectoryError(errno.EISDIR, f"{rel} is not a regular file")
     return handle
+
+
+def read_start(root: Path, rel: str, limit: int) -> bytes:
+    """At most `limit` bytes from the start of the regular file at rel (OSError as open_inside)."""
+    fd = open_inside(root, rel)
+    try:
+        return os.pread(fd, limit, 0)
+    finally:
+        os.close(fd)
 
 
 def scan(root: Path, under: str = "") -> tuple[dict[str, os.stat_result], list[str]]:
