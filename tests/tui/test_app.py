@@ -30,20 +30,105 @@ async def palette(pilot, text: str) -> None:
 
 
 async def test_help_lists_the_keys_of_what_has_focus():
+    """Tour: ? listed widget class names ("HostLog", "LogView") and Textual's generic keys
+    (cursor, scrolling) among the app's own. Now the screen's own keys come first, in
+    words, each with its binding id for a key map; Textual's after, said in words."""
     make_job("some-job")
     wb = app(job="some-job")
     async with wb.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(wb.screen, MonitorScreen))
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(wb.screen, HelpScreen))
-        keys = {(k.key, k.description) for k in wb.screen.keys}
-        for expected in (("f", "Follow"), ("w", "Wrap"), ("t", "Times"), ("s", "Stop"), ("i", "Interrupt"),
-                         ("r", "Rerun"), ("e", "Spec")):
+        help_screen = wb.screen
+        keys = {(k.key, k.description, k.id) for k in help_screen.keys}
+        for expected in (("f", "Follow", "log.follow"), ("w", "Wrap", "log.wrap"), ("t", "Times", "log.timestamps"),
+                         ("s", "Stop", "monitor.stop"), ("r", "Rerun", "monitor.rerun"),
+                         ("e", "Spec", "monitor.spec"), ("?", "Help", "app.help")):
             assert expected in keys, expected
-        assert "Job monitor" in screen_text(wb)
+        assert all(k.id for k in help_screen.keys)
+        assert help_screen.keys[0].id.startswith("monitor.")  # the screen's own first
+        assert help_screen.generic and not any(k.id for k in help_screen.generic)
+        wheres = {k.where for k in help_screen.generic + help_screen.keys}
+        assert not wheres & {"HostLog", "LogView", "MonitorScreen", "WorkbenchApp"}
+        assert "scrolling" in wheres or "tabs" in wheres
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(wb.screen, MonitorScreen)
+
+
+async def test_help_stays_in_the_footer_at_80_columns(tmp_path):
+    """Tour at 80x24: the footer listed the focused widget's keys first and cut off the
+    app's "? Help" at the right edge, on every screen."""
+    from textual.widgets import Footer
+
+    make_job("narrow-job", hosts=2)
+    wb = app()
+    async with wb.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: wb.records)
+
+        async def help_key_shown() -> None:
+            footer = wb.screen.query_one(Footer)
+
+            def shown() -> bool:
+                key = next(k for k in footer.query("FooterKey") if k.action in ("help", "app.help"))
+                return 0 <= key.region.x and key.region.right <= 80 and key.region.width >= len("? Help")
+
+            await wait_for(pilot, shown, what="the help key within 80 columns")
+
+        await help_key_shown()
+        wb.open_job("narrow-job")
+        await wait_for(pilot, lambda: isinstance(wb.screen, MonitorScreen) and wb.screen.replayed)
+        await help_key_shown()
+        await pilot.press("escape")
+        wb.new_spec()
+        await wait_for(pilot, lambda: isinstance(wb.screen, ComposerScreen))
+        wb.screen.query_one("#sections").focus()
+        await help_key_shown()
+
+
+async def test_the_palette_lists_actions_before_themes():
+    """Tour: ctrl+p listed some 25 "Theme: ..." entries before "New spec"."""
+    wb = app()
+    async with wb.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(wb.screen, JobsScreen))
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(wb.screen, CommandPalette), what="the palette")
+        commands = wb.screen.query_one("CommandList")
+        await wait_for(pilot, lambda: commands.option_count > 20, what="the commands")
+        await pilot.pause(0.3)
+        titles = [str(commands.get_option_at_index(i).prompt) for i in range(commands.option_count)]
+        first_theme = next(i for i, t in enumerate(titles) if "Theme: " in t)
+        assert any("New spec" in t for t in titles[:first_theme])
+        assert any("Open spec file" in t for t in titles[:first_theme])
+
+
+async def test_focus_is_visible_in_every_theme_and_tab_skips_containers():
+    """Tour: with the focus on a compact input, only a 5 % tint showed where the keys went
+    (in the light theme, nothing visible); Tab stopped on the composer's section
+    container, which shows no focus at all."""
+    from tests.tui.conftest import field
+
+    wb = app(new_spec=True)
+    async with wb.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(wb.screen, ComposerScreen))
+        screen = wb.screen
+        for theme in ("workbench-dark", "workbench-light", "workbench-contrast", "textual-dark"):
+            wb.theme = theme
+            name = field(screen, "TrainingJobName")
+            name.input.focus()
+            await pilot.pause()
+            accent = wb.theme_variables["accent"].lower()
+            edge = name.styles.border_left
+            assert edge[0] not in ("", "none", "blank", "hidden") and edge[1].hex.lower() == accent, theme
+            field(screen, "RoleArn").input.focus()
+            await pilot.pause()
+            assert name.styles.border_left[0] in ("", "none", "blank", "hidden"), theme
+        for section in ("job", "channels", "resources", "workbench", "yaml"):
+            screen.show_section(section)
+            await pilot.pause()
+            for widget in screen.focus_chain:
+                assert widget.display and widget.visible, widget
+                assert type(widget).__module__ != "textual.containers", widget  # a bare container shows no focus
 
 
 async def test_palette_commands_follow_the_screen():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.widgets import Input, TextArea
 
-from tests.tui.conftest import field, frozen_clock, screen_text, wait_for
+from tests.tui.conftest import field, frozen_clock, wait_for
 from workbench.spec import read_spec_file
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.screens.channel_dialog import ChannelDialog
@@ -30,6 +30,19 @@ async def settle(pilot) -> ComposerScreen:
     return screen
 
 
+def title(screen) -> str:
+    return str(screen.query_one("#composer-title").content)
+
+
+def section_label(screen, index: int) -> str:
+    return str(screen.query_one("#sections").get_option_at_index(index).prompt)
+
+
+def listed_problems(screen) -> list[str]:
+    problems = screen.query_one(ProblemsList)
+    return [str(problems.get_option_at_index(i).prompt) for i in range(problems.option_count)]
+
+
 async def type_into(pilot, screen, path: str, text: str, clear: bool = True) -> None:
     control = field(screen, path).input
     screen.show_section(__import__("workbench.tui.screens.composer", fromlist=["x"]).section_for(path))
@@ -41,6 +54,9 @@ async def type_into(pilot, screen, path: str, text: str, clear: bool = True) -> 
 
 
 async def test_compose_from_nothing_with_inline_errors_then_save(tmp_path, monkeypatch):
+    """Checks what the fields, the problems list and the title hold, never where the
+    screen wraps a line: it waited for "does not exist" on screen, which a longer
+    temporary folder's path wrapped between "does" and "not"."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "a.txt").write_text("hi\n")
@@ -52,7 +68,7 @@ async def test_compose_from_nothing_with_inline_errors_then_save(tmp_path, monke
         screen = await settle(pilot)
         image = field(screen, "AlgorithmSpecification.TrainingImage")
         assert "is required" in str(image.query_one(".field-error").content)  # a missing section shows at its first field
-        assert "Algorithm ✘" in screen_text(app)
+        assert section_label(screen, 1) == "Algorithm ✘"
 
         await type_into(pilot, screen, "AlgorithmSpecification.TrainingImage", "sm-workbench/shell:latest")
         assert not image.has_class("-error")
@@ -62,8 +78,9 @@ async def test_compose_from_nothing_with_inline_errors_then_save(tmp_path, monke
         count = field(screen, "ResourceConfig.InstanceCount")
         assert count.has_class("-error") and "must be an integer" in str(count.query_one(".field-error").content)
         assert screen.draft.get("ResourceConfig.InstanceCount") == "two"
-        assert "ResourceConfig.InstanceCount: must be an integer" in screen_text(app)  # and in the problems list
-        assert "Resources ✘" in screen_text(app)
+        assert any("ResourceConfig.InstanceCount: must be an integer" in line
+                   for line in listed_problems(screen))  # and in the problems list
+        assert section_label(screen, 4) == "Resources ✘"
         await type_into(pilot, screen, "ResourceConfig.InstanceCount", "2")
         assert not count.has_class("-error") and screen.draft.get("ResourceConfig.InstanceCount") == 2
 
@@ -87,7 +104,9 @@ async def test_compose_from_nothing_with_inline_errors_then_save(tmp_path, monke
         source = field(dialog, "InputDataConfig[0].DataSource.S3DataSource.S3Uri").input
         source.focus()
         await pilot.press(*"nowhere/")
-        await wait_for(pilot, lambda: "does not exist" in screen_text(app), what="the channel's inline error")
+        uri = field(dialog, "InputDataConfig[0].DataSource.S3DataSource.S3Uri")
+        await wait_for(pilot, lambda: "does not exist" in str(uri.query_one(".field-error").content),
+                       what="the channel's inline error")
         source.value = "data/"
         await pilot.pause(0.3)
         await pilot.press("ctrl+s")
@@ -96,7 +115,7 @@ async def test_compose_from_nothing_with_inline_errors_then_save(tmp_path, monke
         assert screen.draft.get("InputDataConfig[0].ChannelName") == "train"
         assert screen.draft.get("InputDataConfig[0].DataSource.S3DataSource.S3Uri") == "data/"
         assert screen.query_one(ChannelList).table.row_count == 1
-        assert screen.validation.ok and "valid for local" in screen_text(app)
+        assert screen.validation.ok and "valid for local" in title(screen)
 
         # the YAML preview is what will be written
         preview = screen.query_one("#yaml-preview", TextArea).text
@@ -111,7 +130,7 @@ async def test_compose_from_nothing_with_inline_errors_then_save(tmp_path, monke
         await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen) and not screen.draft.dirty)
         saved = read_spec_file(tmp_path / "my-job.yaml")
         assert saved["ResourceConfig"]["InstanceCount"] == 2 and saved["HyperParameters"] == {"epochs": "4"}
-        assert "my-job.yaml" in screen_text(app) and "modified" not in screen_text(app)
+        assert "my-job.yaml" in title(screen) and "modified" not in title(screen)
 
 
 async def test_save_asks_before_overwriting_a_file_changed_on_disk(tmp_path):
@@ -146,7 +165,7 @@ async def test_a_failed_run_keeps_everything_and_says_why(tmp_path):
         before = copy.deepcopy(screen.draft.data)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: screen.query_one("#composer-error").display, what="the run error")
-        assert "fix them first" in screen_text(app)
+        assert "fix them first" in str(screen.query_one("#composer-error").content)
         assert screen.draft.data == before and isinstance(app.screen, ComposerScreen)
         assert screen.focused is screen.query_one(ProblemsList)
         await pilot.press("down", "enter")  # the problem jumps to its field
@@ -203,7 +222,7 @@ async def test_workbench_settings_are_generated_from_their_metadata():
         assert screen.draft.get("Workbench") == {"StopGracePeriodSeconds": 3}
         screen.action_toggle_target()
         await settle(pilot)
-        assert "for sagemaker" in screen_text(app)
+        assert "for sagemaker" in title(screen)
         assert any(p.path == "RoleArn" for p in screen.validation.problems)
 
 
@@ -267,3 +286,43 @@ async def test_browse_for_a_channel_folder(tmp_path):
         await settle(pilot)
         assert screen.draft.get("InputDataConfig[0].DataSource.S3DataSource.S3Uri") == "datasets/train/"
         assert screen.validation.ok
+
+
+async def test_a_run_error_goes_once_the_spec_changes(tmp_path):
+    """Tour: ctrl+r on a spec whose image is not in the local Docker engine showed the
+    error; changing the image (or anything else) left it on screen, no longer true."""
+    spec = tmp_path / "job.yaml"
+    spec.write_text("AlgorithmSpecification:\n  TrainingImage: img:1\nStoppingCondition:\n  MaxRuntimeInSeconds: 0\n")
+    app = composer_app(spec=spec)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
+        screen = await settle(pilot)
+        error = screen.query_one("#composer-error")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: error.display, what="the run error")
+        screen.action_toggle_target()  # not an edit: the error still applies
+        await settle(pilot)
+        assert error.display
+        await type_into(pilot, screen, "StoppingCondition.MaxRuntimeInSeconds", "60")
+        assert not error.display
+
+
+async def test_every_label_breaks_between_words_at_80_columns():
+    """Tour at 80x24: the Workbench section's labels were the settings' names, so
+    "CheckpointDrainTimeoutSeconds" broke mid-word ("CheckpointDrainTi" / "meoutSeconds")."""
+    app = composer_app(new_spec=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
+        screen = await settle(pilot)
+        for key in ("workbench", "stopping", "job", "algorithm", "resources"):
+            screen.show_section(key)
+            await pilot.pause()
+            for spec_field in screen.query_one(f"#section-{key}").query("SpecField"):
+                label = spec_field.query_one(".field-label")
+                width = label.content_region.width
+                if not spec_field.label or not spec_field.display:  # a check box carries its own label
+                    continue
+                longest = max(len(word) for word in spec_field.label.split())
+                assert longest <= width, f"{spec_field.label!r} breaks mid-word in {width} columns"
+        drain = field(screen, "Workbench.CheckpointDrainTimeoutSeconds")
+        assert "CheckpointDrainTimeoutSeconds" in drain.help  # the name to write in YAML is still there

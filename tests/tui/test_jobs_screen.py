@@ -53,7 +53,7 @@ async def test_filter_and_open():
         await pilot.press("slash", *"failed")
         await pilot.pause()
         assert screen.table.order == ["beta-run"]
-        assert "1 shown" in screen_text(wb)
+        assert "1 shown" in str(screen.query_one("#jobs-title").content)
         await pilot.press("enter", "enter")
         await wait_for(pilot, lambda: isinstance(wb.screen, MonitorScreen), what="the monitor")
         assert wb.screen.job == "beta-run"
@@ -71,7 +71,7 @@ async def test_live_updates_new_jobs_and_a_toast_when_one_finishes():
     async with wb.run_test(size=(120, 20)) as pilot:
         screen = wb.screen
         await wait_for(pilot, lambda: screen.table.row_count == 1)
-        assert "1 running" in screen_text(wb)
+        assert "1 running" in str(screen.query_one("#jobs-title").content)
         make_job("brand-new", start=T0 + 30)
         await wait_for(pilot, lambda: screen.table.order == ["brand-new", "running-job"], what="the new job")
         finish("running-job", "Failed")
@@ -97,11 +97,12 @@ async def test_stop_asks_first_then_asks_the_engine():
         await pilot.pause()
         await pilot.press("y")
         await wait_for(pilot, lambda: (Path(root) / "control" / "stop").exists(), what="the stop request")
-        # interrupting a job that is not a spot job is refused with the reason, no dialog
+        # a job that is not a spot job cannot be interrupted: the key is dimmed and does nothing
+        assert not screen.active_bindings["i"].enabled
         await pilot.press("i")
         await pilot.pause()
         assert isinstance(wb.screen, JobsScreen)
-        assert any("not a managed spot job" in str(n.message) for n in wb._notifications)
+        assert not (Path(root) / "control" / "interrupt").exists()
 
 
 async def test_delete_a_finished_job_but_not_a_running_one():
@@ -111,10 +112,10 @@ async def test_delete_a_finished_job_but_not_a_running_one():
     async with wb.run_test(size=(120, 20)) as pilot:
         screen = wb.screen
         await wait_for(pilot, lambda: screen.table.row_count == 2)
-        await pilot.press("d")  # busy-job is selected (newest)
+        assert not screen.active_bindings["d"].enabled  # busy-job is selected (newest): dimmed
+        await pilot.press("d")
         await pilot.pause()
         assert isinstance(wb.screen, JobsScreen) and Path(running).exists()
-        assert any("stop it first" in str(n.message) for n in wb._notifications)
         await pilot.press("down", "d")
         await pilot.pause()
         assert isinstance(wb.screen, ConfirmDialog)
@@ -126,8 +127,9 @@ async def test_delete_a_finished_job_but_not_a_running_one():
 async def test_empty_history_says_what_to_do():
     wb = app()
     async with wb.run_test(size=(100, 20)) as pilot:
-        await wait_for(pilot, lambda: "No jobs yet" in screen_text(wb))
-        assert "sample_jobs/hello/job.yaml" in screen_text(wb)
+        empty = wb.screen.query_one("#jobs-empty")
+        await wait_for(pilot, lambda: "No jobs yet" in str(empty.content))
+        assert "sample_jobs/hello/job.yaml" in str(empty.content) and empty.display
 
 
 async def test_interrupt_a_spot_job_after_confirming():
@@ -140,7 +142,7 @@ async def test_interrupt_a_spot_job_after_confirming():
         await wait_for(pilot, lambda: screen.table.row_count == 1)
         await pilot.press("i")
         await wait_for(pilot, lambda: isinstance(wb.screen, ConfirmDialog))
-        assert "spot interruption" in screen_text(wb)
+        assert "spot interruption" in wb.screen.message
         await pilot.press("y")
         await wait_for(pilot, lambda: (Path(root) / "control" / "interrupt").exists(), what="the interrupt request")
 
@@ -227,3 +229,87 @@ async def test_a_damaged_record_is_left_out_with_a_warning_naming_it():
         make_job("newer-job", start=T0 + 20)  # the list goes on updating
         await wait_for(pilot, lambda: screen.table.order == ["newer-job", "good-job"], what="the new job")
         assert sum(str(bad) in str(n.message) for n in wb._notifications) == 1  # said once, not every second
+
+
+async def test_keys_that_do_not_apply_to_the_selected_job_are_dimmed():
+    """Tour: on a finished job the footer offered s Stop and i Interrupt; they only said
+    there was nothing to stop. They are dimmed, and follow the cursor."""
+    from tests.tui.fake_jobs import spec_for
+
+    make_job("done-job", start=T0)
+    make_job("spot-job", start=T0 + 5, running=True, spec=spec_for("spot-job", EnableManagedSpotTraining=True))
+    wb = app()
+    async with wb.run_test(size=(120, 20)) as pilot:
+        screen = wb.screen
+        await wait_for(pilot, lambda: screen.table.row_count == 2)
+
+        def enabled() -> dict[str, bool]:
+            keys = screen.active_bindings
+            return {key: keys[key].enabled for key in "sidr"}
+
+        await wait_for(pilot, lambda: enabled() == {"s": True, "i": True, "d": False, "r": True})  # spot-job
+        await pilot.press("down")
+        await wait_for(pilot, lambda: enabled() == {"s": False, "i": False, "d": True, "r": True},
+                       what="the keys of done-job")
+
+
+async def test_instance_groups_read_like_a_single_type():
+    """Tour: a job with instance groups showed "train:ml.c5.2xlargex2"; it reads
+    "train: 2 × ml.c5.2xlarge" as a single-type job's "2 × ml.c5.2xlarge" does."""
+    from tests.tui.fake_jobs import spec_for
+
+    spec = spec_for("grouped")
+    spec["ResourceConfig"] = {"InstanceGroups": [
+        {"InstanceGroupName": "train", "InstanceType": "ml.c5.2xlarge", "InstanceCount": 2}], "VolumeSizeInGB": 30}
+    make_job("grouped", spec=spec, hosts=2)
+    wb = app()
+    async with wb.run_test(size=(140, 20)) as pilot:
+        screen = wb.screen
+        await wait_for(pilot, lambda: screen.table.row_count == 1)
+        assert str(screen.table.get_cell("grouped", "instances")) == "train: 2 × ml.c5.2xlarge"
+        assert str(screen.table.get_cell("grouped", "hosts")) == "2"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(wb.screen, MonitorScreen) and wb.screen.record)
+        header = str(wb.screen.query_one("#monitor-header").content)
+        assert "train: 2 × ml.c5.2xlarge" in header and "2 × train" not in header
+
+
+async def test_the_cursor_goes_to_a_job_just_launched():
+    """Tour: after running a spec from the composer and going back, the jobs table's
+    cursor was still on the row it was on before (an older job)."""
+    make_job("old-one", start=T0)
+    make_job("older-one", start=T0 - 60)
+    wb = app()
+    async with wb.run_test(size=(120, 20)) as pilot:
+        screen = wb.screen
+        await wait_for(pilot, lambda: screen.table.row_count == 2)
+        await pilot.press("down")
+        await pilot.pause()
+        assert screen.table.selected_name == "older-one"
+        wb.new_spec()
+        await wait_for(pilot, lambda: wb.screen is not screen)
+        make_job("brand-new", start=T0 + 60)
+        wb.job_launched("brand-new")  # what ctrl+r in the composer ends with
+        await wait_for(pilot, lambda: isinstance(wb.screen, MonitorScreen))
+        wb.show_jobs()
+        await wait_for(pilot, lambda: wb.screen is screen and screen.table.selected_name == "brand-new",
+                       what="the cursor on the new job")
+
+
+async def test_a_column_widens_when_a_running_jobs_value_outgrows_it():
+    """Tour: a running job's row was drawn when its secondary status was "Training"; when
+    it ended "MaxRuntimeExceeded" the column (and its header) kept the old width and the
+    status was cut to "MaxRuntim"."""
+    make_job("long-runner", start=T0, running=True)
+    wb = app()
+    async with wb.run_test(size=(140, 20)) as pilot:
+        screen = wb.screen
+        await wait_for(pilot, lambda: screen.table.row_count == 1)
+        paths = existing_job("long-runner")
+        recorder = JobRecorder(paths, load_record(paths))
+        recorder(ev.JobFinished("Stopped", "MaxRuntimeExceeded", "", time=T0 + 500))
+        recorder.close()
+        table = screen.table
+        await wait_for(pilot, lambda: "MaxRuntimeExceeded" in str(table.get_cell("long-runner", "secondary")))
+        column = next(c for c in table.columns.values() if c.key.value == "secondary")
+        assert column.get_render_width(table) >= len("MaxRuntimeExceeded") + 2 * table.cell_padding

@@ -18,6 +18,10 @@ class LogApp(App):
         yield HostLog(self.host, max_lines=self.max_lines)
 
 
+def status_text(log: HostLog) -> str:
+    return str(log.query_one("#log-status").content)
+
+
 def numbered(start, count, host="algo-1"):
     return [(1000.0 + i, f"line {i} of {host}") for i in range(start, start + count)]
 
@@ -70,14 +74,14 @@ async def test_filter_search_wrap_and_timestamps_from_the_keyboard():
         await pilot.press("slash", *"loss")
         await pilot.pause()
         assert log.view.lines == ["loss=0.5 epoch 1", "loss=0.4 epoch 1"]
-        assert "filter “loss”: 2 of 3 lines" in screen_text(app)
+        assert "filter “loss”: 2 of 3 lines" in status_text(log)
         await pilot.press("escape")  # clears the filter
         await pilot.pause()
         assert len(log.view.lines) == 3
         await pilot.press("ctrl+f", *"epoch", "enter")
         await pilot.pause()
         assert log.view.search_text == "epoch" and log.view.match_count() == 2
-        assert "2 matching lines" in screen_text(app)
+        assert "2 matching lines" in status_text(log)
         strip = log.view.render_line(0)
         match_style = log.view.get_component_rich_style("log-view--match", partial=True)
         assert any(seg.text == "epoch" and seg.style and seg.style.bgcolor == match_style.bgcolor
@@ -92,6 +96,38 @@ async def test_filter_search_wrap_and_timestamps_from_the_keyboard():
         text = screen_text(app)
         assert "xxxxx" in text.splitlines()[3]  # the long line continues on the next row
         assert log.view.virtual_size.height > 3
+
+
+async def test_search_then_n_and_N_move_between_matches_k_of_n():
+    """Tour: ctrl+f, type "match", enter: the focus stayed in the search box, so n typed
+    "matchn" instead of going to the next match, and the status said only how many lines
+    matched. Enter now hands the keys to the log; n/N move and the status says "k of n"."""
+    app = LogApp("algo-1")
+    async with app.run_test(size=(60, 12)) as pilot:
+        log = app.query_one(HostLog)
+        log.append("algo-1", [(1000.0 + i, f"line {i}" + (" match" if i % 10 == 0 else "")) for i in range(100)])
+        log.view.focus()
+        await pilot.pause()
+        await pilot.press("ctrl+f", *"match", "enter")
+        await pilot.pause()
+        view = log.view
+        assert app.focused is view and view.search_text == "match" and view.match_count() == 10
+        first = view.current_match
+        assert first >= 1 and f"{first} of 10 matching lines" in status_text(log)
+        await pilot.press("n")
+        await pilot.pause()
+        assert view.search_text == "match" and view.current_match == first % 10 + 1
+        assert f"{first % 10 + 1} of 10" in status_text(log)
+        await pilot.press("N", "N")
+        await pilot.pause()
+        assert view.current_match == (first - 2) % 10 + 1
+        for _ in range(10):  # round the end and back to where it was
+            await pilot.press("n")
+        await pilot.pause()
+        assert view.current_match == (first - 2) % 10 + 1
+        await pilot.press("escape")
+        await pilot.pause()
+        assert view.search_text == "" and view.current_match == 0
 
 
 def test_control_characters_and_ansi_are_cleaned():

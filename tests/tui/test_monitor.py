@@ -159,17 +159,124 @@ async def test_rerun_problems_stay_in_the_dialog_and_edit_first_opens_the_compos
         assert draft.path is None
 
 
-async def test_open_spec_from_the_monitor(tmp_path):
-    source = tmp_path / "job.yaml"
-    source.write_text("AlgorithmSpecification:\n  TrainingImage: img:1\n")
-    root = make_job("from-file")
+def set_source(root, source) -> None:
+    """The job's JobCreated event names `source` as the spec it came from."""
     lines = (root / "events.jsonl").read_text().splitlines()
     first = json.loads(lines[0])
     first["source"] = str(source)
     (root / "events.jsonl").write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+
+
+async def test_open_spec_from_the_monitor(tmp_path):
+    """The user's own spec file, still holding what the job ran with, opens as itself;
+    once edited since, the spec the job ran with opens instead, unnamed and unbound."""
+    import yaml
+
+    source = tmp_path / "job.yaml"
+    ran = spec_for("from-file")
+    ran.pop("TrainingJobName")
+    source.write_text(yaml.safe_dump(ran))
+    set_source(make_job("from-file"), source)
     app = monitor_app("from-file")
     async with app.run_test(size=(120, 30)) as pilot:
         await open_monitor(pilot, "from-file")
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
         assert app.screen.draft.path == source.resolve()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen))
+        source.write_text("AlgorithmSpecification:\n  TrainingImage: img:1\n")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
+        draft = app.screen.draft
+        assert draft.path is None and draft.get("AlgorithmSpecification.TrainingImage") == "sm-workbench/shell:latest"
+
+
+async def test_e_on_a_rerun_opens_the_spec_it_ran_with_not_its_parents():
+    """Tour: rerun a job with `--set HyperParameters.epochs=9`, open the rerun's monitor,
+    press e: the composer showed the parent's spec file from the state directory (its
+    name, epochs 3); ctrl+r then failed on the name clash and ctrl+s would have
+    overwritten the parent's record."""
+    parent = make_job("parent-job")
+    child = make_job("child-job", start=T0 + 60, spec=spec_for("child-job", HyperParameters={"epochs": "9"}))
+    set_source(child, parent / "spec.yaml")
+    app = monitor_app("child-job")
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_monitor(pilot, "child-job")
+        assert screen.source == str(parent / "spec.yaml")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
+        draft = app.screen.draft
+        assert draft.path is None  # a new draft: saving asks for a file
+        assert "TrainingJobName" not in draft.data and draft.get("HyperParameters.epochs") == "9"
+
+
+async def test_tab_keys_follow_the_tabs_on_screen():
+    """Tour: ] from All hosts went to Files, and the host tabs came after GPU: [ and ]
+    followed the panes' order in the DOM, not the tab bar's."""
+    make_job("three-hosts", hosts=3)
+    app = monitor_app("three-hosts")
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_monitor(pilot, "three-hosts")
+        tabs = screen.query_one("#monitor-tabs", TabbedContent)
+        seen = [tabs.active]
+        for _ in range(8):
+            await pilot.press("right_square_bracket")
+            await pilot.pause()
+            seen.append(tabs.active)
+        assert seen == ["tab-all", "tab-host-algo-1", "tab-host-algo-2", "tab-host-algo-3", "tab-files",
+                        "tab-checkpoints", "tab-signals", "tab-status", "tab-gpu"]
+        await pilot.press("right_square_bracket", "left_square_bracket", "left_square_bracket")
+        await pilot.pause()
+        assert tabs.active == "tab-status"
+
+
+async def test_escape_clears_the_log_filter_before_leaving():
+    """Tour: in the monitor, / epoch 3 enter, then escape: the monitor closed with the
+    filter still set. Escape clears the filter first (as on the jobs screen)."""
+    make_job("filtered", lines=6)
+    app = monitor_app("filtered")
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_monitor(pilot, "filtered")
+        log = screen.query_one("#log-all", HostLog)
+        await pilot.press("slash", *"epoch 3", "enter")
+        await pilot.pause()
+        assert log.view.filter_text == "epoch 3" and log.view.lines == ["algo-1: epoch 3/6 loss=0.7"]
+        assert screen.focused is log.view
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen and log.view.filter_text == "" and len(log.view.lines) == 6
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, MonitorScreen), what="the monitor to close")
+
+
+async def test_a_rerun_from_the_monitor_replaces_it():
+    """Tour: every rerun from a monitor pushed another monitor on top; after three reruns
+    escape took four presses to get home. The new job's monitor takes the old one's place."""
+    from workbench.tui.screens.jobs import JobsScreen
+
+    make_job("first-run")
+    make_job("second-run", start=T0 + 60)
+    app = monitor_app("first-run")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_monitor(pilot, "first-run")
+        depth = len(app.screen_stack)
+        app.job_launched("second-run")  # what the rerun dialog's ctrl+r ends with
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen) and app.screen.job == "second-run")
+        assert len(app.screen_stack) == depth
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen), what="home in one step")
+        await wait_for(pilot, lambda: app.screen.table.selected_name == "second-run", what="the cursor on the new job")
+
+
+async def test_stop_and_interrupt_are_dimmed_once_the_job_has_ended():
+    """Tour: the monitor of a finished job offered s Stop and i Interrupt in the footer;
+    pressing them only said there was nothing to stop."""
+    make_job("ended")
+    app = monitor_app("ended")
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_monitor(pilot, "ended")
+        await wait_for(pilot, lambda: screen.record.get("TrainingJobStatus") == "Completed")
+        keys = screen.active_bindings
+        assert not keys["s"].enabled and not keys["i"].enabled
+        assert keys["r"].enabled and keys["e"].enabled

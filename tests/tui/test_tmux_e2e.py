@@ -1,6 +1,7 @@
 """The real `sm-workbench` program in a real terminal (tmux): open a spec, run it with
-ctrl+r, watch it complete, go back to the jobs screen, quit. Keys are sent to the pane and
-the pane's text is read back, as a person would see it."""
+ctrl+r, watch it complete, filter its log and clear the filter, go back to the jobs
+screen, quit. Keys are sent to the pane and the pane's text is read back, as a person
+would see it."""
 
 from __future__ import annotations
 
@@ -83,6 +84,18 @@ def test_the_real_program_in_a_terminal(images, pane, tmp_path, state_home):
     assert len(jobs) == 1 and jobs[0]["TrainingJobStatus"] == "Completed"
     name = jobs[0]["TrainingJobName"]
 
+    # the tour's steps in a real terminal: a log filter, escape clears it (the monitor
+    # stays), the next escape goes back; the footer keeps "? Help" in sight
+    assert "? Help" in text
+    pane.keys("/")
+    pane.wait_for("text to keep")
+    pane.keys("-l", "epoch 2")
+    pane.keys("Enter")
+    text = pane.wait_for("filter “epoch 2”")
+    assert "epoch 1/2" not in text
+    pane.keys("Escape")  # clears the filter, stays in the monitor
+    text = pane.wait_for("epoch 1/2", "All hosts")
+    assert "filter “epoch 2”" not in text
     pane.keys("Escape")  # back to the composer
     pane.wait_for("composer")
     pane.keys("Escape")  # back to the jobs screen

@@ -53,3 +53,19 @@ def test_record_follows_the_lifecycle():
 def test_timestamps():
     assert parse_docker_timestamp("1970-01-01T00:00:01.500000000Z") == 1.5
     assert parse_log_line("1970-01-01T00:00:02.250000Z some text here") == (2.25, "some text here")
+
+
+def test_instances_read_the_same_for_one_type_and_for_groups():
+    """Tour: a job with instance groups read "train:ml.c5.2xlargex2" in the jobs table,
+    the monitor and `sm-workbench jobs`, where a single-type job reads "2 × ml.c5.2xlarge"."""
+    from workbench.engine.record import instances, instances_line
+
+    single = {"ResourceConfig": {"InstanceType": "ml.c5.2xlarge", "InstanceCount": 2}}
+    groups = {"ResourceConfig": {"InstanceGroups": [
+        {"InstanceGroupName": "train", "InstanceType": "ml.c5.2xlarge", "InstanceCount": 2},
+        {"InstanceGroupName": "ps", "InstanceType": "ml.m5.large", "InstanceCount": 1}]}}
+    assert instances(single) == ("2", "ml.c5.2xlarge") and instances_line(single) == "2 × ml.c5.2xlarge"
+    assert instances(groups) == ("3", "train: 2 × ml.c5.2xlarge, ps: 1 × ml.m5.large")
+    assert instances_line(groups) == "train: 2 × ml.c5.2xlarge, ps: 1 × ml.m5.large"
+    one_group = {"ResourceConfig": {"InstanceGroups": groups["ResourceConfig"]["InstanceGroups"][:1]}}
+    assert instances_line(one_group) == "train: 2 × ml.c5.2xlarge"

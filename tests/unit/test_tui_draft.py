@@ -96,3 +96,56 @@ def test_each_problem_is_shown_at_one_field():
     assert [p.message for p in shown["HyperParameters"]] == ["bad"]
     assert [p.message for p in shown["InputDataConfig"]] == ["missing"]
     assert [p.message for p in orphans] == ["no field for it"]
+
+
+def test_a_saved_spec_follows_the_umask_and_keeps_an_existing_files_mode(tmp_path):
+    """Tour: a spec saved from the composer came out 0600 (the atomic write's temporary
+    file mode) where every other file the user writes is 0644; a teammate could not read it.
+    Job records stay private."""
+    import os
+    import stat
+
+    from workbench.fileio import write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        draft = SpecDraft({"AlgorithmSpecification": {"TrainingImage": "img:1"}})
+        new = draft.save(tmp_path / "new.yaml")
+        assert stat.S_IMODE(new.stat().st_mode) == 0o644
+        shared = tmp_path / "shared.yaml"
+        shared.write_text("AlgorithmSpecification:\n  TrainingImage: img:0\n")
+        shared.chmod(0o664)
+        opened = SpecDraft.open(shared)
+        opened.set_text("AlgorithmSpecification.TrainingImage", "img:2")
+        opened.save()
+        assert stat.S_IMODE(shared.stat().st_mode) == 0o664 and "img:2" in shared.read_text()
+        os.umask(0o077)
+        SpecDraft({"A": 1}).save(tmp_path / "private.yaml")
+        assert stat.S_IMODE((tmp_path / "private.yaml").stat().st_mode) == 0o600
+        os.umask(0o022)
+        write_text_atomic(tmp_path / "record.json", "{}")
+        assert stat.S_IMODE((tmp_path / "record.json").stat().st_mode) == 0o600
+        assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    finally:
+        os.umask(old)
+
+
+def test_a_jobs_source_opens_as_itself_only_when_it_is_what_the_job_ran_with(tmp_path, state_home):
+    """Tour: `e` on a rerun opened its parent's spec.yaml from the state directory (the
+    rerun's source), so saving would have overwritten another job's record."""
+    from workbench.paths import state_dir
+    from workbench.spec import resolve
+    from workbench.tui.draft import ran_from
+
+    spec = tmp_path / "job.yaml"
+    spec.write_text("AlgorithmSpecification:\n  TrainingImage: img:1\nHyperParameters:\n  epochs: '3'\n"
+                    "InputDataConfig:\n  - ChannelName: train\n    DataSource:\n      S3DataSource:\n"
+                    "        S3DataType: S3Prefix\n        S3Uri: data/\n")
+    ran = resolve(read_spec_file(spec), base_dir=tmp_path, name="job-1")
+    assert ran_from(spec, ran)
+    assert not ran_from(spec, {**ran, "HyperParameters": {"epochs": "9"}})  # run with an override
+    record = state_dir() / "jobs" / "parent" / "spec.yaml"
+    record.parent.mkdir(parents=True)
+    record.write_text(spec.read_text())
+    assert not ran_from(record, ran)  # a job's record, never
+    assert not ran_from(tmp_path / "gone.yaml", ran)

@@ -119,18 +119,9 @@ def _duration(record: dict) -> str:
     return human_seconds(end - start) if start and end else "-"
 
 
-def resources_text(record: dict) -> tuple[str, str]:
-    resources = record.get("ResourceConfig") or {}
-    groups = resources.get("InstanceGroups")
-    if groups:
-        count = sum(int(g.get("InstanceCount", 0)) for g in groups)
-        kinds = ", ".join(f"{g['InstanceGroupName']}:{g['InstanceType']}x{g['InstanceCount']}" for g in groups)
-        return str(count), kinds
-    return str(resources.get("InstanceCount", "-")), str(resources.get("InstanceType", "-"))
-
-
 def jobs_command(args) -> int:
     from workbench.engine.api import job_history
+    from workbench.engine.record import instances
 
     history = job_history()
     for skipped in history.skipped:
@@ -144,7 +135,7 @@ def jobs_command(args) -> int:
         return 0
     rows = [("NAME", "ON", "STATUS", "SECONDARY", "HOSTS", "INSTANCES", "CREATED", "DURATION", "FAILURE")]
     for record in records:
-        hosts, kinds = resources_text(record)
+        hosts, kinds = instances(record)
         failure = (record.get("FailureReason") or "").strip().splitlines()
         where = "SageMaker" if (record.get("Workbench") or {}).get("Kind") == "sagemaker" else "local"
         rows.append((record["TrainingJobName"], where, record.get("TrainingJobStatus", "?"), record.get("SecondaryStatus", ""),

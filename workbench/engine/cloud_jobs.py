@@ -336,4 +336,4 @@ def write_imported(imported, output: Path | str, *, force: bool = False) -> None
     output = Path(output)
     if output.exists() and not force:
         raise WorkbenchError(f"{output} already exists; give another file (-o) or overwrite it with --force")
-    write_text_atomic(output, imported.text())
+    write_text_atomic(output, imported.text(), user_file=True)

@@ -180,3 +180,28 @@ def register_handler(event_type: type, handler) -> None:
 
 def is_final(record: dict) -> bool:
     return record.get("TrainingJobStatus") in FINAL_STATUSES
+
+
+def instances(record: dict) -> tuple[str, str]:
+    """(how many hosts, on what) of a record or spec, as the CLI and the TUI write them:
+    ("2", "ml.c5.2xlarge") for one instance type; for instance groups, each group's
+    count and type as a single-type job reads, ("3", "train: 2 × ml.c5.2xlarge, ps: 1 × ml.m5.large")."""
+    config = record.get("ResourceConfig") or {}
+    groups = [g for g in config.get("InstanceGroups") or [] if isinstance(g, dict)]
+    if groups:
+        count = 0
+        for group in groups:
+            try:
+                count += int(group.get("InstanceCount") or 0)
+            except (TypeError, ValueError):
+                pass
+        kinds = ", ".join(f"{g.get('InstanceGroupName')}: {g.get('InstanceCount')} × {g.get('InstanceType')}"
+                          for g in groups)
+        return str(count), kinds
+    return str(config.get("InstanceCount", "-")), str(config.get("InstanceType", "-"))
+
+
+def instances_line(record: dict) -> str:
+    """"2 × ml.c5.2xlarge", or the instance groups as `instances` writes them."""
+    hosts, kinds = instances(record)
+    return kinds if (record.get("ResourceConfig") or {}).get("InstanceGroups") else f"{hosts} × {kinds}"

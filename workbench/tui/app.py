@@ -26,11 +26,11 @@ from workbench.errors import WorkbenchError
 from workbench.spec import WorkbenchSettings
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.config import TuiConfig
-from workbench.tui.draft import SpecDraft
+from workbench.tui.draft import SpecDraft, ran_from
 from workbench.tui.screens.composer import ComposerScreen
 from workbench.tui.screens.confirm import ConfirmDialog
 from workbench.tui.screens.file_picker import FilePicker
-from workbench.tui.screens.help import HelpScreen, KeyHelp
+from workbench.tui.screens.help import HelpScreen, KeyHelp, where_of, words_of
 from workbench.tui.screens.jobs import JobsScreen
 from workbench.tui.screens.monitor import MonitorScreen
 from workbench.tui.screens.rerun_dialog import RerunChoice, RerunDialog
@@ -208,28 +208,40 @@ class WorkbenchApp(App):
                          picked)
 
     def open_job_spec(self, name: str, source: str = "") -> None:
-        """The spec file the job came from when it still exists, else the spec it ran with."""
-        if source and Path(source).is_file():
-            self.open_spec(source)
-            return
-        self._load_job_spec(name)
+        """The spec the job ran with, as a new unsaved draft with no name (saving asks
+        for a file, running gets a new name). Only the user's own spec file, when it still
+        holds exactly what the job ran with, opens as itself; a file in the state
+        directory (a rerun's `source` is its parent job's record) never does."""
+        self._load_job_spec(name, source)
 
     @work(thread=True, group="job-spec", exit_on_error=False)
-    def _load_job_spec(self, name: str) -> None:
+    def _load_job_spec(self, name: str, source: str) -> None:
         try:
             document = api.job_spec(name)
         except WorkbenchError as err:
             self.call_from_thread(self.notify, str(err), severity="error")
             return
+        if source and ran_from(source, document):
+            self.call_from_thread(self.open_spec, source)
+            return
         document.pop("TrainingJobName", None)
         self.call_from_thread(self.push_screen, ComposerScreen(SpecDraft(document)))
 
     def job_launched(self, name: str) -> None:
+        """Show the new job's monitor; the jobs table's cursor waits on it for the return.
+        A rerun from a monitor replaces that monitor, so reruns do not pile up screens
+        and escape still goes home in one step (from the composer: back to it first)."""
         self.launched.add(name)
         self.notify(f"Started {name} in a background worker; it keeps running if you quit",
                     title="Job started")
+        for screen in self.screen_stack:
+            if isinstance(screen, JobsScreen):
+                screen.select_when_listed(name)
         self.refresh_jobs()
-        self.push_screen(MonitorScreen(name))
+        if isinstance(self.screen, MonitorScreen):
+            self.switch_screen(MonitorScreen(name))
+        else:
+            self.push_screen(MonitorScreen(name))
 
     # --- actions on jobs (the CLI's stop, interrupt, rerun, rm) ----------------------
 
@@ -309,7 +321,11 @@ class WorkbenchApp(App):
             if choice is None:
                 return
             if choice.action == "edit" and choice.document is not None:
-                self.push_screen(ComposerScreen(SpecDraft(choice.document)))
+                composer = ComposerScreen(SpecDraft(choice.document))
+                if isinstance(self.screen, MonitorScreen):  # the new job's composer takes the old monitor's place
+                    self.switch_screen(composer)
+                else:
+                    self.push_screen(composer)
             elif choice.spec is not None:
                 self._launch(choice.spec)
 
@@ -327,20 +343,29 @@ class WorkbenchApp(App):
     # --- help and quitting -------------------------------------------------------------
 
     def action_help(self) -> None:
+        """The screen's own keys first (with their ids for a key map), then the keys of
+        Textual's widgets (scrolling, editing...), each said in words."""
         if isinstance(self.screen, HelpScreen):
             return
         screen = self.screen
-        keys: list[KeyHelp] = []
+        own: list[tuple[int, KeyHelp]] = []
+        generic: list[KeyHelp] = []
         seen = set()
         for key, active in screen.active_bindings.items():
             binding = active.binding
-            if not binding.description or (binding.action, key) in seen:
+            description = binding.description or words_of(binding.action)
+            if (binding.action, key) in seen or not description:
                 continue
             seen.add((binding.action, key))
-            where = "app" if active.node is self else type(active.node).__name__
-            keys.append(KeyHelp(self.get_key_display(binding), binding.description, where))
+            item = KeyHelp(self.get_key_display(binding), description, binding.id or "", where_of(active.node))
+            if binding.id:
+                rank = 0 if active.node is screen else 2 if active.node is self else 1
+                own.append((rank, item))
+            else:
+                generic.append(item)
+        keys = [item for _, item in sorted(own, key=lambda pair: pair[0])]
         title = type(screen).__name__.replace("Screen", "")
-        self.push_screen(HelpScreen(title, getattr(screen, "HELP", "") or "", keys))
+        self.push_screen(HelpScreen(title, getattr(screen, "HELP", "") or "", keys, generic))
 
     async def action_quit(self) -> None:
         dirty = [s for s in self.screen_stack if isinstance(s, ComposerScreen) and s.draft.dirty]

@@ -1,5 +1,5 @@
 """Command palette providers: each screen offers its own actions by name, and the app
-offers themes and jobs everywhere."""
+offers specs, jobs and themes everywhere."""
 
 from __future__ import annotations
 
@@ -50,16 +50,11 @@ class MonitorCommands(ScreenCommands):
 
 
 class WorkbenchCommands(CommandsProvider):
-    """Everywhere: switch theme, open any job, compose or open a spec."""
+    """Everywhere: compose or open a spec, the job history, open any job; then the
+    themes, last (a long list that used to bury the actions)."""
 
     def commands(self) -> Iterable[Command]:
         app = self.app
-        for name in sorted(app.available_themes):
-            if name == "textual-ansi":
-                continue
-            current = " (current)" if name == app.theme else ""
-            yield (f"Theme: {name}{current}", partial(setattr, app, "theme", name),
-                   "switch the colour theme (remembered)")
         yield ("New spec", app.new_spec, "compose a training job from nothing")
         yield ("Open spec file…", app.choose_spec_file, "open a spec YAML in the composer")
         yield ("Jobs", app.show_jobs, "the job history")
@@ -67,3 +62,9 @@ class WorkbenchCommands(CommandsProvider):
             name = record["TrainingJobName"]
             status = record.get("TrainingJobStatus", "")
             yield (f"Open job: {name}", partial(app.open_job, name), f"{status} · {record.get('SecondaryStatus', '')}")
+        for name in sorted(app.available_themes):
+            if name == "textual-ansi":
+                continue
+            current = " (current)" if name == app.theme else ""
+            yield (f"Theme: {name}{current}", partial(setattr, app, "theme", name),
+                   "switch the colour theme (remembered)")

@@ -20,7 +20,8 @@ from typing import Any
 import yaml
 
 from workbench.errors import SpecInvalid, WorkbenchError
-from workbench.spec import JobSpec, Problem, check_spec, dump_spec, parse_yaml_value, read_spec_file
+from workbench.paths import state_dir
+from workbench.spec import JobSpec, Problem, check_spec, dump_spec, parse_yaml_value, read_spec_file, resolve
 from workbench.spec.model import request_model
 from workbench.spec.paths import format_path, parse_path
 from workbench.spec.settings import WORKBENCH_KEY, setting_fields, setting_kind
@@ -285,11 +286,27 @@ class SpecDraft:
                 raise ChangedOnDisk(f"{target} changed on disk since it was opened")
             if target != self.path and target.exists():
                 raise ChangedOnDisk(f"{target} already exists")
-        write_text_atomic(target, self.yaml())
+        write_text_atomic(target, self.yaml(), user_file=True)
         self.path = target
         self.fingerprint = Fingerprint.of(target)
         self.dirty = False
         return target
+
+
+def ran_from(source: Path | str, job_spec: dict) -> bool:
+    """Is `source` the user's own spec file, still holding what the job ran with (the
+    job's spec is the file resolved)? Files in the state directory (job records) never
+    are: a draft bound to one would overwrite another job's record on save."""
+    path = Path(source).resolve()
+    if path.is_relative_to(state_dir().resolve()) or not path.is_file():
+        return False
+    try:
+        data = read_spec_file(path)
+        name = job_spec.get("TrainingJobName")
+        return any(resolve(data, target=target, base_dir=path.parent, name=name) == job_spec
+                   for target in ("local", "sagemaker"))
+    except (OSError, UnicodeDecodeError, WorkbenchError, TypeError, ValueError, AttributeError):
+        return False
 
 
 def problem_at(problems: list[Problem], path: str) -> list[Problem]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from workbench.engine.record import epoch, is_final
+from workbench.engine.record import epoch, instances, instances_line, is_final
 
 # Theme variable (without `$`) that colours a status.
 _STATUS_COLOURS = {
@@ -56,14 +56,12 @@ def short_date_time(moment: float | None) -> str:
 
 def resources(record: dict) -> tuple[str, str]:
     """(host count, instance type or groups) of a record or spec."""
-    config = record.get("ResourceConfig") or {}
-    groups = config.get("InstanceGroups")
-    if groups:
-        count = sum(int(g.get("InstanceCount", 0) or 0) for g in groups if isinstance(g, dict))
-        kinds = ", ".join(f"{g.get('InstanceGroupName')}:{g.get('InstanceType')}x{g.get('InstanceCount')}"
-                          for g in groups if isinstance(g, dict))
-        return str(count), kinds
-    return str(config.get("InstanceCount", "-")), str(config.get("InstanceType", "-"))
+    return instances(record)
+
+
+def resources_line(record: dict) -> str:
+    """"2 × ml.c5.2xlarge", or the instance groups."""
+    return instances_line(record)
 
 
 def job_kind(record: dict) -> str:

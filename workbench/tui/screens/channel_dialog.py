@@ -68,7 +68,7 @@ class ChannelDialog(ModalScreen[dict | None]):
         with Vertical():
             yield Label(("New channel" if self.is_new else f"Channel {self.index + 1}")
                         + " (ctrl+s keeps it, esc cancels)", classes="dialog-title")
-            with VerticalScroll():
+            with VerticalScroll(can_focus=False):
                 yield TextField(f"{p}.ChannelName", "Name", placeholder="train")
                 yield TextField(f"{p}.DataSource.S3DataSource.S3Uri", "Source", browse=True,
                                 placeholder="s3://bucket/prefix/, file:///path or a local path",

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (
-    ContentSwitcher, Footer, Label, OptionList, RadioButton, RadioSet, Static, TextArea,
+    ContentSwitcher, Label, OptionList, RadioButton, RadioSet, Static, TextArea,
 )
 from textual.widgets.option_list import Option
 
@@ -34,12 +34,13 @@ from workbench.tui.screens.channel_dialog import ChannelDialog
 from workbench.tui.screens.confirm import ChoiceDialog, ConfirmDialog
 from workbench.tui.screens.file_picker import FilePicker, pick_into_field
 from workbench.tui.widgets.channel_list import ChannelList
+from workbench.tui.widgets.footer import WorkbenchFooter
 from workbench.tui.widgets.instance_groups_editor import InstanceGroupsEditor
 from workbench.tui.widgets.key_value_editor import KeyValueEditor
 from workbench.tui.widgets.problems_list import ProblemsList
 from workbench.tui.widgets.settings_form import SettingsForm
 from workbench.tui.widgets.spec_fields import (
-    BoolField, ChoiceField, SpecField, TextField, enum_options, model_doc,
+    BoolField, ChoiceField, SpecField, TextField, enum_options, label_words, model_doc,
 )
 
 if TYPE_CHECKING:
@@ -136,6 +137,7 @@ under their field and in the list at the bottom (enter on one jumps to it).
         self.checked_generation = -1
         self.running = False
         self.groups_stash: list | None = None
+        self.error_for: dict | None = None  # the draft as it was when the error shown was raised
         self.single_stash: dict = {}
 
     @property
@@ -149,7 +151,7 @@ under their field and in the list at the bottom (enter on one jumps to it).
         with Horizontal(id="composer-body"):
             yield OptionList(*[Option(title, id=key) for key, title in SECTIONS], id="sections", compact=True)
             with ContentSwitcher(initial="section-job", id="section-switcher"):
-                with VerticalScroll(id="section-job", classes="section"):
+                with VerticalScroll(id="section-job", classes="section", can_focus=False):
                     yield TextField("TrainingJobName", "Job name",
                                     placeholder="empty: image name + time")
                     yield TextField("RoleArn", "Role ARN", placeholder="local runs use a placeholder role")
@@ -160,7 +162,7 @@ under their field and in the list at the bottom (enter on one jumps to it).
                                       enum_options("OutputDataConfig.CompressionType"), blank="(GZIP)")
                     yield BoolField("EnableNetworkIsolation", "Network isolation",
                                     help="containers get no network access beyond the job's own")
-                with VerticalScroll(id="section-algorithm", classes="section"):
+                with VerticalScroll(id="section-algorithm", classes="section", can_focus=False):
                     yield TextField("AlgorithmSpecification.TrainingImage", "Training image",
                                     placeholder="e.g. sm-workbench/shell:latest",
                                     help="an image in the local Docker engine (never pulled)")
@@ -172,13 +174,13 @@ under their field and in the list at the bottom (enter on one jumps to it).
                     yield TextField("AlgorithmSpecification.ContainerArguments", "Arguments",
                                     placeholder="e.g. --epochs 3",
                                     help="empty: `train` (with no entrypoint), as SageMaker runs it")
-                with VerticalScroll(id="section-hyperparameters", classes="section"):
+                with VerticalScroll(id="section-hyperparameters", classes="section", can_focus=False):
                     yield KeyValueEditor("HyperParameters", "Hyperparameters",
                                          help="strings to strings; the container reads "
                                               "/opt/ml/input/config/hyperparameters.json")
-                with VerticalScroll(id="section-channels", classes="section"):
+                with VerticalScroll(id="section-channels", classes="section", can_focus=False):
                     yield ChannelList()
-                with VerticalScroll(id="section-resources", classes="section"):
+                with VerticalScroll(id="section-resources", classes="section", can_focus=False):
                     with RadioSet(id="resource-mode", compact=True):
                         yield RadioButton("One instance type", id="mode-single", value=True)
                         yield RadioButton("Instance groups (heterogeneous cluster)", id="mode-groups")
@@ -190,22 +192,22 @@ under their field and in the list at the bottom (enter on one jumps to it).
                     yield InstanceGroupsEditor(instance_types(), id="groups-editor")
                     yield TextField("ResourceConfig.VolumeSizeInGB", "Volume size (GB)", placeholder="30",
                                     help="accepted and ignored locally")
-                with VerticalScroll(id="section-checkpoints", classes="section"):
+                with VerticalScroll(id="section-checkpoints", classes="section", can_focus=False):
                     yield TextField("CheckpointConfig.S3Uri", "Checkpoint URI", browse=True,
                                     placeholder="s3://bucket/checkpoints/ or a local folder",
                                     help="restored at start, synced while training")
                     yield TextField("CheckpointConfig.LocalPath", "Local path", placeholder="/opt/ml/checkpoints")
-                with VerticalScroll(id="section-stopping", classes="section"):
+                with VerticalScroll(id="section-stopping", classes="section", can_focus=False):
                     for member in stopping_members():
-                        yield TextField(f"StoppingCondition.{member}", _words(member),
+                        yield TextField(f"StoppingCondition.{member}", label_words(member),
                                         placeholder="86400" if member == "MaxRuntimeInSeconds" else "",
                                         help=_stopping_help(member))
                     yield BoolField("EnableManagedSpotTraining", "Managed spot training",
                                     help="spot jobs can be interrupted (i) and restart from checkpoints")
-                with VerticalScroll(id="section-environment", classes="section"):
+                with VerticalScroll(id="section-environment", classes="section", can_focus=False):
                     yield KeyValueEditor("Environment", "Environment",
                                          help="variables set in every container (keys: letters, digits, _)")
-                with VerticalScroll(id="section-workbench", classes="section"):
+                with VerticalScroll(id="section-workbench", classes="section", can_focus=False):
                     yield Label("Local-only settings (never sent to SageMaker)", classes="section-title")
                     yield SettingsForm()
                 with Vertical(id="section-yaml", classes="section"):
@@ -213,7 +215,7 @@ under their field and in the list at the bottom (enter on one jumps to it).
                     yield TextArea("", read_only=True, show_line_numbers=True, id="yaml-preview")
         yield Static("", id="composer-error")
         yield ProblemsList(id="problems")
-        yield Footer()
+        yield WorkbenchFooter()
 
     def on_mount(self) -> None:
         self.query_one("#composer-error").display = False
@@ -352,6 +354,8 @@ under their field and in the list at the bottom (enter on one jumps to it).
 
     def check(self) -> None:
         """Validate a snapshot of the draft in a thread; the latest result wins."""
+        if self.error_for is not None and self.draft.data != self.error_for:
+            self._hide_error()  # a failed run or save was about the spec as it was then
         self.generation += 1
         self._render_title()
         self._check(copy.deepcopy(self.draft.data), self.target, self.generation)
@@ -485,6 +489,7 @@ under their field and in the list at the bottom (enter on one jumps to it).
         error = self.query_one("#composer-error", Static)
         error.update(event.message.replace("[", r"\["))
         error.display = True
+        self.error_for = copy.deepcopy(self.draft.data)
         self.notify(event.message.splitlines()[0], severity="error", title=f"Could not {event.what}")
         self._render_title()
         if event.problems:
@@ -492,6 +497,7 @@ under their field and in the list at the bottom (enter on one jumps to it).
 
     def _hide_error(self) -> None:
         self.query_one("#composer-error").display = False
+        self.error_for = None
 
     # --- running ---------------------------------------------------------------------
 
@@ -549,13 +555,6 @@ under their field and in the list at the bottom (enter on one jumps to it).
                "switch the validation target (ctrl+t)")
         for key, title in SECTIONS:
             yield (f"Go to: {title}", lambda key=key: self.show_section(key, focus=True), "composer section")
-
-
-def _words(member: str) -> str:
-    out = ""
-    for char in member:
-        out += (" " + char.lower()) if char.isupper() and out else char
-    return out.replace("in seconds", "(s)")
 
 
 def _stopping_help(member: str) -> str:

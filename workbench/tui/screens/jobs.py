@@ -8,14 +8,31 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from workbench.engine.record import is_final
 from workbench.tui.commands import JobsCommands
 from workbench.tui.widgets.job_table import JobTable
+from workbench.tui.widgets.footer import WorkbenchFooter
 
 if TYPE_CHECKING:
     from workbench.tui.app import WorkbenchApp
+
+JOB_ACTIONS = ("open_job", "rerun", "stop", "interrupt", "delete")
+
+
+def applies(action: str, record: dict) -> bool | None:
+    """Does a job key apply to this job? None (dimmed) when it would only say why not:
+    stop and interrupt need a job still running (interrupt a managed spot job), delete
+    a finished one."""
+    final = is_final(record)
+    if action == "stop":
+        return None if final else True
+    if action == "interrupt":
+        return None if final or not record.get("EnableManagedSpotTraining") else True
+    if action == "delete":
+        return True if final else None
+    return True
 
 
 class JobsScreen(Screen):
@@ -51,7 +68,16 @@ update live; jobs keep running when the workbench is closed.
         yield Input(placeholder="filter: name, status, instance type, failure… (esc clears)", id="jobs-filter")
         yield JobTable(self.workbench.clock, id="jobs-table")
         yield Static("", id="jobs-empty")
-        yield Footer()
+        yield WorkbenchFooter()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._select: str | None = None  # a job just launched: the cursor goes to it once it is listed
+
+    def select_when_listed(self, name: str) -> None:
+        self._select = name
+        if self.is_mounted:
+            self.show_records(self.workbench.records)
 
     @property
     def workbench(self) -> "WorkbenchApp":
@@ -77,6 +103,8 @@ update live; jobs keep running when the workbench is closed.
             return
         text = self.query_one("#jobs-filter", Input).value
         self.table.show(records, text)
+        if self._select and self.table.select(self._select):
+            self._select = None
         running = sum(1 for r in records if not is_final(r))
         title = f"sm-workbench · {len(records)} job{'s' if len(records) != 1 else ''}"
         if running:
@@ -93,6 +121,7 @@ update live; jobs keep running when the workbench is closed.
         else:
             empty.update("")
         empty.display = not self.table.order
+        self.refresh_bindings()
 
     @property
     def selected(self) -> str | None:
@@ -154,9 +183,18 @@ update live; jobs keep running when the workbench is closed.
         self.table.focus()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Keys that do not apply to the selected job are dimmed in the footer (None)."""
         if action == "clear_filter":
             return self.query_one("#jobs-filter").display
+        if action in JOB_ACTIONS:
+            tables = self.query(JobTable)
+            record = tables.first().selected_record if tables else None
+            return None if record is None else applies(action, record)
         return True
+
+    @on(DataTable.RowHighlighted, "#jobs-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()
 
     @on(Input.Changed, "#jobs-filter")
     def _filter_changed(self, event: Input.Changed) -> None:

@@ -17,7 +17,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane, Tabs
+from textual.css.query import NoMatches
 from textual.worker import get_current_worker
 
 from workbench.engine import api
@@ -27,7 +28,9 @@ from workbench.errors import JobNotFound, WorkbenchError
 from workbench.tui.commands import MonitorCommands
 from workbench.tui.formatting import job_kind
 from workbench.tui.pump import Batch, EventPump, flush_loop, pump_events
+from workbench.tui.screens.jobs import applies
 from workbench.tui.widgets.checkpoint_panel import CheckpointPanel
+from workbench.tui.widgets.footer import WorkbenchFooter
 from workbench.tui.widgets.gpu_panel import GpuPanel
 from workbench.tui.widgets.host_log import HostLog
 from workbench.tui.widgets.job_header import JobHeader
@@ -53,12 +56,12 @@ counting down, then a tab per host plus **All hosts**, and the job's panels: **F
 SIGKILL per host), **Status** (transitions and notices) and **GPU**.
 
 Logs follow new lines while you are at the bottom; scroll up to pause (the status line
-counts new lines), **f** follows again. **/** filters lines, **ctrl+f** searches (n/N jump
-between matches), **w** wraps long lines, **t** shows timestamps. The display keeps the
-newest lines; `sm-workbench logs JOB` has them all.
+counts new lines), **f** follows again. **/** filters lines, **ctrl+f** searches (enter,
+then n/N jump between matches: "3 of 12"), **w** wraps long lines, **t** shows
+timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them all.
 
-- **s** stops the job, **i** interrupts a spot job, **r** reruns it, **e** opens its spec
-- **[** and **]** switch tabs; **escape** goes back
+- **s** stops the job, **i** interrupts a spot job, **r** reruns it, **e** opens the spec it ran with
+- **[** and **]** switch tabs; **escape** clears a filter or search, then goes back
 """
 
     COMMANDS = {MonitorCommands}
@@ -118,7 +121,7 @@ newest lines; `sm-workbench logs JOB` has them all.
                 yield StatusTransitions(self.workbench.clock, id="status")
             with TabPane("GPU", id="tab-gpu"):
                 yield GpuPanel(id="gpu")
-        yield Footer()
+        yield WorkbenchFooter()
 
     def on_mount(self) -> None:
         known = next((r for r in self.workbench.records or [] if r.get("TrainingJobName") == self.job), None)
@@ -184,6 +187,7 @@ newest lines; `sm-workbench logs JOB` has them all.
 
     def _show_record(self, record: dict, roots: dict[str, Path]) -> None:
         self.record = record
+        self.refresh_bindings()
         self.query_one("#monitor-header", JobHeader).show(record)
         self.query_one("#checkpoints", CheckpointPanel).configure(record)
         if job_kind(record) != "local":
@@ -206,9 +210,14 @@ newest lines; `sm-workbench logs JOB` has them all.
                 await self._ensure_host(host)
         for host in batch.entries:
             await self._ensure_host(host)
-        self._show_lines(batch)
-        self._show_events(batch.events)
-        await self.query_one("#gpu", GpuPanel).apply(batch.events)
+        try:
+            self._show_lines(batch)
+            self._show_events(batch.events)
+            await self.query_one("#gpu", GpuPanel).apply(batch.events)
+        except NoMatches:  # the monitor closed (escape) while a host's tab was being added
+            if self in self.app.screen_stack:
+                raise
+            return
         if batch.finished:
             self.replayed = True
             self._load_record()
@@ -235,6 +244,7 @@ newest lines; `sm-workbench logs JOB` has them all.
                     self.record["FailureReason"] = item.failure_reason
         if header_changed and self.record.get("TrainingJobName"):
             self.query_one("#monitor-header", JobHeader).show(self.record)
+            self.refresh_bindings()
         self.query_one("#checkpoints", CheckpointPanel).apply(events)
         self.query_one("#signals", SignalTimeline).apply(events)
         self.query_one("#status", StatusTransitions).apply(events)
@@ -264,6 +274,12 @@ newest lines; `sm-workbench logs JOB` has them all.
 
     # --- actions ---------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Stop and interrupt are dimmed once the job has ended (interrupt: unless a spot job)."""
+        if action in ("stop", "interrupt") and self.record.get("TrainingJobStatus"):
+            return applies(action, self.record)
+        return True
+
     def action_stop(self) -> None:
         self.workbench.confirm_stop(self.job, self.record)
 
@@ -280,10 +296,13 @@ newest lines; `sm-workbench logs JOB` has them all.
         self.dismiss()
 
     def action_tab(self, step: int) -> None:
-        tabs = self.query_one("#monitor-tabs", TabbedContent)
-        panes = [pane.id for pane in tabs.query(TabPane) if pane.id]
-        if tabs.active in panes:
-            tabs.active = panes[(panes.index(tabs.active) + step) % len(panes)]
+        """The next tab as the tab bar shows them (host tabs are added before Files, while
+        their panes come last among the panes)."""
+        tabs = self.query_one("#monitor-tabs", TabbedContent).query_one("ContentTabs", Tabs)
+        if step > 0:
+            tabs.action_next_tab()
+        else:
+            tabs.action_previous_tab()
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:

@@ -36,7 +36,7 @@ class HostLog(Vertical):
         Binding("N", "find(False)", "Prev match", show=False, id="log.previous"),
         Binding("w", "toggle_wrap", "Wrap", id="log.wrap"),
         Binding("t", "toggle_timestamps", "Times", id="log.timestamps"),
-        Binding("escape", "close_bar", "Close bar", show=False, id="log.close-bar"),
+        Binding("escape", "close_bar", "Clear filter or search", show=False, id="log.close-bar"),
     ]
 
     mode: reactive[str] = reactive("")  # "", "filter" or "search": what the bar edits
@@ -103,10 +103,12 @@ class HostLog(Vertical):
         bar_input.focus()
 
     def action_close_bar(self) -> None:
-        """Escape: clear what the bar edits and give the keys back to the log."""
-        if self.mode == "filter":
+        """Escape: clear what the bar edits (with the bar closed, the filter, then the
+        search, one per press) and give the keys back to the log; only when nothing is
+        left to clear does escape reach the screen (back)."""
+        if self.mode == "filter" or (not self.mode and self.view.filter_text):
             self.view.set_filter("")
-        elif self.mode == "search":
+        elif self.mode == "search" or (not self.mode and self.view.search_text):
             self.view.set_search("")
         self._hide_bar()
 
@@ -122,7 +124,7 @@ class HostLog(Vertical):
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "close_bar":
-            return bool(self.mode)
+            return bool(self.mode or self.view.filter_text or self.view.search_text)
         if action == "find":
             return bool(self.view.search_text or self.view.filter_text)
         return True
@@ -139,11 +141,9 @@ class HostLog(Vertical):
 
     @on(Input.Submitted, "#log-bar-input")
     def _submitted(self, event: Input.Submitted) -> None:
+        """Enter keeps the filter or search and gives the keys back to the log, so n and
+        N move between matches instead of typing into the box."""
         event.stop()
-        if self.mode == "search":
-            self.view.find(True)
-            self._render_status()
-            return
         self._hide_bar()
 
     @on(LogView.FollowChanged)
@@ -165,7 +165,9 @@ class HostLog(Vertical):
         if view.filter_text:
             parts.append(f"filter “{view.filter_text}”: {len(view.visible_entries):,} of {view.line_count:,} lines")
         if view.search_text:
-            parts.append(f"search “{view.search_text}”: {view.match_count():,} matching lines (n/N)")
+            total = view.match_count()
+            where = f"{view.current_match:,} of {total:,}" if view.current_match else f"{total:,}"
+            parts.append(f"search “{view.search_text}”: {where} matching lines (n/N)")
         if view.wrap:
             parts.append("wrap")
         if view.timestamps:

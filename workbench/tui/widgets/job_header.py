@@ -7,7 +7,7 @@ from typing import Callable
 from textual.widgets import Static
 
 from workbench.tui.formatting import (
-    deadline_left, elapsed, first_line, human_seconds, job_kind, resources, status_colour,
+    deadline_left, elapsed, first_line, human_seconds, job_kind, resources_line, status_colour,
 )
 
 
@@ -39,7 +39,6 @@ class JobHeader(Static):
         now = self.clock()
         status = record.get("TrainingJobStatus", "?")
         secondary = record.get("SecondaryStatus", "")
-        hosts, kinds = resources(record)
         line1 = (f"[b]{escape(record.get('TrainingJobName', '?'))}[/b]  [dim]{job_kind(record)}[/dim]  "
                  f"[b ${status_colour(status)}]{status}[/] / [${status_colour(secondary)}]{secondary}[/]")
         parts = []
@@ -53,7 +52,7 @@ class JobHeader(Static):
             parts.append(f"[{colour}]deadline in {human_seconds(left)}[/] (MaxRuntime {human_seconds(float(limit))})")
         elif limit and record.get("TrainingJobStatus") == "InProgress":
             parts.append(f"deadline {human_seconds(float(limit))} after training starts")
-        parts.append(f"{hosts} × {escape(kinds)}" if "," not in kinds else escape(kinds))
+        parts.append(escape(resources_line(record)))
         line2 = " · ".join(parts)
         reason = first_line(record.get("FailureReason"), 200)
         text = f"{line1}\n{line2}"

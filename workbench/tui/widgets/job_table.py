@@ -60,6 +60,13 @@ class JobTable(DataTable):
         name = self.selected_name
         return self.records.get(name) if name else None
 
+    def select(self, name: str) -> bool:
+        """Put the cursor on a job; False when it is not (yet) shown."""
+        if name not in self.order:
+            return False
+        self.move_cursor(row=self.order.index(name), animate=False)
+        return True
+
     def show(self, records: list[dict], text: str = "") -> None:
         """Show the records matching `text`; rows are updated in place when the order holds."""
         shown = [r for r in records if matches(r, text)]
@@ -74,17 +81,17 @@ class JobTable(DataTable):
             if selected in names:
                 self.move_cursor(row=names.index(selected), animate=False)
             return
-        for record in shown:
+        for record in shown:  # a column widens when a value outgrows it (Starting -> MaxRuntimeExceeded)
             if before.get(record["TrainingJobName"]) is record:  # the history hands back unchanged records as is
                 continue
             for (key, _), value in zip(COLUMNS, self._cells(record)):
-                self.update_cell(record["TrainingJobName"], key, value)
+                self.update_cell(record["TrainingJobName"], key, value, update_width=True)
 
     def tick(self) -> None:
         """Durations of running jobs grow."""
         for name, record in self.records.items():
             if not is_final(record):
-                self.update_cell(name, "duration", self._duration(record))
+                self.update_cell(name, "duration", self._duration(record), update_width=True)
 
     def _duration(self, record: dict) -> str:
         spent = elapsed(record, self.clock())

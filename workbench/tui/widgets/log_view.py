@@ -86,6 +86,7 @@ class LogView(ScrollView, can_focus=True):
         self._highlight: re.Pattern | None = None  # what is highlighted (filter or search)
         self.filter_text = ""
         self.search_text = ""
+        self._match_seq: float | None = None  # the line `find` went to last
         self.wrap = False
         self.timestamps = False
         self.unseen = 0
@@ -213,6 +214,7 @@ class LogView(ScrollView, can_focus=True):
     def set_search(self, text: str) -> None:
         """Highlight `text` without hiding other lines."""
         self.search_text = text
+        self._match_seq = None
         self._update_highlight()
         self._refresh_all()
 
@@ -263,17 +265,22 @@ class LogView(ScrollView, can_focus=True):
     # --- search ----------------------------------------------------------------------
 
     def find(self, forward: bool = True) -> bool:
-        """Scroll to the next (or previous) row holding a highlighted match."""
-        if self._highlight is None:
+        """Scroll to the next (or previous) line holding a highlighted match, after the
+        current match (or from the middle of the screen), wrapping around the ends."""
+        view = self._view
+        if self._highlight is None or not view:
             return False
-        rows = self._row_count()
-        if not rows:
-            return False
-        current = self.scroll_offset.y + (self.scrollable_content_region.height // 2 if self.size else 0)
-        order = range(current + 1, rows) if forward else range(min(current - 1, rows - 1), -1, -1)
-        for row in order:
-            entry = self._rows[row][0] if self.wrap else self._view[row]
-            if self._highlight.search(entry.text):
+        current = self._index_of(self._match_seq)
+        start, inclusive = (current, False) if current is not None else (self._middle_entry(), True)
+        count = len(view)
+        if forward:
+            order = [(start + step) % count for step in range(0 if inclusive else 1, count + 1)]
+        else:
+            order = [(start - step) % count for step in range(0 if inclusive else 1, count + 1)]
+        for index in order:
+            if self._highlight.search(view[index].text):
+                self._match_seq = view[index].seq
+                row = self._row_of(index)
                 self.scroll_to(y=max(0, row - self.scrollable_content_region.height // 2), animate=False,
                                immediate=True)
                 self.refresh()
@@ -281,10 +288,45 @@ class LogView(ScrollView, can_focus=True):
                 return True
         return False
 
+    @property
+    def current_match(self) -> int:
+        """Which match `find` went to, counted from the oldest kept line (0: none)."""
+        index = self._index_of(self._match_seq)
+        if index is None or self._highlight is None or not self._highlight.search(self._view[index].text):
+            return 0
+        return sum(1 for e in self._view[: index + 1] if self._highlight.search(e.text))
+
     def match_count(self) -> int:
         if self._highlight is None:
             return 0
         return sum(1 for e in self._view if self._highlight.search(e.text))
+
+    def _index_of(self, seq: float | None) -> int | None:
+        if seq is None:
+            return None
+        index = _first_after(self._view, seq) - 1
+        return index if index >= 0 and self._view[index].seq == seq else None
+
+    def _middle_entry(self) -> int:
+        rows = self._row_count()
+        row = min(rows - 1, self.scroll_offset.y + (self.scrollable_content_region.height // 2 if self.size else 0))
+        if not self.wrap:
+            return max(0, row)
+        return self._index_of(self._rows[max(0, row)][0].seq) or 0
+
+    def _row_of(self, index: int) -> int:
+        """The first display row of the entry at `index` of the filtered lines."""
+        if not self.wrap:
+            return index
+        seq = self._view[index].seq
+        low, high = 0, len(self._rows)
+        while low < high:
+            middle = (low + high) // 2
+            if self._rows[middle][0].seq < seq:
+                low = middle + 1
+            else:
+                high = middle
+        return low
 
     # --- layout and rendering ----------------------------------------------------------
 

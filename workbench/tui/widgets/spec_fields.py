@@ -44,6 +44,21 @@ def model_doc(path: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+ACRONYMS = {"aws": "AWS", "id": "ID", "gpus": "GPUs", "gpu": "GPU", "arn": "ARN", "s3": "S3", "uri": "URI"}
+
+
+def label_words(name: str) -> str:
+    """A field's name as a label in words, so it wraps between words in a narrow form:
+    "CheckpointDrainTimeoutSeconds" -> "Checkpoint drain timeout (s)"."""
+    parts = re.findall(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+", name) or [name]
+    words = [ACRONYMS.get(p.lower(), p.lower()) for p in parts]
+    if words[-1] == "seconds":
+        words = words[:-2] if words[-2:-1] == ["in"] else words[:-1]
+        words.append("(s)")
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
 def problem_lines(problems: Iterable[Problem], path: str) -> str:
     lines = []
     for problem in problems:
