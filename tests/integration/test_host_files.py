@@ -211,6 +211,23 @@ def test_a_non_root_container_user_writes_its_folders_and_checkpoints(tmp_path, 
     assert mode_of(ran.paths.host("algo-1") / "checkpoints") == (2345, 0o755)
 
 
+def test_a_non_root_container_user_reads_its_channels_under_a_private_umask(tmp_path, images):
+    """Staged channel files were made with the user's umask: with `umask 077` they were
+    0600 (folders 0700) and the image's `USER trainer` could not even read the script it
+    was given. Data staged for a container is readable by it whatever the umask."""
+    (tmp_path / "data" / "deep" / "er").mkdir(parents=True)
+    (tmp_path / "data" / "deep" / "er" / "x.txt").write_text("deep\n")
+    spec = shell_job(tmp_path, images, "set -e; cat /opt/ml/input/data/train/deep/er/x.txt > /opt/ml/model/x")
+    spec["AlgorithmSpecification"]["TrainingImage"] = images["nonroot"]
+    before = os.umask(0o077)
+    try:
+        ran = run_spec(spec, tmp_path)
+    finally:
+        os.umask(before)
+    assert ran.record["TrainingJobStatus"] == "Completed", ran.record.get("FailureReason")
+    assert tar_members(tmp_path / "output" / ran.name / "output" / "model.tar.gz") == {"x": b"deep\n"}
+
+
 def test_folder_access_for_each_kind_of_image_user(images, docker_client, monkeypatch):
     from workbench.engine import container_user
     from workbench.engine.container_user import WIDE, FolderAccess, folder_access

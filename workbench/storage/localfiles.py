@@ -41,15 +41,19 @@ class SafeFolder:
     """A destination folder that hands out file paths under it, creating the folders between.
 
     Thread-safe; folders already checked are remembered, so a deep tree costs one check
-    per folder, not per file.
+    per folder, not per file. `mode` sets the folders' mode whatever the umask (data for a
+    container whose user is not us).
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, mode: int | None = None) -> None:
         self.root = Path(root)
+        self.mode = mode
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise StorageError(f"Cannot create {self.root}: {err.strerror or err}; check the path and its permissions") from None
+        if mode is not None:
+            os.chmod(self.root, mode)
         self._real = os.path.realpath(self.root)
         self._checked: set[str] = {""}
         self._lock = threading.Lock()
@@ -71,6 +75,8 @@ class SafeFolder:
         path = self.root / folder
         try:
             os.mkdir(path)
+            if self.mode is not None:
+                os.chmod(path, self.mode)
             return
         except FileExistsError:
             pass
@@ -82,13 +88,16 @@ class SafeFolder:
             raise StorageError(f"Cannot create folder {path}: a file of that name is in the way; remove it")
 
 
-def copy_file_atomic(src: Path, dest: Path) -> int:
-    """A real, independent copy (never a hardlink) written under a temp name; returns bytes."""
+def copy_file_atomic(src: Path, dest: Path, mode: int | None = None) -> int:
+    """A real, independent copy (never a hardlink) written under a temp name; returns bytes.
+    `mode`: the copy's mode whatever the umask."""
     import shutil
 
     tmp = temp_path_for(dest)
     try:
         shutil.copyfile(src, tmp)
+        if mode is not None:
+            os.chmod(tmp, mode)
         size = os.path.getsize(tmp)
         os.replace(tmp, dest)
     except BaseException:

@@ -154,10 +154,15 @@ def download_objects(
     workers: int = 16,
     on_progress: Callable[[TransferProgress], None] | None = None,
     cancel: threading.Event | None = None,
+    readable: bool = False,
 ) -> TransferProgress:
-    """Each object to dest_dir/obj.rel. `on_progress` is called from worker threads."""
+    """Each object to dest_dir/obj.rel. `on_progress` is called from worker threads.
+
+    `readable`: files 0644 and folders 0755 whatever the umask, for a container whose
+    user is not us (a user's umask of 077 would otherwise hide its data from it)."""
     unique = _unique_by_rel(objects)
-    folder = SafeFolder(Path(dest_dir))
+    file_mode = 0o644 if readable else None
+    folder = SafeFolder(Path(dest_dir), 0o755 if readable else None)
     meter = _Meter(TransferProgress(0, len(unique), 0, sum(obj.size for obj in unique)), on_progress, cancel)
     big_slots = threading.BoundedSemaphore(max(1, workers // BIG_CONCURRENCY))
 
@@ -165,11 +170,11 @@ def download_objects(
         meter.check()
         target = folder.path_for(obj.rel)
         if obj.location.is_s3:
-            _download_s3(obj, target, meter, big_slots)
+            _download_s3(obj, target, meter, big_slots, file_mode)
         else:
             assert obj.location.path is not None
             try:
-                meter.add_bytes(copy_file_atomic(obj.location.path, target))
+                meter.add_bytes(copy_file_atomic(obj.location.path, target, file_mode))
             except OSError as err:
                 raise StorageError(
                     f"Cannot copy {obj.location.path} to {target}: {err.strerror or err}; "
@@ -181,7 +186,8 @@ def download_objects(
     return meter.finish()
 
 
-def _download_s3(obj: StoredObject, target: Path, meter: _Meter, big_slots: threading.BoundedSemaphore) -> None:
+def _download_s3(obj: StoredObject, target: Path, meter: _Meter, big_slots: threading.BoundedSemaphore,
+                 mode: int | None = None) -> None:
     client = s3_client()
     where = obj.location
     tmp = temp_path_for(target)
@@ -192,6 +198,8 @@ def _download_s3(obj: StoredObject, target: Path, meter: _Meter, big_slots: thre
                 client.download_file(where.bucket, where.key, str(tmp), Callback=meter.add_bytes, Config=_big_config())
         else:
             _get_small(client, obj, tmp, meter)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException as err:
         remove_quietly(tmp)

@@ -68,7 +68,7 @@ def link_view(view: Path, files: list[tuple[str, Path]]) -> int:
     from workbench.storage.localfiles import SafeFolder, copy_file_atomic
 
     shutil.rmtree(view, ignore_errors=True)
-    folder = SafeFolder(view)
+    folder = SafeFolder(view, 0o755)  # the container's user may not be us
     copies = 0
     for rel, source in files:
         target = folder.path_for(rel)
@@ -77,7 +77,7 @@ def link_view(view: Path, files: list[tuple[str, Path]]) -> int:
         except OSError as err:
             if err.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                 raise StorageError(f"Cannot build the FastFile view {view}: {err.strerror or err}") from None
-            copy_file_atomic(source, target)
+            copy_file_atomic(source, target, 0o644)
             copies += 1
     return copies
 

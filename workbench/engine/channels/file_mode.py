@@ -91,7 +91,7 @@ class FileChannels(Extension):
                     dest = ctx.opt_ml(host) / "input" / "data" / channel.name
                     dest.mkdir(parents=True, exist_ok=True)
                     report = ProgressReporter(ctx, channel.name, host, len(chosen), sum(o.size for o in chosen))
-                    download_objects([local_copy(o) for o in chosen], dest, cancel=ctx.cancelled,
+                    download_objects([local_copy(o) for o in chosen], dest, cancel=ctx.cancelled, readable=True,
                                      on_progress=lambda p, r=report: r.set(p.files_done, p.bytes_done))
                     ctx.emit(ev.ChannelStaged(channel.name, host, channel.mode, len(chosen),
                                               sum(o.size for o in chosen), time.monotonic() - started,
