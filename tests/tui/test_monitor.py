@@ -81,11 +81,46 @@ async def test_files_tree_and_json_preview():
         tree = screen.query_one(OptMlTree)
         await wait_for(pilot, lambda: "/opt/ml (algo-1)" in screen_text(app) and "output" in screen_text(app))
         root = existing_job("with-files").opt_ml("algo-1")
-        screen.query_one(FilePreview).show(root / "output" / "data" / "metrics.json")
+        screen.query_one(FilePreview).show(root, root / "output" / "data" / "metrics.json")
         await wait_for(pilot, lambda: "JSON" in screen_text(app))
         text = screen_text(app)
         assert '"loss": 0.1,' in text and '"steps": [' in text  # pretty-printed
         assert tree.root.data.path == root
+
+
+def test_the_preview_never_follows_what_the_container_planted(tmp_path):
+    """Hardening: the Files tab previewed `model/key` through a `model -> /etc`-style
+    link the container made (showing this machine's file), and a FIFO planted in the
+    place of a file hung the preview's worker in open(). The preview reads through the
+    engine: no link is followed, nothing blocks."""
+    import os
+
+    from workbench.tui.widgets.file_preview import preview_text
+
+    secret = tmp_path / "host-secret"
+    secret.mkdir()
+    (secret / "key").write_text("HOST SECRET")
+    tree = tmp_path / "opt_ml"
+    (tree / "output").mkdir(parents=True)
+    (tree / "model").symlink_to(secret)  # the container swapped model/ for a link
+    (tree / "output" / "link").symlink_to(secret / "key")
+    os.mkfifo(tree / "output" / "failure")
+    (tree / "output" / "ok.txt").write_text("fine")
+    assert "HOST SECRET" not in preview_text(tree, "model/key")[1]
+    assert "symbolic link" in preview_text(tree, "output/link")[1]
+    assert "FIFO" in preview_text(tree, "output/failure")[1]  # returns: no open() of the FIFO
+    assert preview_text(tree, "output/ok.txt")[1] == "fine"
+
+    from workbench.tui.widgets.opt_ml_browser import OptMlTree
+
+    from types import SimpleNamespace
+
+    worker = SimpleNamespace(is_cancelled=False)
+    assert not OptMlTree._safe_is_dir(tree / "model")  # shown, never expanded
+    browser = OptMlTree.__new__(OptMlTree)  # the listing rule alone, no app
+    browser.tree_root = tree
+    assert list(browser._directory_content((tree / "model").resolve(), worker)) == []  # resolved out: not listed
+    assert sorted(p.name for p in browser._directory_content(tree / "output", worker)) == ["failure", "link", "ok.txt"]
 
 
 async def test_checkpoint_and_gpu_panels_from_the_event_log():

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from workbench.engine import cloud_jobs, control
@@ -421,6 +422,23 @@ def machine_gpus() -> "MachineGpus":
         state = "can" if support.available else "cannot"
         snapshot.docker = f"Docker {state} hand GPUs to containers: {support.detail}"
     return snapshot
+
+
+def peek_host_file(tree: Path, rel: str, limit: int):
+    """The start of a file in a host's /opt/ml tree, for viewers (`container_files.Peek`).
+
+    The container wrote the tree and may have planted links to this machine's files or a
+    FIFO: nothing is followed out of the tree and nothing blocks."""
+    from workbench.engine.container_files import peek
+
+    return peek(tree, rel, limit)
+
+
+def is_host_folder(tree: Path, rel: str) -> bool:
+    """rel is a real folder of the tree, reached without following any link."""
+    from workbench.engine.container_files import is_real_folder
+
+    return rel in ("", ".") or is_real_folder(tree, rel)
 
 
 def remove_job(name: str) -> None:

@@ -15,6 +15,7 @@ import errno
 import os
 import posixpath
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -120,6 +121,36 @@ def read_start(root: Path, rel: str, limit: int) -> bytes:
     fd = open_inside(root, rel)
     try:
         return os.pread(fd, limit, 0)
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class Peek:
+    """What is at a path of the tree, and the start of it when it is a regular file."""
+
+    kind: str  # file, folder, fifo, symlink, other, missing
+    size: int = 0
+    data: bytes = b""
+    error: str = ""  # why a regular file could not be read
+
+
+def peek(root: Path, rel: str, limit: int) -> Peek:
+    """The start of the file at rel for a viewer: never through a link, never blocking."""
+    info = lstat_inside(root, rel)
+    if info is None:
+        return Peek("missing")
+    mode = info.st_mode
+    if not stat.S_ISREG(mode):
+        kind = ("folder" if stat.S_ISDIR(mode) else "fifo" if stat.S_ISFIFO(mode)
+                else "symlink" if stat.S_ISLNK(mode) else "other")
+        return Peek(kind, info.st_size)
+    try:
+        fd = open_inside(root, rel)
+    except OSError as err:  # swapped for something else since the lstat
+        return Peek("other", info.st_size, error=err.strerror or str(err))
+    try:
+        return Peek("file", os.fstat(fd).st_size, os.pread(fd, limit, 0))
     finally:
         os.close(fd)
 

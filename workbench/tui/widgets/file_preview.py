@@ -5,9 +5,8 @@ Files are read in a thread worker; the result comes back as a message."""
 from __future__ import annotations
 
 import json
-import stat
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,34 +14,32 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Label, TextArea
 
+from workbench.engine import api
 from workbench.units import human_bytes
 
 PREVIEW_BYTES = 256 * 1024
 
 
-def preview_text(path: Path, limit: int = PREVIEW_BYTES) -> tuple[str, str]:
-    """(title, text) for a file: JSON pretty-printed, binaries and special files described."""
-    try:
-        info = path.lstat()
-    except OSError as err:
-        return path.name, f"cannot read it: {err.strerror or err}"
-    if stat.S_ISFIFO(info.st_mode):
-        return path.name, "a named pipe (FIFO): Pipe-mode data is streamed through it, not stored"
-    if stat.S_ISLNK(info.st_mode):
-        return path.name, f"a symbolic link to {path.readlink() if hasattr(path, 'readlink') else '?'}"
-    if not stat.S_ISREG(info.st_mode):
-        return path.name, "not a regular file"
-    size = info.st_size
-    title = f"{path.name} · {human_bytes(size)}"
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit)
-    except OSError as err:
-        return title, f"cannot read it: {err.strerror or err}"
+def preview_text(tree: Path, rel: str, limit: int = PREVIEW_BYTES) -> tuple[str, str]:
+    """(title, text) for a file of a host's /opt/ml: JSON pretty-printed, binaries and
+    special files described. The container made the tree: read through the engine, which
+    follows no link out of it and never blocks on a FIFO."""
+    name = PurePosixPath(rel).name or "/opt/ml"
+    found = api.peek_host_file(tree, rel, limit)
+    if found.kind == "missing":
+        return name, "no longer there (u reloads the tree)"
+    if found.kind == "fifo":
+        return name, "a named pipe (FIFO): Pipe-mode data is streamed through it, not stored"
+    if found.kind == "symlink":
+        return name, "a symbolic link (not followed here: the container made it)"
+    if found.kind != "file":
+        return name, f"not a regular file{': ' + found.error if found.error else ''}"
+    size, data = found.size, found.data
+    title = f"{name} · {human_bytes(size)}"
     if b"\x00" in data[:8192]:
         return title, f"binary file, {human_bytes(size)}"
     text = data.decode("utf-8", errors="replace")
-    if size <= limit and (path.suffix == ".json" or text.lstrip()[:1] in ("{", "[")):
+    if size <= limit and (name.endswith(".json") or text.lstrip()[:1] in ("{", "[")):
         try:
             return title + " · JSON", json.dumps(json.loads(text), indent=2, ensure_ascii=False)
         except ValueError:
@@ -73,13 +70,19 @@ class FilePreview(Vertical):
         yield Label("select a file to preview it", id="preview-title")
         yield TextArea("", read_only=True, soft_wrap=False, show_line_numbers=False, id="preview-text")
 
-    def show(self, path: Path) -> None:
+    def show(self, tree: Path, path: Path) -> None:
+        """Preview `path`, a file of the host tree `tree` (its /opt/ml on this machine)."""
         self.path = path
-        self._load(path)
+        self._load(tree, path)
 
     @work(thread=True, exclusive=True, group="preview")
-    def _load(self, path: Path) -> None:
-        title, text = preview_text(path)
+    def _load(self, tree: Path, path: Path) -> None:
+        try:
+            rel = path.relative_to(tree).as_posix()
+        except ValueError:
+            title, text = path.name, "not in the host's /opt/ml"
+        else:
+            title, text = preview_text(tree, rel)
         self.post_message(self.Loaded(path, title, text))
 
     @on(Loaded)

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
 
 HELP_ACTIONS = ("help", "app.help")
 
 
 class WorkbenchFooter(Footer):
     DEFAULT_CSS = """
-    WorkbenchFooter FooterKey.-help { dock: left; }
+    WorkbenchFooter .-help { dock: left; }
     """
 
     def compose(self) -> ComposeResult:
         for widget in super().compose():
-            if isinstance(widget, FooterKey) and widget.action in HELP_ACTIONS:
+            if getattr(widget, "action", None) in HELP_ACTIONS:  # a FooterKey (not public API)
                 widget.add_class("-help")
             yield widget

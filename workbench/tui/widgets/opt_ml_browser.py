@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 from rich.text import Text
 from textual import on
@@ -11,15 +12,37 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DirectoryTree, Select, Static
 
+from workbench.engine import api
 from workbench.tui.widgets.file_preview import FilePreview
 
 
 class OptMlTree(DirectoryTree):
-    """A DirectoryTree whose root reads as the container's path, not this machine's."""
+    """A DirectoryTree whose root reads as the container's path, not this machine's.
+
+    The container made the tree and may have planted links to this machine's folders: a
+    link is shown but never opened, and a folder is listed only when it is reached
+    without following any link (it may have been swapped for one since it was shown)."""
 
     def __init__(self, path: Path, host: str, id: str | None = None) -> None:
         super().__init__(path, id=id)
+        self.tree_root = Path(path)
         self.host = host
+
+    @staticmethod
+    def _safe_is_dir(path: Path) -> bool:
+        try:
+            return path.is_dir() and not path.is_symlink()
+        except OSError:
+            return False
+
+    def _directory_content(self, location: Path, worker) -> Iterator[Path]:
+        try:
+            rel = location.relative_to(self.tree_root.resolve()).as_posix()
+        except ValueError:
+            return  # resolved out of the tree: a folder became a link
+        if not api.is_host_folder(self.tree_root, rel):
+            return
+        yield from super()._directory_content(location, worker)
 
     def render_label(self, node, base_style, style) -> Text:
         if node is self.root:
@@ -102,11 +125,16 @@ class OptMlBrowser(Horizontal):
     @on(DirectoryTree.FileSelected)
     def _file_selected(self, event: DirectoryTree.FileSelected) -> None:
         event.stop()
-        self.query_one(FilePreview).show(event.path)
+        self._preview(event.path)
 
     @on(DirectoryTree.NodeHighlighted)
     def _file_highlighted(self, event: DirectoryTree.NodeHighlighted) -> None:
         event.stop()
         entry = event.node.data
         if entry is not None and not event.node.allow_expand:
-            self.query_one(FilePreview).show(entry.path)
+            self._preview(entry.path)
+
+    def _preview(self, path: Path) -> None:
+        trees = list(self.query(OptMlTree))
+        if trees:
+            self.query_one(FilePreview).show(trees[0].tree_root, path)
