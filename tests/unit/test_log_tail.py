@@ -72,3 +72,22 @@ def test_a_takeover_skips_what_was_stored_and_cuts_a_half_written_line(tmp_path)
     assert iso_micro(2.0000012) == boundary.stamp
     assert boundary.new(again[:2]) + boundary.new(again[2:]) == again[3:]
     assert log_boundary(JobPaths(tmp_path / "none"), "algo-1") is None
+
+
+def test_a_second_read_skips_exactly_the_messages_already_read():
+    """Docker may close a follow stream just before a container's last message (a final
+    line with no newline was lost about one run in three), so the reader reads once more
+    from the last message's second on. Docker trims the fraction's trailing zeros
+    (`.1Z` is later than `.09Z`), and several messages may share one time."""
+    import calendar
+
+    from workbench.engine.logs import MessagesRead
+
+    first = [b"2026-11-21T23:49:05.09Z a\n", b"2026-11-21T23:49:05.1Z b\n", b"2026-11-21T23:49:05.1Z c\n"]
+    read = MessagesRead()
+    for chunk in first:
+        read.note(chunk)
+    assert read.since == calendar.timegm((2026, 11, 21, 23, 49, 5, 0, 0, 0))
+    again = [b"2026-11-21T23:49:05.000000001Z a0\n", *first, b"2026-11-21T23:49:05.1Z d\n",
+             b"2026-11-21T23:49:05.2Z e"]
+    assert [c for c in again if not read.seen(c)] == [b"2026-11-21T23:49:05.1Z d\n", b"2026-11-21T23:49:05.2Z e"]

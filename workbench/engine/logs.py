@@ -90,24 +90,33 @@ def follow_container(container, host: str, pump: LogPump, after: LogBoundary | N
     """Read a container's whole output (lines past `after`) until it exits; blocking.
 
     False when the stream broke off instead of ending (the engine went away)."""
-    kwargs = {"stream": True, "follow": True, "timestamps": True, "stdout": True, "stderr": True}
-    if after:
-        kwargs["since"] = int(after.time)
-    try:
-        stream = container.logs(**kwargs)
-    except Exception:
-        return False
-    splitter = LineSplitter()
+    kwargs = {"stream": True, "timestamps": True, "stdout": True, "stderr": True}
+    splitter, read = LineSplitter(), MessagesRead()
+
+    def take(chunk: bytes) -> None:
+        read.note(chunk)
+        lines = splitter.feed(chunk)
+        if after and lines:
+            lines = after.new(lines)
+        if lines:
+            pump.add(host, lines)
+
     ended = True
     try:
-        for chunk in stream:
-            lines = splitter.feed(chunk)
-            if after and lines:
-                lines = after.new(lines)
-            if lines:
-                pump.add(host, lines)
+        for chunk in container.logs(follow=True, since=int(after.time) if after else None, **kwargs):
+            take(chunk)
     except Exception:
         ended = False
+    if ended:
+        # Docker may close a follow stream just before the container's last messages (a
+        # last line without a newline was lost about one run in three): read once more,
+        # without following, past the messages already read.
+        try:
+            for chunk in container.logs(follow=False, since=read.since, **kwargs):
+                if not read.seen(chunk):
+                    take(chunk)
+        except Exception:
+            pass
     lines = splitter.finish()
     if after and lines:
         lines = after.new(lines)
@@ -115,6 +124,55 @@ def follow_container(container, host: str, pump: LogPump, after: LogBoundary | N
         pump.add(host, lines)
     pump.flush(host)
     return ended
+
+
+class MessagesRead:
+    """Where a reader is in docker's messages: the last one's time, to the nanosecond as
+    docker sends it, and how many messages carried that time, so that a second read from
+    that second on can skip exactly what the first one read."""
+
+    def __init__(self) -> None:
+        self.last: tuple[bytes, int] = (b"", -1)
+        self.count = 0
+        self._skipped = 0
+
+    @property
+    def since(self) -> int | None:
+        if not self.last[0]:
+            return None
+        return int(parse_docker_timestamp(self.last[0].decode("ascii", errors="replace") + "Z"))
+
+    def note(self, chunk: bytes) -> None:
+        key = _message_time(chunk)
+        if key is None:
+            return
+        if key == self.last:
+            self.count += 1
+        elif key > self.last:
+            self.last, self.count = key, 1
+
+    def seen(self, chunk: bytes) -> bool:
+        """Read already (call in order, on a second read from `since`)."""
+        key = _message_time(chunk)
+        if key is None or key > self.last:
+            return False
+        if key < self.last:
+            return True
+        self._skipped += 1
+        return self._skipped <= self.count
+
+
+def _message_time(chunk: bytes) -> tuple[bytes, int] | None:
+    """(`2026-11-21T23:49:05`, nanoseconds) of a message `2026-11-21T23:49:05.12345Z text`:
+    docker trims trailing zeros of the fraction, so the text does not compare."""
+    space = chunk.find(b" ", 0, 40)
+    if space < 20 or chunk[space - 1:space] != b"Z" or chunk[10:11] != b"T":
+        return None
+    fraction = chunk[20:space - 1] if chunk[19:20] == b"." else b""
+    try:
+        return chunk[:19], int(fraction.ljust(9, b"0")[:9] or b"0")
+    except ValueError:
+        return None
 
 
 class LineSplitter:
