@@ -72,7 +72,7 @@ def check_s3() -> Iterator[Check]:
 
 
 def check_gpus() -> Iterator[Check]:
-    from workbench.engine.gpu import probe
+    from workbench.engine.gpus.inventory import probe
 
     inventory = probe()
     if inventory.available:
@@ -86,7 +86,7 @@ def check_gpus() -> Iterator[Check]:
 def check_docker_gpus(inventory) -> Iterator[Check]:
     """Whether Docker can hand the GPUs to containers (NVIDIA container runtime or CDI)."""
     from workbench.engine.docker_client import connect
-    from workbench.engine.gpu_docker import HOW_TO_FIX, docker_gpu_support
+    from workbench.engine.gpus.docker_support import HOW_TO_FIX, docker_gpu_support
     from workbench.errors import DockerUnavailable
 
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from workbench.units import human_bytes
 
 
 def register(commands) -> None:
@@ -14,9 +15,8 @@ def register(commands) -> None:
 
 
 def cache_command(args) -> int:
-    from workbench.cli.printer import human_bytes
-    from workbench.engine.api import cache_stats, clear_cache
-    from workbench.storage.cache import LIMIT_ENV
+    from workbench.engine.api import cache_stats, clear_cache  # deferred: engine
+    from workbench.storage.cache import LIMIT_ENV  # deferred: storage
 
     if args.action == "clear":
         done = clear_cache()

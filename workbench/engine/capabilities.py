@@ -54,7 +54,7 @@ def streamed_channel_extensions(streamed: dict[str, list]) -> list[Extension]:
 
 def hardware_extensions(plan: JobPlan, settings: WorkbenchSettings) -> list[Extension]:
     """GPUs and instance resource limits; first, so a job that cannot have its GPUs fails before staging data."""
-    from workbench.engine.gpu_hosts import GpuHosts, needs_gpus
+    from workbench.engine.gpus.extension import GpuHosts, needs_gpus
     from workbench.engine.instance_limits import InstanceLimits
 
     extensions: list[Extension] = []
@@ -67,6 +67,6 @@ def hardware_extensions(plan: JobPlan, settings: WorkbenchSettings) -> list[Exte
 
 def preflight(spec: dict, client) -> None:
     """Checks that need the machine, before a job is created: raise WorkbenchError to refuse it."""
-    from workbench.engine.gpu_hosts import check_gpus_ready
+    from workbench.engine.gpus.extension import check_gpus_ready
 
     check_gpus_ready(spec, client)

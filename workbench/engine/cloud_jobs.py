@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from workbench.engine import events as ev
-from workbench.engine.record import epoch, is_final, iso, new_record
-from workbench.engine.store import JobPaths, create_job_dir, job_paths, load_record
+from workbench.engine.kinds import JobKind
+from workbench.engine.record import KIND_SAGEMAKER, epoch, is_final, iso, new_record, record_kind
+from workbench.engine.store import JobPaths, create_job_dir, job_paths, load_record, remove_job_files
 from workbench.errors import JobStateError, SpecInvalid, WorkbenchError
 from workbench.fileio import write_json_atomic, write_text_atomic
 
-KIND = "sagemaker"
 REFRESH_INTERVAL = 5.0  # seconds between DescribeTrainingJob calls while a job is followed
 LOG_POLL_INTERVAL = 2.0  # seconds between CloudWatch polls while following
 LATE_LINES_WINDOW = 60.0  # seconds after the end in which one more CloudWatch poll is worth it
@@ -41,7 +41,7 @@ _FINAL_SECONDARIES = {"Completed", "Failed", "Stopped", "MaxRuntimeExceeded", "M
 
 
 def is_cloud(record: dict) -> bool:
-    return (record.get("Workbench") or {}).get("Kind") == KIND
+    return record_kind(record) == KIND_SAGEMAKER
 
 
 def _hosts(resources: dict) -> dict[str, dict]:
@@ -58,7 +58,7 @@ def _hosts(resources: dict) -> dict[str, dict]:
 def _workbench_section(record: dict, region: str, previous: dict | None) -> dict:
     name = record.get("TrainingJobName", "")
     section = {
-        "Kind": KIND,
+        "Kind": KIND_SAGEMAKER,
         "Region": region,
         "ConsoleUrl": f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/jobs/{name}",
         "LogGroup": "/aws/sagemaker/TrainingJobs",
@@ -337,3 +337,44 @@ def write_imported(imported, output: Path | str, *, force: bool = False) -> None
     if output.exists() and not force:
         raise WorkbenchError(f"{output} already exists; give another file (-o) or overwrite it with --force")
     write_text_atomic(output, imported.text(), user_file=True)
+
+
+class CloudJobs(JobKind):
+    """SageMaker runs the job: nothing here is ever taken over or cleaned up like a local
+    job; the record is refreshed from DescribeTrainingJob and the logs come from CloudWatch."""
+
+    name = KIND_SAGEMAKER
+
+    def current(self, paths: JobPaths, record: dict) -> dict:
+        return refresh(paths, record, max_age=REFRESH_INTERVAL, quiet=True)
+
+    def listed(self, paths: JobPaths, record: dict) -> dict:
+        return refresh(paths, record, quiet=True, quick=True, max_age=REFRESH_INTERVAL)
+
+    def describe(self, paths: JobPaths, record: dict) -> dict:
+        return refresh(paths, record)  # asked for: AWS errors are raised
+
+    def hosts(self, paths: JobPaths, record: dict) -> list[str]:
+        return job_hosts(record)
+
+    def read_logs(self, paths: JobPaths, record: dict, host: str | None, follow: bool,
+                  poll: float) -> Iterator[tuple[float, str, str]]:
+        return read_logs(paths, record, host=host, follow=follow, poll=poll)
+
+    def follow_events(self, paths: JobPaths, record: dict, poll: float, stop: Callable[[], bool] | None,
+                      logs: bool) -> Iterator[ev.Event]:
+        return follow_events(paths, poll=poll, stop=stop)
+
+    def stop(self, paths: JobPaths, record: dict, kill: bool) -> dict:
+        return stop(paths, record, kill=kill)
+
+    def interrupt(self, paths: JobPaths, record: dict) -> dict:
+        raise JobStateError(f"Job {paths.name} runs on SageMaker, where a spot interruption cannot be caused; "
+                            "rerun it here (`sm-workbench rerun`) to practise one")
+
+    def remove(self, paths: JobPaths, record: dict) -> None:
+        record = self.current(paths, record)
+        if not is_final(record):
+            raise JobStateError(f"Job {paths.name} is still {record['TrainingJobStatus']}; stop it first "
+                                f"(`sm-workbench stop {paths.name}`)")
+        remove_job_files(paths)  # the job's outputs in S3 and its CloudWatch logs stay

@@ -6,24 +6,13 @@ find what a dead one left behind.
 
 from __future__ import annotations
 
-import hashlib
 import signal as signals
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
 from workbench.engine.holder import ensure_holder_image
-
-LABEL_JOB = "sm-workbench.job"
-LABEL_HOST = "sm-workbench.host"
-LABEL_ROLE = "sm-workbench.role"
-LABEL_HOME = "sm-workbench.home"
-
-
-def home_label(home: str) -> str:
-    """The state directory, hashed: labels must not leak paths and stay short."""
-    return hashlib.sha1(home.encode()).hexdigest()[:16]
-
+from workbench.engine.labels import LABEL_HOME, LABEL_HOST, LABEL_JOB, LABEL_ROLE, home_label
 
 @dataclass
 class ContainerState:

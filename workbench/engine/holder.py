@@ -15,6 +15,7 @@ import tarfile
 import threading
 
 from workbench import __version__
+from workbench.engine.labels import LABEL_ROLE
 
 HOLDER_IMAGE = f"sm-workbench/holder:{__version__}"
 
@@ -61,6 +62,6 @@ def ensure_holder_image(client) -> str:
         repository, tag = HOLDER_IMAGE.rsplit(":", 1)
         client.api.import_image_from_data(
             buffer.getvalue(), repository=repository, tag=tag,
-            changes=['ENTRYPOINT ["/holder"]', "LABEL sm-workbench.role=holder-image"],
+            changes=['ENTRYPOINT ["/holder"]', f"LABEL {LABEL_ROLE}=holder-image"],
         )
         return HOLDER_IMAGE

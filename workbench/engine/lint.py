@@ -14,6 +14,7 @@ import tarfile
 from dataclasses import dataclass
 
 from workbench.units import human_bytes
+from workbench.engine.labels import LABEL_ROLE
 
 SHELLS = {"sh", "bash", "dash", "ash", "zsh", "busybox"}
 INITS = {"tini", "tini-static", "dumb-init", "catatonit"}
@@ -118,7 +119,7 @@ def filesystem_findings(client, image: str, config: dict, spec: dict) -> list[Fi
     findings = []
     entrypoint, command = effective_command(config, spec)
     container = client.containers.create(image, command=["true"], entrypoint=[], network_disabled=True,
-                                         labels={"sm-workbench.role": "lint"})
+                                         labels={LABEL_ROLE: "lint"})
     try:
         try:
             stream, _ = container.get_archive("/opt/ml")

@@ -30,6 +30,7 @@ from workbench.engine.record import new_record
 from workbench.engine.store import JobPaths, JobRecorder
 from workbench.errors import WorkbenchError
 from workbench.spec.settings import WorkbenchSettings
+from workbench.engine.labels import LABEL_HOST
 
 POLL_SECONDS = 0.05
 ENGINE_RETRY_SECONDS = 1.0  # between attempts to reach an engine that went away
@@ -109,6 +110,7 @@ class JobRunner:
         self.first_training_start: float | None = None
         self.training_ended: float | None = None
         self.billable = 0.0  # seconds of training, over every spot attempt
+        self.adopted_deadline: float | None = None  # MaxRuntime's, as the dead runner said it
 
     # --- plumbing --------------------------------------------------------------------
 
@@ -201,7 +203,7 @@ class JobRunner:
                                        f"was {phase}; a new one took over"))
         watcher = threading.Thread(target=self._watch_control, name="control", daemon=True)
         watcher.start()
-        containers = {c.labels.get("sm-workbench.host"): c for c in self.docker.find(role="training")}
+        containers = {c.labels.get(LABEL_HOST): c for c in self.docker.find(role="training")}
         resumable = all(getattr(e, "adoptable", True) for e in self.extensions)
         if not containers or phase in ("Starting", "Downloading") or not resumable:
             self.failure = (
@@ -211,6 +213,7 @@ class JobRunner:
             )
             return self._finish(watcher)
         self.training_started = epoch(record.get("TrainingStartTime")) or time.time()
+        self.adopted_deadline = epoch((record.get("Workbench") or {}).get("MaxRuntimeDeadline"))
         signals = self._resume_stop(record)
         known_exits = (record.get("Workbench") or {}).get("Hosts") or {}
         self._watch_kills()
@@ -481,11 +484,21 @@ class JobRunner:
                     "training was cut short, not finished. Run the job again")
         return ""
 
+    def _runtime_deadline(self) -> float | None:
+        """When MaxRuntimeInSeconds runs out for this attempt: training time is summed over
+        spot attempts. Said once per attempt (DeadlineSet); a takeover keeps the one said."""
+        if self.adopted_deadline is not None:
+            return self.adopted_deadline
+        max_runtime = (self.spec.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+        if not max_runtime:
+            return None
+        deadline = self.training_started + max_runtime - self.billable
+        self.emit(ev.DeadlineSet(deadline))
+        return deadline
+
     def _monitor(self) -> None:
         grace = float(self.settings.StopGracePeriodSeconds)
-        max_runtime = (self.spec.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
-        # MaxRuntimeInSeconds bounds training time, summed over spot attempts.
-        deadline = self.training_started + max_runtime - self.billable if max_runtime else None
+        deadline = self._runtime_deadline()
         interruption = self._scheduled_interruption()
         while any(r.waiting for r in self.hosts.values()):
             try:

@@ -428,6 +428,39 @@ class LogTail:
         self._handles.clear()
 
 
+class EventTail:
+    """What was appended to a job's event log since the last read (whole lines only),
+    for followers that replay a job and then keep up with it."""
+
+    def __init__(self, paths: JobPaths) -> None:
+        self.paths = paths
+        self._handle = None
+        self._partial = ""
+
+    def read(self) -> list[ev.Event]:
+        if self._handle is None:
+            try:
+                self._handle = open(self.paths.events, encoding="utf-8")
+            except FileNotFoundError:
+                return []
+        lines = (self._partial + self._handle.read()).split("\n")
+        self._partial = lines.pop()
+        out = []
+        for line in lines:
+            try:
+                event = ev.event_from_dict(json.loads(line)) if line else None
+            except ValueError:
+                continue
+            if event is not None:
+                out.append(event)
+        return out
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
 def log_boundary(paths: JobPaths, host: str) -> LogBoundary | None:
     """Where a new follower picks up a host's log (see LogBoundary).
 

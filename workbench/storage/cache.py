@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from workbench.errors import StorageError
+from workbench.procfs import process_alive, process_stat
 from workbench.storage.localfiles import is_temp_name, remove_quietly, temp_path_for
 from workbench.storage.objects import StoredObject
 
@@ -72,21 +73,6 @@ def cache_key(obj: StoredObject) -> str:
     where = obj.location
     ident = f"s3\n{where.bucket}\n{where.key}" if where.is_s3 else f"file\n{where.path}"
     return hashlib.sha256(f"{ident}\n{obj.etag}\n{obj.size}".encode()).hexdigest()
-
-
-def _process_alive(pid: int, ticks: int) -> bool:
-    """True when process `pid` still runs and started at `ticks` (pids are reused)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return False
-    return fields[0] != "Z" and fields[19] == str(ticks)
-
-
-def _own_ticks() -> int:
-    with open(f"/proc/{os.getpid()}/stat", encoding="ascii", errors="replace") as handle:
-        return int(handle.read().rsplit(")", 1)[1].split()[19])
 
 
 @dataclass(frozen=True)
@@ -207,7 +193,7 @@ class ContentCache:
         for folder in self.leases.iterdir() if self.leases.is_dir() else ():
             pid, _, rest = folder.name.partition("-")
             ticks = rest.partition("-")[0]
-            if pid.isdigit() and ticks.isdigit() and _process_alive(int(pid), int(ticks)):
+            if pid.isdigit() and ticks.isdigit() and process_alive(int(pid), int(ticks)):
                 alive += 1
                 continue
             shutil.rmtree(folder, ignore_errors=True)
@@ -273,7 +259,7 @@ class Lease:
 
     def __init__(self, cache: ContentCache) -> None:
         self.cache = cache
-        self.folder = cache.leases / f"{os.getpid()}-{_own_ticks()}-{uuid.uuid4().hex[:8]}"
+        self.folder = cache.leases / f"{os.getpid()}-{process_stat(os.getpid()).start_ticks}-{uuid.uuid4().hex[:8]}"
         self.folder.mkdir(parents=True)
         self._lock = threading.Lock()
         self._held: dict[str, Path] = {}

@@ -24,7 +24,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from workbench.engine import events as ev
-from workbench.engine.channels import records  # noqa: F401  (folds CacheUsed into the record)
 from workbench.engine.channels.file_mode import ProgressReporter
 from workbench.engine.channels.ordering import host_share, pipe_only_settings
 from workbench.engine.channels.sources import outside_links_notice, require_data
@@ -34,6 +33,7 @@ from workbench.errors import StorageError
 from workbench.storage.objects import FolderLinks, StoredObject, list_objects, safe_relpath
 from workbench.storage.transfer import TransferCancelled
 from workbench.storage.uri import Location
+from workbench.engine.layout import channel_dir, container_channel_path
 
 
 def fastfile_objects(location: Location) -> list[StoredObject]:
@@ -115,7 +115,7 @@ class FastFileChannels(Extension):
             else:
                 self._from_local(ctx, channel)
             for host in channel.hosts:
-                (ctx.opt_ml(host) / "input" / "data" / channel.name).mkdir(parents=True, exist_ok=True)
+                channel_dir(ctx.opt_ml(host), channel.name).mkdir(parents=True, exist_ok=True)
                 shown = self._shown[(channel.name, host)]
                 ctx.emit(ev.ChannelStaged(channel.name, host, "FastFile", len(shown), sum(o.size for o in shown),
                                           time.monotonic() - started, channel.source.uri))
@@ -176,7 +176,7 @@ class FastFileChannels(Extension):
         """Bind mounts, not `volumes`: two channels may show the same local folder."""
         from docker.types import Mount
 
-        mounts = [Mount(f"/opt/ml/input/data/{channel}", str(folder), type="bind", read_only=True)
+        mounts = [Mount(container_channel_path(channel), str(folder), type="bind", read_only=True)
                   for (channel, name), folder in sorted(self.mounts.items()) if name == host.name]
         return {"mounts": mounts} if mounts else {}
 

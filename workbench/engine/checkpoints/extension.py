@@ -17,6 +17,7 @@ from workbench.engine.checkpoints.status import NOTICE_PREFIX
 from workbench.engine.extension import Extension, JobContext
 from workbench.engine.layout import checkpoint_local_path
 from workbench.errors import WorkbenchError
+from workbench.engine.labels import LABEL_HOST
 
 DEFAULT_DRAIN_SECONDS = 300
 
@@ -127,7 +128,7 @@ def _containers(ctx: JobContext) -> tuple[list[int], set[str]]:
         for container in ctx.docker.find(role="training"):
             container.reload()
             state = container.attrs.get("State") or {}
-            host = (container.labels or {}).get("sm-workbench.host", "")
+            host = (container.labels or {}).get(LABEL_HOST, "")
             if state.get("Running") and state.get("Pid"):
                 pids.append(int(state["Pid"]))
             elif host:

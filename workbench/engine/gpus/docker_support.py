@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from workbench.engine.gpu import GpuInfo
+from workbench.engine.gpus.inventory import GpuInfo
 
 CDI_DIRS = ("/etc/cdi", "/var/run/cdi")
 CDI_KIND = "nvidia.com/gpu"
