@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 from workbench.units import human_bytes
 
 

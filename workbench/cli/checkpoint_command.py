@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
-from workbench.units import human_bytes
+
 from workbench.errors import WorkbenchError
+from workbench.units import human_bytes
 
 
 def register(commands) -> None:
@@ -50,11 +51,11 @@ def table_lines(view) -> list[str]:
 
 
 def header_lines(name: str, view) -> list[str]:
-    from workbench.engine.api import job_spec  # deferred: engine
-    from workbench.engine.layout import DEFAULT_CHECKPOINT_PATH  # deferred: engine
+    from workbench.engine.api import checkpoint_local_path, job_spec  # deferred: engine
 
-    config = job_spec(name).get("CheckpointConfig") or {}
-    lines = [f"Checkpoints of {name}: {config.get('S3Uri')} <-> {config.get('LocalPath') or DEFAULT_CHECKPOINT_PATH}"
+    spec = job_spec(name)
+    lines = [f"Checkpoints of {name}: {(spec.get('CheckpointConfig') or {}).get('S3Uri')} <-> "
+             f"{checkpoint_local_path(spec)}"
              + (f" (attempt {view.attempt})" if view.attempt > 1 else "")]
     if view.restored:
         lines.append("Restored: " + "; ".join(f"{r.host} {r.files} files, {human_bytes(r.bytes)} in {r.seconds:.2f} s"
@@ -71,7 +72,7 @@ def _require_checkpoints(name: str) -> None:
 
 
 def checkpoints_command(args) -> int:
-    from workbench.engine.checkpoints.status import CheckpointView  # deferred: engine
+    from workbench.engine.api import CheckpointView  # deferred: engine
 
     _require_checkpoints(args.job)
     view = CheckpointView()

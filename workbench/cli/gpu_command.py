@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 import time
+from dataclasses import asdict
 
 
 def register(commands) -> None:

@@ -36,10 +36,8 @@ def images_build(args) -> int:
 
 
 def images_list(args) -> int:
-    from workbench.engine.docker_client import connect  # deferred: engine
-    from workbench.images import image_state, recipes  # deferred: image builds (YAML, subprocess)
+    from workbench.images import image_states  # deferred: image builds (YAML, subprocess)
 
-    client = connect()
-    for recipe in recipes(_folders(args)):
-        print(f"{recipe.name:40} {image_state(recipe, client):8} {recipe.method:12} {recipe.folder}")
+    for recipe, state in image_states(_folders(args)):
+        print(f"{recipe.name:40} {state:8} {recipe.method:12} {recipe.folder}")
     return 0

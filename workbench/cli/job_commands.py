@@ -154,8 +154,8 @@ def describe_command(args) -> int:
 
 
 def logs_command(args) -> int:
-    from workbench.engine.api import job_hosts, read_logs  # deferred: engine
     from workbench.cli.printer import TerminalPrinter  # deferred: engine (events)
+    from workbench.engine.api import job_hosts, read_logs  # deferred: engine
 
     printer = TerminalPrinter()
     prefix = args.host is None and len(job_hosts(args.job)) != 1
@@ -170,7 +170,6 @@ def logs_command(args) -> int:
 def stop_command(args) -> int:
     from workbench.cli.printer import exit_code_for, summary_lines  # deferred: engine (events)
     from workbench.engine.api import describe_job, stop_job  # deferred: engine
-
     from workbench.engine.record import is_final  # deferred: engine
 
     record = describe_job(args.job)

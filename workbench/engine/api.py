@@ -15,16 +15,25 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 from workbench.engine import cloud_jobs
 from workbench.engine import events as ev
+from workbench.engine.checkpoints.status import CheckpointView
 from workbench.engine.cloud_jobs import CloudJobs
 from workbench.engine.container_files import Peek, is_real_folder, peek
+from workbench.engine.gpus import record as gpu_record
 from workbench.engine.kinds import JobKind
+from workbench.engine.layout import checkpoint_local_path
 from workbench.engine.local_jobs import LocalJob, LocalJobs, check_ready, launch, remove_damaged
 from workbench.engine.record import is_final, record_kind
 from workbench.engine.store import (
-    JobPaths, SkippedRecord, existing_job, load_record, read_events, read_history,
+    JobPaths,
+    SkippedRecord,
+    existing_job,
+    load_record,
+    read_events,
+    read_history,
 )
 from workbench.errors import JobStateError, RecordDamaged, WorkbenchError
 from workbench.spec import JobSpec, check_spec, read_spec_file
+from workbench.storage.cache import ContentCache
 
 if TYPE_CHECKING:
     from workbench.engine.gpus.record import JobGpus
@@ -35,7 +44,7 @@ __all__ = [
     "describe_job", "job_paths", "job_spec", "job_events", "job_hosts", "read_logs", "follow_events",
     "stop_job", "interrupt_job", "wait_for_job", "remove_job", "rerun_spec", "job_kind", "job_gpus",
     "machine_gpus", "peek_host_file", "is_host_folder", "cache_stats", "clear_cache", "submit", "upload",
-    "import_job",
+    "import_job", "CheckpointView", "checkpoint_local_path",
 ]
 
 # Every kind of job, by the name its record carries in Workbench.Kind.
@@ -62,7 +71,7 @@ def _job(name: str) -> tuple[JobPaths, dict, JobKind]:
 
 def lint_spec(spec: JobSpec) -> list:
     """Image lint findings for a spec (`workbench.engine.lint.Finding`s)."""
-    from workbench.engine.lint import lint_image  # deferred: reads the image through the Docker SDK
+    from workbench.engine.lint import lint_image  # deferred: only `lint` needs it
 
     return lint_image(check_ready(spec), spec.data)
 
@@ -206,16 +215,14 @@ def remove_job(name: str) -> None:
 
 def job_gpus(name: str) -> "JobGpus":
     """A job's GPUs from its stored events: each host's, and each GPU's latest sample."""
-    from workbench.engine.gpus.record import job_gpus as from_events
-
     record = describe_job(name)
-    return from_events(name, record.get("TrainingJobStatus", ""), job_events(name))
+    return gpu_record.job_gpus(name, record.get("TrainingJobStatus", ""), job_events(name))
 
 
 def machine_gpus() -> "MachineGpus":
     """This machine's GPUs now (one sample each, with the sm-workbench hosts using them)
     and whether Docker can hand them out. No driver is a state, never an error."""
-    from workbench.engine.gpus.machine import machine_gpus as sample  # deferred: NVML and the Docker SDK
+    from workbench.engine.gpus.machine import machine_gpus as sample  # deferred: NVML, only for `gpus`
 
     return sample()
 
@@ -225,15 +232,11 @@ def machine_gpus() -> "MachineGpus":
 
 def cache_stats():
     """What the shared data cache holds (entries, bytes, in use by running jobs, its limit)."""
-    from workbench.storage.cache import ContentCache
-
     return ContentCache().stats()
 
 
 def clear_cache():
     """Remove every cache entry no running job uses; returns what was removed and kept."""
-    from workbench.storage.cache import ContentCache
-
     return ContentCache().clear()
 
 
@@ -249,7 +252,7 @@ def submit(spec: JobSpec) -> dict:
 def upload(path: str, destination: str, *, on_progress: Callable | None = None):
     """Upload a local file or folder to S3 (for specs whose inputs are local); returns
     `Uploaded` with the S3 URI to put in the spec."""
-    from workbench.cloud.upload import upload_path  # deferred: boto3
+    from workbench.cloud.upload import upload_path  # deferred: the S3 upload machinery, only for `upload`
 
     return upload_path(path, destination, on_progress=on_progress)
 
@@ -258,7 +261,7 @@ def import_job(name: str, *, output: str | None = None, force: bool = False, his
     """A SageMaker job's DescribeTrainingJob turned into a spec (written to `output` when
     given) and, with `history`, the job added to the history as a SageMaker job. Returns
     the `ImportedSpec`; its `warnings` say what could not be done."""
-    from workbench.cloud.importer import import_training_job  # deferred: boto3
+    from workbench.cloud.importer import import_training_job  # deferred: only for `import`
 
     imported = import_training_job(name)
     if output:

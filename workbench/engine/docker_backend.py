@@ -13,6 +13,8 @@ from typing import Callable
 
 from workbench.engine.holder import ensure_holder_image
 from workbench.engine.labels import LABEL_HOME, LABEL_HOST, LABEL_JOB, LABEL_ROLE, home_label
+from workbench.engine.logs import parse_docker_timestamp
+
 
 @dataclass
 class ContainerState:
@@ -56,7 +58,7 @@ class DockerJob:
     # --- set-up ----------------------------------------------------------------------
 
     def create_network(self, internal: bool = False):
-        from docker.errors import NotFound
+        from docker.errors import NotFound  # deferred: the Docker SDK (~0.25 s to import)
 
         try:  # a leftover of a dead run of the same name
             self.client.networks.get(self.network_name).remove()
@@ -114,8 +116,6 @@ class DockerJob:
 
     @staticmethod
     def state(container) -> ContainerState:
-        from workbench.engine.logs import parse_docker_timestamp
-
         container.reload()
         state = container.attrs.get("State", {})
         finished = state.get("FinishedAt") or ""
@@ -138,7 +138,7 @@ class DockerJob:
         """Remove every container and the network of this job; safe to call repeatedly.
 
         `known` containers skip the label search (one API call less on the hot path)."""
-        from docker.errors import APIError, NotFound
+        from docker.errors import APIError, NotFound  # deferred: the Docker SDK (~0.25 s to import)
 
         containers = [c for c in known if c is not None] if known is not None else self.find()
 

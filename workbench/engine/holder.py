@@ -43,7 +43,7 @@ def holder_program(arch: str) -> bytes:
 
 def ensure_holder_image(client) -> str:
     """Import the holder image once per engine (a few hundred bytes, well under a second)."""
-    from docker.errors import ImageNotFound
+    from docker.errors import ImageNotFound  # deferred: the Docker SDK (~0.25 s to import)
 
     with _lock:
         try:

@@ -18,12 +18,20 @@ from typing import Callable, Iterator
 
 from workbench.engine import control
 from workbench.engine import events as ev
+from workbench.engine.capabilities import preflight
+from workbench.engine.docker_backend import DockerJob, leftover_jobs
 from workbench.engine.docker_client import connect, require_image
 from workbench.engine.kinds import JobKind
 from workbench.engine.plan import natural_key
 from workbench.engine.record import KIND_LOCAL, is_final, new_record, record_kind
 from workbench.engine.store import (
-    EventTail, JobPaths, LogTail, create_job_dir, hosts_with_logs, load_record, remove_job_files,
+    EventTail,
+    JobPaths,
+    LogTail,
+    create_job_dir,
+    hosts_with_logs,
+    load_record,
+    remove_job_files,
 )
 from workbench.errors import JobStateError, WorkbenchError
 from workbench.fileio import write_json_atomic
@@ -57,8 +65,6 @@ class LocalJob:
 
 def check_ready(spec: JobSpec):
     """Fail early, before anything is created: no engine, no image, or GPUs the job cannot have."""
-    from workbench.engine.capabilities import preflight  # deferred: imports every capability
-
     client = connect()
     require_image(client, spec.image)
     preflight(spec.data, client)
@@ -67,7 +73,7 @@ def check_ready(spec: JobSpec):
 
 def launch(spec: JobSpec, *, detach: bool = False, subscribers: list[Subscriber] = ()) -> LocalJob:
     """Create the job (its name is reserved now) and either prepare it here or start a worker."""
-    from workbench.engine.runner import JobRunner, job_arn  # deferred: the runner pulls in the Docker SDK
+    from workbench.engine.runner import JobRunner, job_arn  # deferred: the runner, only to run a job
 
     client = check_ready(spec)
     paths = create_job_dir(spec.name)
@@ -135,7 +141,6 @@ def remove_leftovers(records: list[dict], every: float = 30.0) -> None:
 def remove_containers_of(finished: set[str]) -> None:
     if not finished:
         return
-    from workbench.engine.docker_backend import DockerJob, leftover_jobs  # deferred: the Docker SDK
 
     try:
         client = connect(timeout=10)

@@ -14,6 +14,7 @@ from workbench.engine.channels.records import fold_cache_used, fold_pipe_epoch
 from workbench.engine.checkpoints.status import fold_restored, fold_summary
 from workbench.engine.gpus.record import fold_assigned, fold_sample
 from workbench.engine.times import epoch, iso
+from workbench.spec.settings import WorkbenchSettings
 
 KIND_LOCAL = "local"
 KIND_SAGEMAKER = "sagemaker"
@@ -47,7 +48,6 @@ def new_record(spec: dict, arn: str, created: float) -> dict:
     for key in REQUEST_FIELDS:
         if key in spec:
             record[key] = copy.deepcopy(spec[key])
-    from workbench.spec.settings import WorkbenchSettings
 
     record["Workbench"] = {"Kind": KIND_LOCAL, "Settings": WorkbenchSettings.from_spec(spec).to_dict(),
                            "Hosts": {}, "Channels": {}, "Signals": [], "Notices": []}

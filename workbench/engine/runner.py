@@ -8,6 +8,7 @@ by a new runner, which follows its containers again.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -18,19 +19,22 @@ from typing import NamedTuple
 
 from workbench.engine import control
 from workbench.engine import events as ev
+from workbench.engine.capabilities import extensions_for
 from workbench.engine.container_user import folder_access, private_folder
 from workbench.engine.docker_backend import DockerJob, signal_name
 from workbench.engine.extension import Extension, JobContext, merge_options
 from workbench.engine.kill_events import KillEvents
+from workbench.engine.labels import LABEL_HOST
 from workbench.engine.layout import write_host_tree
+from workbench.engine.lint import lint_image
 from workbench.engine.logs import LogBoundary, LogPump, follow_container
 from workbench.engine.outputs import failure_reason, pack_and_upload
 from workbench.engine.plan import HostPlan, make_plan, natural_key
-from workbench.engine.record import new_record
-from workbench.engine.store import JobPaths, JobRecorder
+from workbench.engine.record import epoch, new_record
+from workbench.engine.store import JobPaths, JobRecorder, load_record, log_boundary
 from workbench.errors import WorkbenchError
+from workbench.paths import state_dir
 from workbench.spec.settings import WorkbenchSettings
-from workbench.engine.labels import LABEL_HOST
 
 POLL_SECONDS = 0.05
 ENGINE_RETRY_SECONDS = 1.0  # between attempts to reach an engine that went away
@@ -74,8 +78,6 @@ class HostRun:
 class JobRunner:
     def __init__(self, spec: dict, paths: JobPaths, bus: ev.EventBus, client, *,
                  extensions: list[Extension] | None = None, source: str = "") -> None:
-        from workbench.paths import state_dir
-
         self.spec = spec
         self.name = spec["TrainingJobName"]
         self.paths = paths
@@ -88,8 +90,6 @@ class JobRunner:
         self.docker = DockerJob(client, self.name, str(state_dir()))
         self.ctx = JobContext(self.name, spec, self.plan, paths, self.settings, self.emit, self.docker)
         if extensions is None:
-            from workbench.engine.capabilities import extensions_for
-
             extensions = extensions_for(spec, self.plan, self.settings)
         self.extensions = extensions
         self.hosts = {h.name: HostRun(h) for h in self.plan.hosts}
@@ -173,8 +173,6 @@ class JobRunner:
         return self._finish(watcher)
 
     def _lint(self) -> None:
-        from workbench.engine.lint import lint_image
-
         try:
             findings = lint_image(self.client, self.spec)
         except Exception as err:  # lint is advice: it never stops a run
@@ -190,9 +188,6 @@ class JobRunner:
         exited meanwhile report their exit codes; a job that died before training
         started cannot be resumed and ends Failed. Nothing is left behind either way.
         """
-        from workbench.engine.record import epoch
-        from workbench.engine.store import load_record, log_boundary
-
         self.adopted = True
         record = load_record(self.paths)
         self._attach_store(record)
@@ -247,8 +242,6 @@ class JobRunner:
         """What the dead runner had decided: a failure (the first host whose exit failed the
         job), a stop under way (its SIGTERM time stays the base of the SIGKILL deadline).
         Returns this attempt's signals."""
-        from workbench.engine.record import epoch
-
         bench = record.get("Workbench") or {}
         signals = bench.get("Signals") or []
         interruptions = bench.get("Interruptions") or []
@@ -390,7 +383,7 @@ class JobRunner:
         self.set_status("InProgress", "Starting", "Restarting training after the spot interruption")
 
     def _remove_training_containers(self) -> None:
-        from docker.errors import APIError, NotFound
+        from docker.errors import APIError, NotFound  # deferred: the Docker SDK (~0.25 s to import)
 
         for run in self.hosts.values():
             if run.container is not None:
@@ -430,7 +423,7 @@ class JobRunner:
         )
         for extension in self.extensions:
             extension.before_start(self.ctx, host)
-        from docker.errors import APIError
+        from docker.errors import APIError  # deferred: the Docker SDK (~0.25 s to import)
 
         try:
             run.container.start()
@@ -450,8 +443,6 @@ class JobRunner:
             self.kills.start()
 
     def _follow(self, run: HostRun, after: LogBoundary | None = None) -> None:
-        from workbench.engine.store import log_boundary
-
         host = run.plan.name
         while not follow_container(run.container, host, self.pump, after=after):
             # The stream broke off: the engine went away. Once it answers again, a container
@@ -559,7 +550,7 @@ class JobRunner:
                 self._signal(run, "SIGKILL", reason)
 
     def _signal(self, run: HostRun, name: str, reason: str) -> None:
-        from docker.errors import APIError
+        from docker.errors import APIError  # deferred: the Docker SDK (~0.25 s to import)
 
         run.signals.append(name)
         run.signal_times.append(time.time())
@@ -724,8 +715,9 @@ class Ended(NamedTuple):
 def wait_for_exit(docker: DockerJob, container, lost_at: float | None = None) -> Ended:
     """Block until the container has exited, riding out client timeouts and an engine that
     goes away (tried again every second); `lost_at`: since when the engine is gone, if known."""
-    from docker.errors import NotFound
-    from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout
+    from docker.errors import NotFound  # deferred: the Docker SDK (~0.25 s to import)
+    from requests.exceptions import ConnectionError as RequestsConnectionError  # deferred: the Docker SDK's HTTP stack
+    from requests.exceptions import ReadTimeout
 
     while True:
         try:
@@ -746,8 +738,9 @@ def wait_for_exit(docker: DockerJob, container, lost_at: float | None = None) ->
 
 def wait_until_answered(docker: DockerJob, container) -> str:
     """The container's status once the engine answers again ("gone" when it was removed)."""
-    from docker.errors import NotFound
-    from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout
+    from docker.errors import NotFound  # deferred: the Docker SDK (~0.25 s to import)
+    from requests.exceptions import ConnectionError as RequestsConnectionError  # deferred: the Docker SDK's HTTP stack
+    from requests.exceptions import ReadTimeout
 
     while True:
         try:
@@ -772,9 +765,7 @@ def start_failure_reason(host: str, err, entrypoint, command) -> str:
 
 def forwarded_aws_environment() -> dict:
     """This machine's resolved AWS credentials, for specs that ask for them."""
-    import os
-
-    import boto3
+    import boto3  # deferred: boto3 (~0.3 s to import)
 
     session = boto3.session.Session()
     environment = {}

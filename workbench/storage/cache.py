@@ -23,7 +23,9 @@ Local files are never cached: they are already on this machine.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import hashlib
 import os
 import re
@@ -36,9 +38,11 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from workbench.errors import StorageError
+from workbench.paths import cache_dir
 from workbench.procfs import process_alive, process_stat
 from workbench.storage.localfiles import is_temp_name, remove_quietly, temp_path_for
-from workbench.storage.objects import StoredObject
+from workbench.storage.objects import StoredObject, stat_object
+from workbench.storage.transfer import BIG_OBJECT, TransferProgress, download_objects, open_object_stream
 
 LIMIT_ENV = "SM_WORKBENCH_CACHE_SIZE"
 DEFAULT_LIMIT = 20 * 1024**3
@@ -121,8 +125,6 @@ class ContentCache:
 
     def __init__(self, root: Path | None = None, limit: int | None = None) -> None:
         if root is None:
-            from workbench.paths import cache_dir
-
             root = cache_dir() / "data"
         self.root = Path(root)
         self.limit = configured_limit() if limit is None else limit
@@ -158,8 +160,6 @@ class ContentCache:
     def stream(self, obj: StoredObject) -> BinaryIO:
         """`obj` streamed from S3, becoming a cache entry on the way when it is read to its end
         (and fits the limit at all); nothing is pinned, so data bigger than the cache streams through."""
-        from workbench.storage.transfer import open_object_stream
-
         body = open_object_stream(obj)
         if not cacheable(obj) or obj.size > self.limit:
             return body
@@ -173,9 +173,6 @@ class ContentCache:
     # --- eviction, statistics, clearing ------------------------------------------------
 
     def _locked(self):
-        import contextlib
-        import fcntl
-
         @contextlib.contextmanager
         def held():
             with open(self.root / "lock", "a+") as handle:
@@ -308,8 +305,6 @@ class Lease:
 
         `on_progress` gets TransferProgress snapshots counting cache hits as done.
         """
-        from workbench.storage.transfer import TransferProgress, download_objects
-
         result = FetchResult()
         wanted = {cache_key(o): o for o in objects if o.location.is_s3}
         missing: list[StoredObject] = []
@@ -370,9 +365,6 @@ class Lease:
     def _check_version(obj: StoredObject, path: Path) -> None:
         """Big objects are fetched by a managed transfer that cannot ask for the listed ETag;
         an entry must never hold another version than its name says."""
-        from workbench.storage.objects import stat_object
-        from workbench.storage.transfer import BIG_OBJECT
-
         if obj.size < BIG_OBJECT:
             return  # fetched with If-Match on the listed ETag
         if stat_object(obj.location).etag != obj.etag:

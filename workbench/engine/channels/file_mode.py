@@ -14,18 +14,19 @@ from dataclasses import replace
 from pathlib import Path
 
 from workbench.engine import events as ev
+from workbench.engine.channels.ordering import host_share, pipe_only_settings
+from workbench.engine.channels.sources import load_channel_data, outside_links_notice, require_data
 from workbench.engine.extension import Extension, JobContext
+from workbench.engine.layout import channel_dir, container_channel_path
 from workbench.engine.plan import ChannelPlan
 from workbench.errors import WorkbenchError
+from workbench.storage.cache import ContentCache
 from workbench.storage.transfer import TransferCancelled, download_objects
 from workbench.storage.uri import Location
-from workbench.engine.layout import channel_dir, container_channel_path
 
 
 def host_objects(channel: ChannelPlan, objects: list, host: str) -> list:
     """The objects a host gets: all of them, or its shard under ShardedByS3Key (after ShuffleConfig)."""
-    from workbench.engine.channels.ordering import host_share
-
     return host_share(channel, objects, host)
 
 
@@ -66,10 +67,6 @@ class FileChannels(Extension):
         self.channels = channels
 
     def prepare(self, ctx: JobContext) -> None:
-        from workbench.engine.channels.ordering import pipe_only_settings
-        from workbench.engine.channels.sources import load_channel_data, outside_links_notice, require_data
-        from workbench.storage.cache import ContentCache
-
         lease = None
         try:
             for channel in self.channels:

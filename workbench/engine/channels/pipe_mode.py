@@ -27,9 +27,10 @@ from workbench.engine.channels.ordering import host_share
 from workbench.engine.channels.pipe_content import EpochCounts, FileRange, PipeContent
 from workbench.engine.channels.sources import ChannelData, load_channel_data, outside_links_notice, require_data
 from workbench.engine.extension import Extension, JobContext
+from workbench.engine.layout import data_dir
 from workbench.engine.plan import ChannelPlan
 from workbench.errors import WorkbenchError
-from workbench.engine.layout import data_dir
+from workbench.storage.cache import ContentCache
 
 PIPE_BUFFER = 1024 * 1024  # bigger than the default 64 KiB: fewer wake-ups per GiB
 SPLICE_CHUNK = 1024 * 1024
@@ -244,8 +245,6 @@ class PipeChannels(Extension):
         self.feeders: list[PipeFeeder] = []
 
     def prepare(self, ctx: JobContext) -> None:
-        from workbench.storage.cache import ContentCache
-
         self._stop_feeders()  # a new attempt starts from epoch 0 on fresh host trees
         cache = ContentCache()
         lease = cache.lease()  # only while manifests are read: feeders pin nothing

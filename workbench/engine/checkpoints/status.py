@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workbench.engine import events as ev
+from workbench.engine.plan import natural_key
 from workbench.engine.times import iso
 
 STATES = ("pending", "uploading", "synced", "retrying", "deleted")
@@ -64,8 +65,6 @@ class CheckpointView:
         return True
 
     def rows(self) -> list[FileRow]:
-        from workbench.engine.plan import natural_key
-
         return sorted(self.files.values(), key=lambda r: (natural_key(r.host), r.path))
 
 

@@ -12,15 +12,15 @@ from pathlib import Path
 
 from workbench.engine import events as ev
 from workbench.engine.extension import Extension, JobContext
-from workbench.engine.gpus.inventory import GpuInventory, probe
 from workbench.engine.gpus.assign import GpuAssignment, assign_gpus
 from workbench.engine.gpus.docker_support import HOW_TO_FIX, DockerGpuSupport, docker_gpu_support
+from workbench.engine.gpus.inventory import GpuInventory, probe
 from workbench.engine.gpus.sampler import ContainerProcesses, GpuSampler, docker_top
 from workbench.engine.instance_types import instance_type
+from workbench.engine.labels import LABEL_HOST
 from workbench.engine.plan import HostPlan, JobPlan, make_plan
 from workbench.errors import WorkbenchError
 from workbench.spec.settings import WorkbenchSettings
-from workbench.engine.labels import LABEL_HOST
 
 
 def needs_gpus(plan: JobPlan, settings: WorkbenchSettings) -> bool:

@@ -7,8 +7,8 @@ from workbench.engine.docker_client import connect
 from workbench.engine.gpus.docker_support import docker_gpu_support
 from workbench.engine.gpus.inventory import probe
 from workbench.engine.gpus.sampler import ContainerProcesses, MachineGpus, docker_top, sample_machine
-from workbench.errors import WorkbenchError
 from workbench.engine.labels import LABEL_HOST, LABEL_JOB, LABEL_ROLE
+from workbench.errors import WorkbenchError
 
 
 def machine_gpus() -> MachineGpus:

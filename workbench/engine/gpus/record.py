@@ -32,7 +32,6 @@ def fold_sample(record: dict, event: ev.GpuSample) -> None:
             device["Hosts"].append(host)
 
 
-
 @dataclass
 class JobGpus:
     """A job's GPUs as `sm-workbench gpus JOB` shows them."""
