@@ -7,6 +7,14 @@ import shutil
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from workbench import aws
+from workbench.engine.docker_client import connect, engine_address
+from workbench.engine.gpus.docker_support import HOW_TO_FIX, docker_gpu_support
+from workbench.engine.gpus.inventory import probe
+from workbench.errors import DockerUnavailable
+from workbench.images import SAMPLE_IMAGES, image_state, recipes
+from workbench.paths import state_dir
+
 
 @dataclass(frozen=True)
 class Check:
@@ -17,9 +25,6 @@ class Check:
 
 
 def check_docker() -> Iterator[Check]:
-    from workbench.engine.docker_client import connect, engine_address
-    from workbench.errors import DockerUnavailable
-
     try:
         client = connect(timeout=10)
     except DockerUnavailable as err:
@@ -29,7 +34,6 @@ def check_docker() -> Iterator[Check]:
     version = client.version()
     yield Check("Docker engine", "ok",
                 f"{version.get('Version')} (API {version.get('ApiVersion')}) at {engine_address()}")
-    from workbench.images import SAMPLE_IMAGES, image_state, recipes
 
     if not SAMPLE_IMAGES.is_dir():
         yield Check("Sample images", "warn", "no sample_jobs/images folder next to this installation",
@@ -45,10 +49,9 @@ def check_docker() -> Iterator[Check]:
 
 
 def check_s3() -> Iterator[Check]:
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
+    import boto3  # deferred: boto3 (~0.3 s to import)
+    from botocore.exceptions import BotoCoreError, ClientError  # deferred: botocore (~0.2 s to import)
 
-    from workbench import aws
 
     session = boto3.session.Session()
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
@@ -72,8 +75,6 @@ def check_s3() -> Iterator[Check]:
 
 
 def check_gpus() -> Iterator[Check]:
-    from workbench.engine.gpu import probe
-
     inventory = probe()
     if inventory.available:
         names = ", ".join(f"{g.index}: {g.name}" for g in inventory.gpus)
@@ -85,10 +86,6 @@ def check_gpus() -> Iterator[Check]:
 
 def check_docker_gpus(inventory) -> Iterator[Check]:
     """Whether Docker can hand the GPUs to containers (NVIDIA container runtime or CDI)."""
-    from workbench.engine.docker_client import connect
-    from workbench.engine.gpu_docker import HOW_TO_FIX, docker_gpu_support
-    from workbench.errors import DockerUnavailable
-
     try:
         info = connect(timeout=10).info()
     except DockerUnavailable:
@@ -104,8 +101,6 @@ def check_docker_gpus(inventory) -> Iterator[Check]:
 
 
 def check_state_dir() -> Iterator[Check]:
-    from workbench.paths import state_dir
-
     try:
         root = state_dir()
         probe_file = root / ".doctor-probe"

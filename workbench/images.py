@@ -15,6 +15,7 @@ from the Dockerfile) is left alone. `--force` rebuilds anyway.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import json
@@ -30,6 +31,7 @@ from typing import Callable
 
 import yaml
 
+from workbench.engine.docker_client import connect
 from workbench.errors import WorkbenchError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +94,7 @@ def recipes(folders: list[Path] | None = None) -> list[Recipe]:
 
 
 def _image(client, name: str):
-    from docker.errors import ImageNotFound
+    from docker.errors import ImageNotFound  # deferred: the Docker SDK (~0.25 s to import)
 
     try:
         return client.images.get(name)
@@ -127,6 +129,12 @@ def image_state(recipe: Recipe, client) -> str:
     if LABEL_RECIPE in built_from and built_from[LABEL_RECIPE] != fingerprint(recipe, client):
         return "outdated"
     return "present"
+
+
+def image_states(folders: list[Path] | None = None) -> list[tuple[Recipe, str]]:
+    """Each recipe under the image folders with its state in the local engine (`image_state`)."""
+    client = connect()
+    return [(recipe, image_state(recipe, client)) for recipe in recipes(folders)]
 
 
 def _add_tree(tar: tarfile.TarFile, folder: Path, arc_prefix: str = "") -> None:
@@ -244,7 +252,7 @@ def build(recipe: Recipe, client, *, force: bool = False, log: Callable[[str], N
             client.api.import_image_from_file(str(tarball), repository=repository, tag=tag, changes=changes)
             subprocess.run(["rm", "-rf", str(Path(tmp) / "rootfs")], check=False)
     elif recipe.method == "dockerfile":
-        from docker.errors import BuildError
+        from docker.errors import BuildError  # deferred: the Docker SDK (~0.25 s to import)
 
         if recipe.base and not _image_exists(client, recipe.base):
             raise WorkbenchError(f"{recipe.name} is built FROM {recipe.base}, which is not present; build it first")
@@ -263,7 +271,7 @@ def build(recipe: Recipe, client, *, force: bool = False, log: Callable[[str], N
 
 def _remove_quietly(client, image_id: str) -> None:
     """Best effort: an old version still used by a container or a child image stays."""
-    from docker.errors import APIError
+    from docker.errors import APIError  # deferred: the Docker SDK (~0.25 s to import)
 
     try:
         client.images.remove(image_id)
@@ -273,8 +281,6 @@ def _remove_quietly(client, image_id: str) -> None:
 
 def build_all(folders: list[Path] | None = None, *, force: bool = False, names: list[str] | None = None,
               log: Callable[[str], None] = print) -> list[str]:
-    from workbench.engine.docker_client import connect
-
     client = connect()
     built = []
     for recipe in recipes(folders):
@@ -286,8 +292,6 @@ def build_all(folders: list[Path] | None = None, *, force: bool = False, names: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(prog="python -m workbench.images", description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="*", type=Path, help="image folders (default: sample_jobs/images)")
     parser.add_argument("--tests", action="store_true", help="also build the test images (tests/images)")

@@ -312,7 +312,9 @@ def test_a_cloud_job_is_never_taken_over_as_a_local_job(tmp_path, bucket, capsys
     listed = next(r for r in json.loads(capsys.readouterr().out) if r["TrainingJobName"] == name)
     assert listed["TrainingJobStatus"] == "InProgress"
     assert "does not answer" in listed["Workbench"]["RefreshError"]
-    assert api.reconcile(paths)["TrainingJobStatus"] == "InProgress"
+    from workbench.engine.local_jobs import reconcile
+
+    assert reconcile(paths)["TrainingJobStatus"] == "InProgress"  # never taken over as a local job
     assert not paths.owner.exists() and not (paths.control / "adopting").exists()
     assert not paths.worker_log.exists()
 

@@ -9,7 +9,7 @@ import pytest
 from tests.fake_nvml import FakeGpu, FakeNvml
 from tests.integration.jobs import Ran, leftovers, probe_spec, unique
 from workbench.engine import events as ev
-from workbench.engine.gpu import probe
+from workbench.engine.gpus.inventory import probe
 from workbench.errors import WorkbenchError
 
 pytestmark = pytest.mark.docker
@@ -148,8 +148,8 @@ def training_container(docker_client, images, tmp_path):
 @pytest.mark.parametrize("proc_root", ["/proc", "empty"], ids=["cgroup", "docker-top"])
 def test_samples_name_the_host_whose_container_runs_on_the_gpu(training_container, tmp_path, proc_root):
     from workbench.engine.extension import JobContext
-    from workbench.engine.gpu_docker import DockerGpuSupport
-    from workbench.engine.gpu_hosts import GpuHosts
+    from workbench.engine.gpus.docker_support import DockerGpuSupport
+    from workbench.engine.gpus.extension import GpuHosts
     from workbench.engine.plan import make_plan
     from workbench.spec import WorkbenchSettings
 
@@ -185,8 +185,8 @@ def test_the_device_requests_reach_the_container_config(docker_client, images, t
     """Docker accepts the GPU options as given (creating, not starting: this machine has no GPU)."""
     from workbench.engine.docker_backend import DockerJob
     from workbench.engine.extension import JobContext
-    from workbench.engine.gpu_docker import DockerGpuSupport
-    from workbench.engine.gpu_hosts import GpuHosts
+    from workbench.engine.gpus.docker_support import DockerGpuSupport
+    from workbench.engine.gpus.extension import GpuHosts
     from workbench.engine.plan import make_plan
     from workbench.spec import WorkbenchSettings
 

@@ -207,11 +207,11 @@ def test_logs_follow_a_running_job(tmp_path, images):
 def test_a_job_being_launched_is_never_taken_over(tmp_path, images, monkeypatch):
     """A viewer polling the history (the TUI does, every second) may see a job in the
     moment between its record being written and its worker starting."""
-    from workbench.engine import api
+    from workbench.engine import api, local_jobs
     from workbench.spec import check_spec
 
     adopters = []
-    spawn = api._spawn_worker
+    spawn = local_jobs.spawn_worker
 
     def spawn_while_looking(action, paths, source=""):
         if action == "adopt":
@@ -220,7 +220,7 @@ def test_a_job_being_launched_is_never_taken_over(tmp_path, images, monkeypatch)
             api.list_jobs()  # the record exists, the worker does not yet
         return spawn(action, paths, source)
 
-    monkeypatch.setattr(api, "_spawn_worker", spawn_while_looking)
+    monkeypatch.setattr(local_jobs, "spawn_worker", spawn_while_looking)
     job = api.launch(check_spec(probe_spec(tmp_path), base_dir=tmp_path), detach=True)
     record = api.wait_for_job(job.name, timeout=60)
     assert adopters == []

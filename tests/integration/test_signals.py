@@ -244,6 +244,14 @@ def test_a_scheduled_spot_interruption_restarts_the_job(tmp_path, images, docker
     assert (ran.paths.root / "attempts" / "1" / "algo-1" / "opt_ml" / "model" / "saved-on-sigterm-algo-1.txt").exists()
     assert len({e.container_id for e in ran.of(ev.HostStarted)}) == 2  # a fresh container per attempt
     assert leftovers(docker_client, ran.name) == []
+    # The runner says each attempt's MaxRuntime deadline; viewers count down to it. The
+    # second attempt's is later than the first attempt's start + MaxRuntime (the interrupted
+    # training time is counted, the restart is not).
+    first, second = ran.of(ev.DeadlineSet)
+    limit = spot_spec(tmp_path)["StoppingCondition"]["MaxRuntimeInSeconds"]
+    assert first.deadline == pytest.approx(epoch(record["TrainingStartTime"]) + limit, abs=0.5)
+    assert second.deadline > first.deadline
+    assert "MaxRuntimeDeadline" not in record["Workbench"]  # gone once the job has ended
 
 
 def test_max_wait_time_bounds_the_whole_job(tmp_path, images):

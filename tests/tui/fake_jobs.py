@@ -50,6 +50,8 @@ def make_job(name: str, *, start: float = T0, hosts: int = 1, status: str = "Com
     emit(ev.StatusChanged("InProgress", "Starting", "Preparing the instances for training", time=at(0.1)))
     emit(ev.StatusChanged("InProgress", "Downloading", "Downloading input data", time=at(0.5)))
     emit(ev.StatusChanged("InProgress", "Training", "Training in progress.", time=at(1.0)))
+    if (spec.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds"):  # as the runner says it
+        emit(ev.DeadlineSet(at(1.0) + spec["StoppingCondition"]["MaxRuntimeInSeconds"], time=at(1.0)))
     for index, host in enumerate(host_names):
         emit(ev.HostStarted(host, f"{index:064d}", "homogeneousCluster", "ml.m5.large", time=at(1.1)))
         emit(ev.LogLines(host, tuple((at(2 + i * 0.5), f"{host}: epoch {i + 1}/{lines} loss=0.{9 - i % 9}")

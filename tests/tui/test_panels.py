@@ -126,12 +126,17 @@ async def test_gpu_panel_for_a_cloud_job():
         assert "not available for SageMaker jobs" in screen_text(pilot.app)
 
 
-async def test_header_counts_the_deadline_down_from_training_start():
+async def test_header_counts_down_to_the_deadline_the_runner_wrote():
+    """The runner owns the MaxRuntime deadline (training time summed over spot attempts);
+    the header recomputed it from TrainingStartTime, so after a spot restart the countdown
+    and the runner disagreed. Here the first attempt started 10 minutes ago, yet the
+    runner's deadline (after an interruption) is 9 minutes away: the header says 9."""
     now = {"t": NOW}
     header = JobHeader(lambda: now["t"])
     record = {"TrainingJobName": "j", "TrainingJobStatus": "InProgress", "SecondaryStatus": "Training",
-              "CreationTime": iso(NOW - 70), "TrainingStartTime": iso(NOW - 60),
+              "CreationTime": iso(NOW - 70), "TrainingStartTime": iso(NOW - 600),
               "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+              "Workbench": {"MaxRuntimeDeadline": iso(NOW + 540)},
               "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 2}}
     async with One(header).run_test(size=(100, 5)) as pilot:
         header.show(record)

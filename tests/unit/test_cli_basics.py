@@ -131,3 +131,27 @@ def test_job_commands_take_job_names_not_paths(tmp_path, capsys, command):
     err = capsys.readouterr().err
     assert "'../../victim' is not a job name" in err and len(err.strip().splitlines()) == 1
     assert (victim / "describe.json").exists()
+
+
+HEAVY = ("docker", "requests", "boto3", "botocore", "textual")
+
+
+def _imports_of(*argv: str) -> list[str]:
+    """The heavy libraries a fresh `sm-workbench ARGV` process imported."""
+    import subprocess
+    import sys
+
+    code = (f"import sys\nfrom workbench.cli import main\ntry:\n    main({list(argv)!r})\nexcept SystemExit:\n    pass\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    return eval(out.stdout.strip().splitlines()[-1])
+
+
+def test_help_and_validate_import_no_heavy_library(tmp_path):
+    """Imports are deferred only where they buy start-up time: `--help` builds every
+    command's parser, and `validate` reads specs through botocore's data file; neither
+    may pay for the Docker SDK, boto3/botocore or Textual."""
+    assert _imports_of("--help") == []
+    spec = tmp_path / "job.yaml"
+    spec.write_text("AlgorithmSpecification:\n  TrainingImage: img:1\n")
+    assert _imports_of("validate", str(spec)) == []

@@ -2,7 +2,7 @@
 
 import pytest
 
-from workbench.engine.gpu_assign import assign_gpus
+from workbench.engine.gpus.assign import assign_gpus
 from workbench.engine.instance_types import INSTANCE_TYPES, instance_type
 from workbench.engine.plan import make_plan
 from workbench.errors import WorkbenchError

@@ -10,11 +10,11 @@ from tests.fake_nvml import FakeGpu, FakeNvml, no_driver
 from workbench.cli import main
 from workbench.engine import events as ev
 from workbench.engine.extension import JobContext
-from workbench.engine.gpu import probe
-from workbench.engine.gpu_docker import DockerGpuSupport
-from workbench.engine.gpu_hosts import GpuHosts
-from workbench.engine.gpu_record import job_gpus
-from workbench.engine.gpu_sampler import ContainerProcesses, GpuSampler, read_gpu, sample_machine
+from workbench.engine.gpus.inventory import probe
+from workbench.engine.gpus.docker_support import DockerGpuSupport
+from workbench.engine.gpus.extension import GpuHosts
+from workbench.engine.gpus.record import job_gpus
+from workbench.engine.gpus.sampler import ContainerProcesses, GpuSampler, read_gpu, sample_machine
 from workbench.engine.plan import make_plan
 from workbench.engine.record import apply_event, new_record
 from workbench.errors import WorkbenchError

@@ -3,8 +3,8 @@ and how Docker is asked for GPUs."""
 
 import pytest
 
-from workbench.engine.gpu import GpuInfo
-from workbench.engine.gpu_docker import CAPABILITIES, docker_gpu_support
+from workbench.engine.gpus.inventory import GpuInfo
+from workbench.engine.gpus.docker_support import CAPABILITIES, docker_gpu_support
 from workbench.engine.instance_limits import GIB, limits_for
 from workbench.engine.instance_types import instance_type
 from workbench.spec import WorkbenchSettings, apply_override

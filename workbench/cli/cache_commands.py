@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from workbench.units import human_bytes
+
 
 def register(commands) -> None:
     cache = commands.add_parser("cache", help="show or clear the shared data cache of S3 objects")
@@ -14,9 +16,8 @@ def register(commands) -> None:
 
 
 def cache_command(args) -> int:
-    from workbench.cli.printer import human_bytes
-    from workbench.engine.api import cache_stats, clear_cache
-    from workbench.storage.cache import LIMIT_ENV
+    from workbench.engine.api import cache_stats, clear_cache  # deferred: engine
+    from workbench.storage.cache import LIMIT_ENV  # deferred: storage
 
     if args.action == "clear":
         done = clear_cache()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import sys
 import time
 
+from workbench.errors import WorkbenchError
+from workbench.units import human_bytes
+
 
 def register(commands) -> None:
     parser = commands.add_parser("checkpoints", help="show a job's checkpoint files: state, size, host, sync lag")
@@ -19,7 +22,6 @@ def _seconds(value: float | None) -> str:
 
 
 def summary_line(summary) -> str:
-    from workbench.cli.printer import human_bytes
 
     if summary is None:
         return "No checkpoint files written yet"
@@ -38,7 +40,6 @@ def state_text(row) -> str:
 
 
 def table_lines(view) -> list[str]:
-    from workbench.cli.printer import human_bytes
 
     rows = [("HOST", "PATH", "STATE", "SIZE", "LAG", "ERROR")]
     for row in view.rows():
@@ -50,12 +51,11 @@ def table_lines(view) -> list[str]:
 
 
 def header_lines(name: str, view) -> list[str]:
-    from workbench.cli.printer import human_bytes
-    from workbench.engine.api import job_spec
-    from workbench.engine.layout import DEFAULT_CHECKPOINT_PATH
+    from workbench.engine.api import checkpoint_local_path, job_spec  # deferred: engine
 
-    config = job_spec(name).get("CheckpointConfig") or {}
-    lines = [f"Checkpoints of {name}: {config.get('S3Uri')} <-> {config.get('LocalPath') or DEFAULT_CHECKPOINT_PATH}"
+    spec = job_spec(name)
+    lines = [f"Checkpoints of {name}: {(spec.get('CheckpointConfig') or {}).get('S3Uri')} <-> "
+             f"{checkpoint_local_path(spec)}"
              + (f" (attempt {view.attempt})" if view.attempt > 1 else "")]
     if view.restored:
         lines.append("Restored: " + "; ".join(f"{r.host} {r.files} files, {human_bytes(r.bytes)} in {r.seconds:.2f} s"
@@ -64,8 +64,7 @@ def header_lines(name: str, view) -> list[str]:
 
 
 def _require_checkpoints(name: str) -> None:
-    from workbench.engine.api import job_spec
-    from workbench.errors import WorkbenchError
+    from workbench.engine.api import job_spec  # deferred: engine
 
     if not (job_spec(name).get("CheckpointConfig") or {}).get("S3Uri"):
         raise WorkbenchError(f"Job {name} has no CheckpointConfig, so nothing is synced; set CheckpointConfig.S3Uri "
@@ -73,12 +72,12 @@ def _require_checkpoints(name: str) -> None:
 
 
 def checkpoints_command(args) -> int:
-    from workbench.engine.checkpoints.status import CheckpointView
+    from workbench.engine.api import CheckpointView  # deferred: engine
 
     _require_checkpoints(args.job)
     view = CheckpointView()
     if not args.follow:
-        from workbench.engine.api import job_events
+        from workbench.engine.api import job_events  # deferred: engine
 
         for event in job_events(args.job):
             view.apply(event)
@@ -90,9 +89,8 @@ def checkpoints_command(args) -> int:
 
 
 def _follow(name: str, view) -> int:
-    from workbench.cli.printer import human_bytes
-    from workbench.engine import events as ev
-    from workbench.engine.api import follow_events
+    from workbench.engine import events as ev  # deferred: engine
+    from workbench.engine.api import follow_events  # deferred: engine
 
     print("\n".join(header_lines(name, view)), flush=True)
     last_summary = ""

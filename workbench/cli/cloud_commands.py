@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from workbench.cli.spec_commands import add_spec_options
+from workbench.units import human_bytes
 
 
 def register(commands) -> None:
@@ -32,8 +33,8 @@ def register(commands) -> None:
 
 
 def submit_command(args) -> int:
-    from workbench.engine.api import submit
-    from workbench.spec import load_job_spec
+    from workbench.engine.api import submit  # deferred: engine
+    from workbench.spec import load_job_spec  # deferred: spec (YAML, the API model)
 
     spec = load_job_spec(Path(args.spec), target="sagemaker", name=args.name, overrides=args.overrides)
     for warning in spec.warnings:
@@ -51,8 +52,8 @@ def submit_command(args) -> int:
 
 
 def follow_job(name: str) -> int:
-    from workbench.cli.printer import TerminalPrinter, exit_code_for, summary_lines
-    from workbench.engine.api import describe_job, follow_events
+    from workbench.cli.printer import TerminalPrinter, exit_code_for, summary_lines  # deferred: engine (events)
+    from workbench.engine.api import describe_job, follow_events  # deferred: engine
 
     printer = TerminalPrinter()
     try:
@@ -70,9 +71,8 @@ def follow_job(name: str) -> int:
 
 
 def upload_command(args) -> int:
-    from workbench.cli.printer import human_bytes
     from workbench.cli.progress import ProgressBar
-    from workbench.engine.api import upload
+    from workbench.engine.api import upload  # deferred: engine
 
     bar = ProgressBar(f"Uploading {args.path}")
     try:
@@ -86,7 +86,7 @@ def upload_command(args) -> int:
 
 
 def import_command(args) -> int:
-    from workbench.engine.api import import_job
+    from workbench.engine.api import import_job  # deferred: engine
 
     imported = import_job(args.job, output=args.output, force=args.force, history=not args.no_history)
     for warning in imported.warnings:

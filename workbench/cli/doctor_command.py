@@ -9,7 +9,7 @@ def register(commands) -> None:
 
 
 def doctor_command(args) -> int:
-    from workbench.doctor import run_checks
+    from workbench.doctor import run_checks  # deferred: doctor
 
     marks = {"ok": " ok ", "warn": "warn", "fail": "FAIL"}
     failed = False

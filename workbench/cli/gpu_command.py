@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict
 
 
@@ -41,7 +42,7 @@ def _given(host) -> str:
 
 
 def gpus_command(args) -> int:
-    from workbench.engine import api
+    from workbench.engine import api  # deferred: engine
 
     if args.job:
         report = api.job_gpus(args.job)
@@ -61,7 +62,6 @@ def gpus_command(args) -> int:
                 why = host.reason or ("CPU instance type" if not host.expected else "no GPU")
                 print(f"  {host.host:<8} {host.instance_type:<18} CPU: {why}")
         if report.samples:
-            import time
 
             print(f"latest samples ({time.strftime('%H:%M:%S', time.localtime(max(s.time for s in report.samples)))}):")
             for row in sample_rows(report.samples):

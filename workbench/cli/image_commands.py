@@ -20,7 +20,7 @@ def register(commands) -> None:
 
 
 def _folders(args) -> list[Path]:
-    from workbench.images import SAMPLE_IMAGES, TEST_IMAGES
+    from workbench.images import SAMPLE_IMAGES, TEST_IMAGES  # deferred: image builds (YAML, subprocess)
 
     folders = list(getattr(args, "folders", None) or []) or [SAMPLE_IMAGES]
     if args.tests:
@@ -29,17 +29,15 @@ def _folders(args) -> list[Path]:
 
 
 def images_build(args) -> int:
-    from workbench.images import build_all
+    from workbench.images import build_all  # deferred: image builds (YAML, subprocess)
 
     build_all(_folders(args), force=args.force)
     return 0
 
 
 def images_list(args) -> int:
-    from workbench.engine.docker_client import connect
-    from workbench.images import image_state, recipes
+    from workbench.images import image_states  # deferred: image builds (YAML, subprocess)
 
-    client = connect()
-    for recipe in recipes(_folders(args)):
-        print(f"{recipe.name:40} {image_state(recipe, client):8} {recipe.method:12} {recipe.folder}")
+    for recipe, state in image_states(_folders(args)):
+        print(f"{recipe.name:40} {state:8} {recipe.method:12} {recipe.folder}")
     return 0

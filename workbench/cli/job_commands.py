@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 from workbench.cli.spec_commands import add_spec_options
+from workbench.engine.times import epoch
+from workbench.errors import JobStateError
 
 
 def register(commands) -> None:
@@ -55,8 +57,8 @@ def register(commands) -> None:
 
 
 def _run_spec(spec, detach: bool) -> int:
-    from workbench.cli.printer import TerminalPrinter, exit_code_for, summary_lines
-    from workbench.engine.api import launch
+    from workbench.cli.printer import TerminalPrinter, exit_code_for, summary_lines  # deferred: engine (events)
+    from workbench.engine.api import launch  # deferred: engine
 
     printer = TerminalPrinter()
     for warning in spec.warnings:
@@ -90,29 +92,26 @@ def _run_spec(spec, detach: bool) -> int:
 
 
 def run_command(args) -> int:
-    from workbench.spec import load_job_spec
+    from workbench.spec import load_job_spec  # deferred: spec (YAML, the API model)
 
     spec = load_job_spec(Path(args.spec), name=args.name, overrides=args.overrides)
     return _run_spec(spec, args.detach)
 
 
 def rerun_command(args) -> int:
-    from workbench.engine.api import rerun_spec
+    from workbench.engine.api import rerun_spec  # deferred: engine
 
     spec = rerun_spec(args.job, new_name=args.name, overrides=args.overrides)
     return _run_spec(spec, args.detach)
 
 
 def _age(value: str | None) -> str:
-    from workbench.engine.record import epoch
-
     moment = epoch(value)
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(moment)) if moment else "-"
 
 
 def _duration(record: dict) -> str:
-    from workbench.cli.printer import human_seconds
-    from workbench.engine.record import epoch
+    from workbench.cli.printer import human_seconds  # deferred: engine (events)
 
     start = epoch(record.get("CreationTime"))
     end = epoch(record.get("TrainingEndTime")) or (time.time() if start else None)
@@ -120,8 +119,8 @@ def _duration(record: dict) -> str:
 
 
 def jobs_command(args) -> int:
-    from workbench.engine.api import job_history
-    from workbench.engine.record import instances
+    from workbench.engine.api import job_history  # deferred: engine
+    from workbench.engine.record import KIND_SAGEMAKER, instances, record_kind  # deferred: engine
 
     history = job_history()
     for skipped in history.skipped:
@@ -137,7 +136,7 @@ def jobs_command(args) -> int:
     for record in records:
         hosts, kinds = instances(record)
         failure = (record.get("FailureReason") or "").strip().splitlines()
-        where = "SageMaker" if (record.get("Workbench") or {}).get("Kind") == "sagemaker" else "local"
+        where = "SageMaker" if record_kind(record) == KIND_SAGEMAKER else "local"
         rows.append((record["TrainingJobName"], where, record.get("TrainingJobStatus", "?"), record.get("SecondaryStatus", ""),
                      hosts, kinds, _age(record.get("CreationTime")), _duration(record),
                      (failure[0][:60] if failure else "")))
@@ -148,15 +147,15 @@ def jobs_command(args) -> int:
 
 
 def describe_command(args) -> int:
-    from workbench.engine.api import describe_job
+    from workbench.engine.api import describe_job  # deferred: engine
 
     print(json.dumps(describe_job(args.job), indent=2, default=str))
     return 0
 
 
 def logs_command(args) -> int:
-    from workbench.engine.api import job_hosts, read_logs
-    from workbench.cli.printer import TerminalPrinter
+    from workbench.cli.printer import TerminalPrinter  # deferred: engine (events)
+    from workbench.engine.api import job_hosts, read_logs  # deferred: engine
 
     printer = TerminalPrinter()
     prefix = args.host is None and len(job_hosts(args.job)) != 1
@@ -169,11 +168,9 @@ def logs_command(args) -> int:
 
 
 def stop_command(args) -> int:
-    from workbench.cli.printer import exit_code_for, summary_lines
-    from workbench.engine.api import describe_job, stop_job
-
-    from workbench.engine.record import is_final
-    from workbench.errors import JobStateError
+    from workbench.cli.printer import exit_code_for, summary_lines  # deferred: engine (events)
+    from workbench.engine.api import describe_job, stop_job  # deferred: engine
+    from workbench.engine.record import is_final  # deferred: engine
 
     record = describe_job(args.job)
     if is_final(record):
@@ -193,7 +190,7 @@ def stop_command(args) -> int:
 
 
 def rm_command(args) -> int:
-    from workbench.engine.api import remove_job
+    from workbench.engine.api import remove_job  # deferred: engine
 
     for name in args.jobs:
         remove_job(name)
@@ -202,7 +199,7 @@ def rm_command(args) -> int:
 
 
 def interrupt_command(args) -> int:
-    from workbench.engine.api import interrupt_job
+    from workbench.engine.api import interrupt_job  # deferred: engine
 
     interrupt_job(args.job)
     print(f"Interrupting {args.job}: SIGTERM now, SIGKILL after the grace period, then it starts again "

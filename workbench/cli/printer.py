@@ -7,6 +7,7 @@ import sys
 import time
 
 from workbench.engine import events as ev
+from workbench.engine.record import epoch, signal_summary
 from workbench.units import human_bytes
 
 COLORS = ("36", "33", "35", "32", "34", "91", "96", "93")
@@ -95,8 +96,6 @@ class TerminalPrinter:
             self.note(f"lint [{event.rule}]: {event.message}", "warning")
             self.note(f"  fix: {event.fix}", "warning")
         elif isinstance(event, ev.SignalOutcome):
-            from workbench.engine.record import signal_summary
-
             self.note(signal_summary(event), "info" if not event.killed else "warning")
         elif isinstance(event, ev.AttemptStarted):
             self.note(f"spot: attempt {event.attempt} starts after the interruption", "warning")
@@ -112,8 +111,6 @@ class TerminalPrinter:
 
 
 def summary_lines(record: dict) -> list[str]:
-    from workbench.engine.record import epoch
-
     status = record.get("TrainingJobStatus", "?")
     lines = [f"Job:        {record.get('TrainingJobName')}",
              f"Status:     {status} ({record.get('SecondaryStatus', '')})"]

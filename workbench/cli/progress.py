@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from workbench.cli.printer import human_bytes
+from workbench.units import human_bytes
 
 
 class ProgressBar:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from workbench.errors import SpecError, SpecInvalid, WorkbenchError
+
 
 def add_spec_options(parser, *, name: bool = True) -> None:
     """--set (and --name) shared by every command that takes a spec."""
@@ -31,8 +33,7 @@ def register(commands) -> None:
 
 
 def validate_command(args) -> int:
-    from workbench.errors import SpecError, SpecInvalid, WorkbenchError
-    from workbench.spec import load_job_spec
+    from workbench.spec import load_job_spec  # deferred: spec (YAML, the API model)
 
     failed = False
     for spec_path in args.specs:
@@ -55,8 +56,8 @@ def validate_command(args) -> int:
 
 def lint_command(args) -> int:
     """Exit 1 when the image has findings (they never block a run), 0 when clean."""
-    from workbench.engine.api import lint_spec
-    from workbench.spec import load_job_spec
+    from workbench.engine.api import lint_spec  # deferred: engine
+    from workbench.spec import load_job_spec  # deferred: spec (YAML, the API model)
 
     spec = load_job_spec(Path(args.spec), overrides=args.overrides)
     findings = lint_spec(spec)

@@ -26,7 +26,7 @@ def resolve_target(target: str | None) -> dict:
         return {"spec": path}
     if path.is_dir():
         raise WorkbenchError(f"{target} is a folder; give a spec file (YAML) or a job name")
-    from workbench.engine.api import job_paths
+    from workbench.engine.api import job_paths  # deferred: engine
 
     try:
         job_paths(target)
@@ -42,7 +42,7 @@ def resolve_target(target: str | None) -> dict:
 
 def open_tui(args) -> int:
     options = resolve_target(getattr(args, "target", None))
-    from workbench.tui.app import WorkbenchApp
+    from workbench.tui.app import WorkbenchApp  # deferred: textual
 
     WorkbenchApp(**options).run()
     return 0

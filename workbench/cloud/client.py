@@ -7,7 +7,8 @@ is imported inside functions only: other commands' start-up time is benchmarked.
 
 from __future__ import annotations
 
-
+from workbench import aws
+from workbench.aws import reset_clients as reset
 from workbench.cloud.errors import aws_error_types, cloud_error
 
 _LABELS = {"sagemaker": "SageMaker", "logs": "CloudWatch Logs"}
@@ -16,8 +17,6 @@ _LABELS = {"sagemaker": "SageMaker", "logs": "CloudWatch Logs"}
 def _client(service: str, region: str | None, quick: bool):
     """`quick` clients try once with short timeouts: background refreshes must not hang a
     listing when the network is down."""
-    from workbench import aws
-
     try:
         return aws.client(service, region=region, attempts=1 if quick else None,
                           connect_timeout=3 if quick else 10, read_timeout=10 if quick else 60)
@@ -35,8 +34,6 @@ def logs_client(region: str | None = None, *, quick: bool = False):
 
 def reset_clients() -> None:
     """Forget cached clients (credentials or configuration changed in this process)."""
-    from workbench.aws import reset_clients as reset
-
     reset()
 
 

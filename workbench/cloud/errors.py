@@ -6,7 +6,8 @@ know whether to fix credentials, permissions, the request or just wait.
 
 from __future__ import annotations
 
-from workbench.aws import common_reason, error_code, one_line as _one_line
+from workbench.aws import common_reason, error_code
+from workbench.aws import one_line as _one_line
 from workbench.errors import CloudError
 
 _ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "NotAuthorized", "UnauthorizedOperation", "403"}
@@ -28,14 +29,14 @@ _PERMISSIONS = {
 
 def aws_error_types() -> tuple[type[BaseException], ...]:
     """What boto3 raises for AWS trouble (imported late: boto3 is slow to import)."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError  # deferred: botocore (~0.2 s to import)
 
     return (BotoCoreError, ClientError)
 
 
 def reason(err: BaseException, operation: str = "") -> str:
     """Why an AWS call failed and what to do about it, in one line."""
-    from botocore import exceptions as bx
+    from botocore import exceptions as bx  # deferred: botocore (~0.2 s to import)
 
     common = common_reason(err, "AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS")
     if common:

@@ -15,6 +15,7 @@ from typing import Any
 
 from workbench.cloud.client import sagemaker_client
 from workbench.cloud.jobs import describe_training_job, user_tags
+from workbench.spec import dump_spec
 
 # The API's documented defaults, which DescribeTrainingJob reports although nobody sent
 # them. "*" stands for every item of a list.
@@ -51,8 +52,6 @@ class ImportedSpec:
         return "".join(f"# {line}\n" for line in lines)
 
     def text(self) -> str:
-        from workbench.spec import dump_spec
-
         return self.header() + dump_spec(self.data)
 
 

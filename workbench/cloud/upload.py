@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from workbench.errors import StorageError
+from workbench.storage import parse_location, upload_tree
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,6 @@ def upload_path(path: Path | str, destination: str, *, on_progress: Callable | N
 
     `on_progress` gets storage's TransferProgress snapshots (files and bytes done of total).
     """
-    from workbench.storage import parse_location, upload_tree
-
     if not destination.startswith("s3://"):
         raise StorageError(f"{destination} is not an S3 URI; write s3://BUCKET/PREFIX")
     target = parse_location(destination)

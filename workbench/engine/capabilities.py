@@ -1,4 +1,8 @@
-"""Which extensions a job needs, from its spec: one place to see every capability."""
+"""Which extensions a job needs, from its spec: one place to see every capability.
+
+Each capability's module is imported only when a job needs it (`# deferred` below): a
+File-mode job with no checkpoints never pays for Pipe feeders, FastFile views, the
+checkpoint sync (watchfiles) or GPU sampling."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from workbench.spec.settings import WorkbenchSettings
 
 
 def extensions_for(spec: dict, plan: JobPlan, settings: WorkbenchSettings) -> list[Extension]:
-    from workbench.engine.channels.file_mode import FileChannels, FileSystemChannels
+    from workbench.engine.channels.file_mode import FileChannels, FileSystemChannels  # deferred: per job
 
     extensions: list[Extension] = hardware_extensions(plan, settings)
     file_channels, fs_channels = [], []
@@ -32,7 +36,7 @@ def extensions_for(spec: dict, plan: JobPlan, settings: WorkbenchSettings) -> li
         extensions.append(FileSystemChannels(fs_channels, dict(settings.FileSystems)))
     extensions.extend(streamed_channel_extensions(streamed))
     if (spec.get("CheckpointConfig") or {}).get("S3Uri"):
-        from workbench.engine.checkpoints.extension import Checkpoints
+        from workbench.engine.checkpoints.extension import Checkpoints  # deferred: per job
 
         extensions.append(Checkpoints(spec))
     return extensions
@@ -42,11 +46,11 @@ def streamed_channel_extensions(streamed: dict[str, list]) -> list[Extension]:
     """FastFile views and Pipe feeders (imported only for jobs that have such channels)."""
     extensions: list[Extension] = []
     if streamed["FastFile"]:
-        from workbench.engine.channels.fastfile_mode import FastFileChannels
+        from workbench.engine.channels.fastfile_mode import FastFileChannels  # deferred: per job
 
         extensions.append(FastFileChannels(streamed["FastFile"]))
     if streamed["Pipe"]:
-        from workbench.engine.channels.pipe_mode import PipeChannels
+        from workbench.engine.channels.pipe_mode import PipeChannels  # deferred: per job
 
         extensions.append(PipeChannels(streamed["Pipe"]))
     return extensions
@@ -54,8 +58,8 @@ def streamed_channel_extensions(streamed: dict[str, list]) -> list[Extension]:
 
 def hardware_extensions(plan: JobPlan, settings: WorkbenchSettings) -> list[Extension]:
     """GPUs and instance resource limits; first, so a job that cannot have its GPUs fails before staging data."""
-    from workbench.engine.gpu_hosts import GpuHosts, needs_gpus
-    from workbench.engine.instance_limits import InstanceLimits
+    from workbench.engine.gpus.extension import GpuHosts, needs_gpus  # deferred: per job
+    from workbench.engine.instance_limits import InstanceLimits  # deferred: per job
 
     extensions: list[Extension] = []
     if needs_gpus(plan, settings):
@@ -67,6 +71,6 @@ def hardware_extensions(plan: JobPlan, settings: WorkbenchSettings) -> list[Exte
 
 def preflight(spec: dict, client) -> None:
     """Checks that need the machine, before a job is created: raise WorkbenchError to refuse it."""
-    from workbench.engine.gpu_hosts import check_gpus_ready
+    from workbench.engine.gpus.extension import check_gpus_ready  # deferred: per job
 
     check_gpus_ready(spec, client)

@@ -20,13 +20,18 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
+from workbench.cloud.client import region_of_arn
+from workbench.cloud.jobs import create_training_job, describe_training_job, stop_training_job
+from workbench.cloud.logs import JobLogReader
 from workbench.engine import events as ev
-from workbench.engine.record import epoch, is_final, iso, new_record
-from workbench.engine.store import JobPaths, create_job_dir, job_paths, load_record
+from workbench.engine.kinds import JobKind
+from workbench.engine.plan import make_plan, natural_key
+from workbench.engine.record import KIND_SAGEMAKER, epoch, is_final, iso, new_record, record_kind
+from workbench.engine.store import JobPaths, create_job_dir, job_paths, load_record, remove_job_files
 from workbench.errors import JobStateError, SpecInvalid, WorkbenchError
 from workbench.fileio import write_json_atomic, write_text_atomic
+from workbench.spec import errors, validate, write_spec_file
 
-KIND = "sagemaker"
 REFRESH_INTERVAL = 5.0  # seconds between DescribeTrainingJob calls while a job is followed
 LOG_POLL_INTERVAL = 2.0  # seconds between CloudWatch polls while following
 LATE_LINES_WINDOW = 60.0  # seconds after the end in which one more CloudWatch poll is worth it
@@ -41,13 +46,11 @@ _FINAL_SECONDARIES = {"Completed", "Failed", "Stopped", "MaxRuntimeExceeded", "M
 
 
 def is_cloud(record: dict) -> bool:
-    return (record.get("Workbench") or {}).get("Kind") == KIND
+    return record_kind(record) == KIND_SAGEMAKER
 
 
 def _hosts(resources: dict) -> dict[str, dict]:
     """Host names as SageMaker gives them (algo-1.., numbered across instance groups)."""
-    from workbench.engine.plan import make_plan
-
     try:
         plan = make_plan({"ResourceConfig": resources or {}})
     except (WorkbenchError, KeyError, TypeError, ValueError):
@@ -58,7 +61,7 @@ def _hosts(resources: dict) -> dict[str, dict]:
 def _workbench_section(record: dict, region: str, previous: dict | None) -> dict:
     name = record.get("TrainingJobName", "")
     section = {
-        "Kind": KIND,
+        "Kind": KIND_SAGEMAKER,
         "Region": region,
         "ConsoleUrl": f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/jobs/{name}",
         "LogGroup": "/aws/sagemaker/TrainingJobs",
@@ -79,6 +82,10 @@ def cloud_record(description: dict, region: str, previous: dict | None = None) -
     record.pop("Workbench", None)
     record["Workbench"] = _workbench_section(record, region, (previous or {}).get("Workbench"))
     record["Workbench"]["RefreshedAt"] = iso(time.time())
+    start = epoch(record.get("TrainingStartTime"))
+    limit = (record.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+    if start and limit and not is_final(record):  # SageMaker counts from training start
+        record["Workbench"]["MaxRuntimeDeadline"] = iso(start + float(limit))
     return record
 
 
@@ -127,8 +134,6 @@ def _save(paths: JobPaths, record: dict) -> None:
 
 
 def region_of(record: dict) -> str | None:
-    from workbench.cloud.client import region_of_arn
-
     return (record.get("Workbench") or {}).get("Region") or region_of_arn(record.get("TrainingJobArn", ""))
 
 
@@ -138,8 +143,6 @@ def refresh(paths: JobPaths, record: dict | None = None, *, max_age: float = 0.0
     changed. `quiet`: a failure is noted in the record (Workbench.RefreshError) instead
     of raised, for background polls; `quick`: one attempt with short timeouts, for
     listings that must not hang when the network is down."""
-    from workbench.cloud.jobs import describe_training_job
-
     record = record if record is not None else load_record(paths)
     bench = record.get("Workbench") or {}
     refreshed = epoch(bench.get("RefreshedAt"))
@@ -170,9 +173,6 @@ def submit(spec) -> dict:
     """CreateTrainingJob with the spec's request (its `Workbench:` section stripped); the
     job joins the history as a SageMaker job. The name is reserved locally first, so a
     clash is found before anything reaches AWS."""
-    from workbench.cloud.jobs import create_training_job
-    from workbench.spec import errors, validate, write_spec_file
-
     problems = errors(validate(spec.data, target="sagemaker"))
     if problems:
         raise SpecInvalid(problems, str(spec.source or "spec"))
@@ -193,8 +193,6 @@ def submit(spec) -> dict:
 
 def register_imported(imported) -> tuple[dict | None, str]:
     """Put an imported job in the history (once); returns its record, or None and why not."""
-    from workbench.spec import write_spec_file
-
     name = imported.name
     paths = job_paths(name)
     previous: dict = {}
@@ -208,7 +206,6 @@ def register_imported(imported) -> tuple[dict | None, str]:
         except WorkbenchError as err:
             return None, str(err)
         write_spec_file(paths.spec, {"TrainingJobName": name, **imported.data})
-    from workbench.cloud.client import region_of_arn
 
     region = region_of_arn(imported.description.get("TrainingJobArn", "")) or ""
     section = dict(previous.get("Workbench") or {}, Imported=iso(time.time()))
@@ -239,8 +236,6 @@ def _ended_recently(record: dict) -> bool:
 
 
 def job_hosts(record: dict) -> list[str]:
-    from workbench.engine.plan import natural_key
-
     return sorted((record.get("Workbench") or {}).get("Hosts") or {}, key=natural_key)
 
 
@@ -248,8 +243,6 @@ def read_logs(paths: JobPaths, record: dict, host: str | None = None, follow: bo
               poll: float = 0.0) -> Iterator[tuple[float, str, str]]:
     """(time, host, text) from CloudWatch, every host merged in time order; `follow` keeps
     polling until the job has ended (and once more, for the lines still on their way)."""
-    from workbench.cloud.logs import JobLogReader
-
     hosts = job_hosts(record)
     if host is not None and hosts and host not in hosts:
         raise WorkbenchError(f"Job {record['TrainingJobName']} has no host {host!r}; its hosts: {', '.join(hosts)}")
@@ -278,8 +271,6 @@ def _log_events(lines: list[tuple[float, str, str]]) -> list[ev.LogLines]:
 def follow_events(paths: JobPaths, poll: float = 0.0, stop: Callable[[], bool] | None = None) -> Iterator[ev.Event]:
     """The job's events so far, then live: status changes from DescribeTrainingJob and log
     lines from CloudWatch, until the job has ended or `stop()` says so."""
-    from workbench.cloud.logs import JobLogReader
-
     record = refresh(paths)
     seen: set[tuple] = set()
 
@@ -316,8 +307,6 @@ def follow_events(paths: JobPaths, poll: float = 0.0, stop: Callable[[], bool] |
 
 def stop(paths: JobPaths, record: dict, *, kill: bool = False) -> dict:
     """StopTrainingJob: SageMaker sends SIGTERM, and SIGKILL 120 s later."""
-    from workbench.cloud.jobs import stop_training_job
-
     name = record["TrainingJobName"]
     record = refresh(paths, record)
     if is_final(record):
@@ -337,3 +326,44 @@ def write_imported(imported, output: Path | str, *, force: bool = False) -> None
     if output.exists() and not force:
         raise WorkbenchError(f"{output} already exists; give another file (-o) or overwrite it with --force")
     write_text_atomic(output, imported.text(), user_file=True)
+
+
+class CloudJobs(JobKind):
+    """SageMaker runs the job: nothing here is ever taken over or cleaned up like a local
+    job; the record is refreshed from DescribeTrainingJob and the logs come from CloudWatch."""
+
+    name = KIND_SAGEMAKER
+
+    def current(self, paths: JobPaths, record: dict) -> dict:
+        return refresh(paths, record, max_age=REFRESH_INTERVAL, quiet=True)
+
+    def listed(self, paths: JobPaths, record: dict) -> dict:
+        return refresh(paths, record, quiet=True, quick=True, max_age=REFRESH_INTERVAL)
+
+    def describe(self, paths: JobPaths, record: dict) -> dict:
+        return refresh(paths, record)  # asked for: AWS errors are raised
+
+    def hosts(self, paths: JobPaths, record: dict) -> list[str]:
+        return job_hosts(record)
+
+    def read_logs(self, paths: JobPaths, record: dict, host: str | None, follow: bool,
+                  poll: float) -> Iterator[tuple[float, str, str]]:
+        return read_logs(paths, record, host=host, follow=follow, poll=poll)
+
+    def follow_events(self, paths: JobPaths, record: dict, poll: float, stop: Callable[[], bool] | None,
+                      logs: bool) -> Iterator[ev.Event]:
+        return follow_events(paths, poll=poll, stop=stop)
+
+    def stop(self, paths: JobPaths, record: dict, kill: bool) -> dict:
+        return stop(paths, record, kill=kill)
+
+    def interrupt(self, paths: JobPaths, record: dict) -> dict:
+        raise JobStateError(f"Job {paths.name} runs on SageMaker, where a spot interruption cannot be caused; "
+                            "rerun it here (`sm-workbench rerun`) to practise one")
+
+    def remove(self, paths: JobPaths, record: dict) -> None:
+        record = self.current(paths, record)
+        if not is_final(record):
+            raise JobStateError(f"Job {paths.name} is still {record['TrainingJobStatus']}; stop it first "
+                                f"(`sm-workbench stop {paths.name}`)")
+        remove_job_files(paths)  # the job's outputs in S3 and its CloudWatch logs stay

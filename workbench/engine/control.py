@@ -14,23 +14,15 @@ from pathlib import Path
 
 from workbench.engine.store import JobPaths
 from workbench.fileio import read_json, write_json_atomic
+from workbench.procfs import process_alive, process_stat
 
 REQUESTS = ("stop", "kill", "interrupt")
-
-
-def process_start_ticks(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        return int(fields[19])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 def claim(paths: JobPaths, pid: int | None = None, role: str = "runner") -> None:
     pid = pid or os.getpid()
     write_json_atomic(paths.owner, {
-        "pid": pid, "start_ticks": process_start_ticks(pid), "host": socket.gethostname(),
+        "pid": pid, "start_ticks": getattr(process_stat(pid), "start_ticks", None), "host": socket.gethostname(),
         "role": role, "since": time.time(),
     })
 
@@ -45,17 +37,7 @@ def owner_alive(paths: JobPaths) -> bool:
         return False
     if info.get("host") != socket.gethostname():
         return True  # another machine's process: we cannot tell, so assume it lives
-    ticks = process_start_ticks(int(info["pid"]))
-    if ticks is None:
-        return False
-    if info.get("start_ticks") is not None and ticks != info["start_ticks"]:
-        return False
-    try:  # a zombie child still has a /proc entry
-        with open(f"/proc/{info['pid']}/stat", encoding="ascii", errors="replace") as handle:
-            state = handle.read().rsplit(")", 1)[1].split()[0]
-        return state != "Z"
-    except OSError:
-        return False
+    return process_alive(int(info["pid"]), info.get("start_ticks"))
 
 
 def request(paths: JobPaths, action: str, **details) -> None:

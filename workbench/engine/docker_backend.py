@@ -6,23 +6,14 @@ find what a dead one left behind.
 
 from __future__ import annotations
 
-import hashlib
 import signal as signals
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
 from workbench.engine.holder import ensure_holder_image
-
-LABEL_JOB = "sm-workbench.job"
-LABEL_HOST = "sm-workbench.host"
-LABEL_ROLE = "sm-workbench.role"
-LABEL_HOME = "sm-workbench.home"
-
-
-def home_label(home: str) -> str:
-    """The state directory, hashed: labels must not leak paths and stay short."""
-    return hashlib.sha1(home.encode()).hexdigest()[:16]
+from workbench.engine.labels import LABEL_HOME, LABEL_HOST, LABEL_JOB, LABEL_ROLE, home_label
+from workbench.engine.logs import parse_docker_timestamp
 
 
 @dataclass
@@ -67,7 +58,7 @@ class DockerJob:
     # --- set-up ----------------------------------------------------------------------
 
     def create_network(self, internal: bool = False):
-        from docker.errors import NotFound
+        from docker.errors import NotFound  # deferred: the Docker SDK (~0.25 s to import)
 
         try:  # a leftover of a dead run of the same name
             self.client.networks.get(self.network_name).remove()
@@ -125,8 +116,6 @@ class DockerJob:
 
     @staticmethod
     def state(container) -> ContainerState:
-        from workbench.engine.logs import parse_docker_timestamp
-
         container.reload()
         state = container.attrs.get("State", {})
         finished = state.get("FinishedAt") or ""
@@ -149,7 +138,7 @@ class DockerJob:
         """Remove every container and the network of this job; safe to call repeatedly.
 
         `known` containers skip the label search (one API call less on the hot path)."""
-        from docker.errors import APIError, NotFound
+        from docker.errors import APIError, NotFound  # deferred: the Docker SDK (~0.25 s to import)
 
         containers = [c for c in known if c is not None] if known is not None else self.find()
 

@@ -23,8 +23,8 @@ def connect(timeout: int = 60):
     with _lock:
         if _client is not None:
             return _client
-        import docker
-        from docker.errors import DockerException
+        import docker  # deferred: the Docker SDK (~0.25 s to import)
+        from docker.errors import DockerException  # deferred: the Docker SDK (~0.25 s to import)
 
         try:
             client = docker.from_env(timeout=timeout)
@@ -40,7 +40,8 @@ def connect(timeout: int = 60):
 
 def require_image(client, image: str):
     """The image's attributes, or ImageNotFound saying how to get it."""
-    from docker.errors import ImageNotFound as DockerImageNotFound, APIError
+    from docker.errors import APIError
+    from docker.errors import ImageNotFound as DockerImageNotFound  # deferred: the Docker SDK (~0.25 s to import)
 
     try:
         return client.images.get(image)

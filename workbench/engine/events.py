@@ -209,6 +209,15 @@ class LintFinding(Event):
 
 
 @dataclass(frozen=True)
+class DeadlineSet(Event):
+    """When MaxRuntimeInSeconds runs out for the training now starting (training time is
+    summed over spot attempts, so each attempt has its own). The runner owns this fact;
+    viewers count down to it instead of recomputing it."""
+
+    deadline: float  # epoch seconds
+
+
+@dataclass(frozen=True)
 class AttemptStarted(Event):
     """A spot restart: the job starts again (attempt 2, 3, ...)."""
 

@@ -15,6 +15,7 @@ import tarfile
 import threading
 
 from workbench import __version__
+from workbench.engine.labels import LABEL_ROLE
 
 HOLDER_IMAGE = f"sm-workbench/holder:{__version__}"
 
@@ -42,7 +43,7 @@ def holder_program(arch: str) -> bytes:
 
 def ensure_holder_image(client) -> str:
     """Import the holder image once per engine (a few hundred bytes, well under a second)."""
-    from docker.errors import ImageNotFound
+    from docker.errors import ImageNotFound  # deferred: the Docker SDK (~0.25 s to import)
 
     with _lock:
         try:
@@ -61,6 +62,6 @@ def ensure_holder_image(client) -> str:
         repository, tag = HOLDER_IMAGE.rsplit(":", 1)
         client.api.import_image_from_data(
             buffer.getvalue(), repository=repository, tag=tag,
-            changes=['ENTRYPOINT ["/holder"]', "LABEL sm-workbench.role=holder-image"],
+            changes=['ENTRYPOINT ["/holder"]', f"LABEL {LABEL_ROLE}=holder-image"],
         )
         return HOLDER_IMAGE

@@ -15,6 +15,7 @@ from workbench.engine.container_user import FolderAccess
 from workbench.engine.plan import HostPlan, JobPlan, resource_config
 
 DEFAULT_CHECKPOINT_PATH = "/opt/ml/checkpoints"
+CONTAINER_DATA = "/opt/ml/input/data"  # channels (File, FastFile) and Pipe FIFOs, as the container sees them
 TREE = ("input/config", "input/data", "model", "output/data", "code")
 WRITTEN = ("", "model", "output", "output/data", "code")  # by the container; the rest it only reads
 
@@ -32,6 +33,21 @@ def write_host_tree(opt_ml: Path, spec: dict, plan: JobPlan, host: HostPlan, acc
         (opt_ml / folder).chmod(0o755)
     for folder in WRITTEN:
         access.writable(opt_ml / folder)
+
+
+def data_dir(opt_ml: Path) -> Path:
+    """A host tree's /opt/ml/input/data on this machine."""
+    return opt_ml / "input" / "data"
+
+
+def channel_dir(opt_ml: Path, channel: str) -> Path:
+    """Where a channel's files are on this machine: /opt/ml/input/data/<channel> of a host tree."""
+    return data_dir(opt_ml) / channel
+
+
+def container_channel_path(channel: str) -> str:
+    """/opt/ml/input/data/<channel>, where the container finds the channel."""
+    return f"{CONTAINER_DATA}/{channel}"
 
 
 def checkpoint_local_path(spec: dict) -> str | None:

@@ -8,11 +8,16 @@ block a run.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import posixpath
 import tarfile
 from dataclasses import dataclass
 
+from workbench.engine.labels import LABEL_ROLE
+from workbench.fileio import read_json, write_json_atomic
+from workbench.paths import cache_dir
 from workbench.units import human_bytes
 
 SHELLS = {"sh", "bash", "dash", "ash", "zsh", "busybox"}
@@ -113,12 +118,12 @@ def _files_in(chunks) -> list[tuple[str, int]]:
 
 def filesystem_findings(client, image: str, config: dict, spec: dict) -> list[Finding]:
     """Findings that need the image's files: baked /opt/ml content, `train` on PATH."""
-    from docker.errors import APIError, NotFound
+    from docker.errors import APIError, NotFound  # deferred: the Docker SDK (~0.25 s to import)
 
     findings = []
     entrypoint, command = effective_command(config, spec)
     container = client.containers.create(image, command=["true"], entrypoint=[], network_disabled=True,
-                                         labels={"sm-workbench.role": "lint"})
+                                         labels={LABEL_ROLE: "lint"})
     try:
         try:
             stream, _ = container.get_archive("/opt/ml")
@@ -166,11 +171,6 @@ def filesystem_findings(client, image: str, config: dict, spec: dict) -> list[Fi
 
 def lint_image(client, spec: dict) -> list[Finding]:
     """Every finding for the spec's image; cached per image id and entrypoint choice."""
-    import hashlib
-    import json
-
-    from workbench.fileio import read_json, write_json_atomic
-    from workbench.paths import cache_dir
 
     image = spec["AlgorithmSpecification"]["TrainingImage"]
     attrs = client.images.get(image).attrs

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.engine.container_files import Outside, link_target, lstat_inside, open_inside, read_start, scan
+from workbench.storage.transfer import upload_file, upload_open_file
 from workbench.storage.uri import Location, parse_location
 
 FAILURE_LIMIT = 1024
@@ -134,8 +135,6 @@ def pack_and_upload(job_name: str, output_path: str, compression: str,
                     host_roots: list[tuple[str, Path]], workdir: Path) -> UploadResult:
     """Build and place the job's artifacts; returns where they went. `host_roots`: each
     host's /opt/ml tree on this machine."""
-    from workbench.storage.transfer import upload_file, upload_open_file
-
     started = time.monotonic()
     dest = parse_location(output_path).join(job_name, "output")
     merged, clashes, skipped = {}, [], []

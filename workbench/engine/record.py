@@ -7,9 +7,17 @@ the event log. Times are ISO 8601 strings (UTC) so the record is plain JSON.
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from typing import Any, Callable
 
 from workbench.engine import events as ev
+from workbench.engine.channels.records import fold_cache_used, fold_pipe_epoch
+from workbench.engine.checkpoints.status import fold_restored, fold_summary
+from workbench.engine.gpus.record import fold_assigned, fold_sample
+from workbench.engine.times import epoch, iso
+from workbench.spec.settings import WorkbenchSettings
+
+KIND_LOCAL = "local"
+KIND_SAGEMAKER = "sagemaker"
 
 FINAL_STATUSES = ("Completed", "Failed", "Stopped")
 REQUEST_FIELDS = (
@@ -21,14 +29,9 @@ REQUEST_FIELDS = (
 )
 
 
-def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def epoch(value: str | None) -> float | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+def record_kind(record: dict) -> str:
+    """Who runs the job: KIND_LOCAL (this machine) or KIND_SAGEMAKER; the one place that reads it."""
+    return (record.get("Workbench") or {}).get("Kind") or KIND_LOCAL
 
 
 def new_record(spec: dict, arn: str, created: float) -> dict:
@@ -45,9 +48,8 @@ def new_record(spec: dict, arn: str, created: float) -> dict:
     for key in REQUEST_FIELDS:
         if key in spec:
             record[key] = copy.deepcopy(spec[key])
-    from workbench.spec.settings import WorkbenchSettings
 
-    record["Workbench"] = {"Kind": "local", "Settings": WorkbenchSettings.from_spec(spec).to_dict(),
+    record["Workbench"] = {"Kind": KIND_LOCAL, "Settings": WorkbenchSettings.from_spec(spec).to_dict(),
                            "Hosts": {}, "Channels": {}, "Signals": [], "Notices": []}
     return record
 
@@ -64,87 +66,119 @@ def _transition(record: dict, status: str, message: str, at: float) -> None:
 
 
 def apply_event(record: dict, event: ev.Event) -> None:
-    """Fold one event into the record (in place)."""
-    bench = record.setdefault("Workbench", {})
-    if isinstance(event, ev.StatusChanged):
-        record["TrainingJobStatus"] = event.status
-        record["SecondaryStatus"] = event.secondary
-        _transition(record, event.secondary, event.message, event.time)
-        if event.secondary == "Training" and "TrainingStartTime" not in record:
-            record["TrainingStartTime"] = iso(event.time)
-    elif isinstance(event, ev.HostStarted):
-        host = bench.setdefault("Hosts", {}).setdefault(event.host, {})
-        host.update({"ContainerId": event.container_id, "Group": event.group,
-                     "InstanceType": event.instance_type, "StartTime": iso(event.time)})
-        host.pop("ExitCode", None)
-        host.pop("Signal", None)
-    elif isinstance(event, ev.HostExited):
-        host = bench.setdefault("Hosts", {}).setdefault(event.host, {})
-        host.update({"ExitCode": event.exit_code, "EndTime": iso(event.time)})
-        if event.signal:
-            host["Signal"] = event.signal
-        if event.oom_killed:
-            host["OOMKilled"] = True
-        if event.failure:
-            host["FailureReason"] = event.failure
-    elif isinstance(event, ev.ChannelStaged):
-        channel = bench.setdefault("Channels", {}).setdefault(event.channel, {"Mode": event.mode, "Hosts": {}})
-        channel["Mode"] = event.mode
-        channel["Hosts"][event.host] = {"Files": event.files, "Bytes": event.bytes, "Seconds": round(event.seconds, 3)}
-        channel["Files"] = sum(h["Files"] for h in channel["Hosts"].values())
-        channel["Bytes"] = sum(h["Bytes"] for h in channel["Hosts"].values())
-        bench["StagedBytes"] = sum(c.get("Bytes", 0) for c in bench["Channels"].values())
-    elif isinstance(event, ev.SignalSent):
-        bench.setdefault("Signals", []).append(
-            {"Host": event.host, "Signal": event.signal, "Reason": event.reason, "Time": iso(event.time)})
-    elif isinstance(event, ev.Notice):
-        notices = bench.setdefault("Notices", [])
-        if len(notices) < 200:
-            notices.append({"Level": event.level, "Message": event.message, "Host": event.host,
-                            "Time": iso(event.time)})
-    elif isinstance(event, ev.OutputsUploaded):
-        if event.model_artifacts:
-            record["ModelArtifacts"] = {"S3ModelArtifacts": event.model_artifacts}
-        if event.output_artifacts:
-            bench["OutputArtifacts"] = event.output_artifacts
-        bench["Upload"] = {"Files": event.files, "Bytes": event.bytes, "Seconds": round(event.seconds, 3)}
-    elif isinstance(event, ev.JobFinished):
-        record["TrainingJobStatus"] = event.status
-        record["SecondaryStatus"] = event.secondary
-        _transition(record, event.secondary, _final_message(event), event.time)
-        transitions = record.get("SecondaryStatusTransitions") or []
-        if transitions and "EndTime" not in transitions[-1]:
-            transitions[-1]["EndTime"] = iso(event.time)
-        if event.failure_reason:
-            record["FailureReason"] = event.failure_reason
-        record["TrainingEndTime"] = iso(event.time)
-        start = epoch(record.get("TrainingStartTime"))
-        seconds = int(round(event.time - start)) if start else 0
-        record["TrainingTimeInSeconds"] = max(seconds, 0)
-        if event.billable_seconds is not None:
-            record["BillableTimeInSeconds"] = int(round(event.billable_seconds))
-        else:
-            record.setdefault("BillableTimeInSeconds", record["TrainingTimeInSeconds"])
-    elif isinstance(event, ev.SignalOutcome):
-        bench.setdefault("SignalTimeline", []).append({
-            "Host": event.host, "Reason": event.reason, "SigtermTime": iso(event.sigterm_time),
-            "ExitTime": iso(event.exit_time), "Seconds": round(event.exit_time - event.sigterm_time, 3),
-            "ExitCode": event.exit_code, "Signal": event.signal, "Killed": event.killed,
-            "GracePeriodSeconds": event.grace, "Summary": signal_summary(event),
-        })
-    elif isinstance(event, ev.LintFinding):
-        lint = bench.setdefault("Lint", [])
-        if not any(item["Rule"] == event.rule for item in lint):
-            lint.append({"Rule": event.rule, "Message": event.message, "Fix": event.fix})
-    elif isinstance(event, ev.AttemptStarted):
-        bench["Attempt"] = event.attempt
-        bench.setdefault("Interruptions", []).append(
-            {"Attempt": event.attempt - 1, "Time": iso(event.time), "Reason": event.reason})
-    else:
-        handler = _EXTRA_HANDLERS.get(type(event))
-        if handler:
-            handler(record, event)
+    """Fold one event into the record (in place), as FOLDS says for its type."""
+    fold = FOLDS.get(type(event))
+    if fold is not None:
+        fold(record, event)
     record["LastModifiedTime"] = iso(event.time)
+
+
+def _bench(record: dict) -> dict:
+    return record.setdefault("Workbench", {})
+
+
+def _status_changed(record: dict, event: ev.StatusChanged) -> None:
+    record["TrainingJobStatus"] = event.status
+    record["SecondaryStatus"] = event.secondary
+    _transition(record, event.secondary, event.message, event.time)
+    if event.secondary == "Training" and "TrainingStartTime" not in record:
+        record["TrainingStartTime"] = iso(event.time)
+
+
+def _host_started(record: dict, event: ev.HostStarted) -> None:
+    host = _bench(record).setdefault("Hosts", {}).setdefault(event.host, {})
+    host.update({"ContainerId": event.container_id, "Group": event.group,
+                 "InstanceType": event.instance_type, "StartTime": iso(event.time)})
+    host.pop("ExitCode", None)
+    host.pop("Signal", None)
+
+
+def _host_exited(record: dict, event: ev.HostExited) -> None:
+    host = _bench(record).setdefault("Hosts", {}).setdefault(event.host, {})
+    host.update({"ExitCode": event.exit_code, "EndTime": iso(event.time)})
+    if event.signal:
+        host["Signal"] = event.signal
+    if event.oom_killed:
+        host["OOMKilled"] = True
+    if event.failure:
+        host["FailureReason"] = event.failure
+
+
+def _channel_staged(record: dict, event: ev.ChannelStaged) -> None:
+    bench = _bench(record)
+    channel = bench.setdefault("Channels", {}).setdefault(event.channel, {"Mode": event.mode, "Hosts": {}})
+    channel["Mode"] = event.mode
+    channel.setdefault("Hosts", {})[event.host] = {"Files": event.files, "Bytes": event.bytes,
+                                                   "Seconds": round(event.seconds, 3)}
+    channel["Files"] = sum(h.get("Files", 0) for h in channel["Hosts"].values())
+    channel["Bytes"] = sum(h.get("Bytes", 0) for h in channel["Hosts"].values())
+    bench["StagedBytes"] = sum(c.get("Bytes", 0) for c in bench["Channels"].values())
+
+
+def _signal_sent(record: dict, event: ev.SignalSent) -> None:
+    _bench(record).setdefault("Signals", []).append(
+        {"Host": event.host, "Signal": event.signal, "Reason": event.reason, "Time": iso(event.time)})
+
+
+def _notice(record: dict, event: ev.Notice) -> None:
+    notices = _bench(record).setdefault("Notices", [])
+    if len(notices) < 200:
+        notices.append({"Level": event.level, "Message": event.message, "Host": event.host, "Time": iso(event.time)})
+
+
+def _outputs_uploaded(record: dict, event: ev.OutputsUploaded) -> None:
+    bench = _bench(record)
+    if event.model_artifacts:
+        record["ModelArtifacts"] = {"S3ModelArtifacts": event.model_artifacts}
+    if event.output_artifacts:
+        bench["OutputArtifacts"] = event.output_artifacts
+    bench["Upload"] = {"Files": event.files, "Bytes": event.bytes, "Seconds": round(event.seconds, 3)}
+
+
+def _job_finished(record: dict, event: ev.JobFinished) -> None:
+    record["TrainingJobStatus"] = event.status
+    record["SecondaryStatus"] = event.secondary
+    _transition(record, event.secondary, _final_message(event), event.time)
+    transitions = record.get("SecondaryStatusTransitions") or []
+    if transitions and "EndTime" not in transitions[-1]:
+        transitions[-1]["EndTime"] = iso(event.time)
+    if event.failure_reason:
+        record["FailureReason"] = event.failure_reason
+    record["TrainingEndTime"] = iso(event.time)
+    start = epoch(record.get("TrainingStartTime"))
+    seconds = int(round(event.time - start)) if start else 0
+    record["TrainingTimeInSeconds"] = max(seconds, 0)
+    if event.billable_seconds is not None:
+        record["BillableTimeInSeconds"] = int(round(event.billable_seconds))
+    else:
+        record.setdefault("BillableTimeInSeconds", record["TrainingTimeInSeconds"])
+    _bench(record).pop("MaxRuntimeDeadline", None)  # nothing runs against it any more
+
+
+def _signal_outcome(record: dict, event: ev.SignalOutcome) -> None:
+    _bench(record).setdefault("SignalTimeline", []).append({
+        "Host": event.host, "Reason": event.reason, "SigtermTime": iso(event.sigterm_time),
+        "ExitTime": iso(event.exit_time), "Seconds": round(event.exit_time - event.sigterm_time, 3),
+        "ExitCode": event.exit_code, "Signal": event.signal, "Killed": event.killed,
+        "GracePeriodSeconds": event.grace, "Summary": signal_summary(event),
+    })
+
+
+def _lint_finding(record: dict, event: ev.LintFinding) -> None:
+    lint = _bench(record).setdefault("Lint", [])
+    if not any(item["Rule"] == event.rule for item in lint):
+        lint.append({"Rule": event.rule, "Message": event.message, "Fix": event.fix})
+
+
+def _attempt_started(record: dict, event: ev.AttemptStarted) -> None:
+    bench = _bench(record)
+    bench["Attempt"] = event.attempt
+    bench.setdefault("Interruptions", []).append(
+        {"Attempt": event.attempt - 1, "Time": iso(event.time), "Reason": event.reason})
+
+
+def _deadline_set(record: dict, event: ev.DeadlineSet) -> None:
+    _bench(record)["MaxRuntimeDeadline"] = iso(event.deadline)
 
 
 def signal_summary(event: ev.SignalOutcome) -> str:
@@ -168,14 +202,6 @@ def _final_message(event: ev.JobFinished) -> str:
     return {"MaxRuntimeExceeded": "Training job stopped: MaxRuntimeInSeconds exceeded",
             "MaxWaitTimeExceeded": "Training job stopped: MaxWaitTimeInSeconds exceeded"}.get(
         event.secondary, "Training job stopped")
-
-
-# Later capabilities (checkpoints, GPUs, spot) register how their events fold in.
-_EXTRA_HANDLERS: dict[type, object] = {}
-
-
-def register_handler(event_type: type, handler) -> None:
-    _EXTRA_HANDLERS[event_type] = handler
 
 
 def is_final(record: dict) -> bool:
@@ -205,3 +231,27 @@ def instances_line(record: dict) -> str:
     """"2 × ml.c5.2xlarge", or the instance groups as `instances` writes them."""
     hosts, kinds = instances(record)
     return kinds if (record.get("ResourceConfig") or {}).get("InstanceGroups") else f"{hosts} × {kinds}"
+
+
+# How each event folds into the record: every kind of event in one table, the
+# capabilities' own (channels, checkpoints, GPUs) beside the lifecycle's.
+FOLDS: dict[type, Callable[[dict, Any], None]] = {
+    ev.StatusChanged: _status_changed,
+    ev.HostStarted: _host_started,
+    ev.HostExited: _host_exited,
+    ev.ChannelStaged: _channel_staged,
+    ev.SignalSent: _signal_sent,
+    ev.Notice: _notice,
+    ev.OutputsUploaded: _outputs_uploaded,
+    ev.JobFinished: _job_finished,
+    ev.SignalOutcome: _signal_outcome,
+    ev.LintFinding: _lint_finding,
+    ev.AttemptStarted: _attempt_started,
+    ev.DeadlineSet: _deadline_set,
+    ev.CacheUsed: fold_cache_used,
+    ev.PipeEpochFed: fold_pipe_epoch,
+    ev.CheckpointsRestored: fold_restored,
+    ev.CheckpointSummary: fold_summary,
+    ev.GpuAssigned: fold_assigned,
+    ev.GpuSample: fold_sample,
+}

@@ -8,6 +8,7 @@ by a new runner, which follows its containers again.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -18,17 +19,21 @@ from typing import NamedTuple
 
 from workbench.engine import control
 from workbench.engine import events as ev
+from workbench.engine.capabilities import extensions_for
 from workbench.engine.container_user import folder_access, private_folder
 from workbench.engine.docker_backend import DockerJob, signal_name
 from workbench.engine.extension import Extension, JobContext, merge_options
 from workbench.engine.kill_events import KillEvents
+from workbench.engine.labels import LABEL_HOST
 from workbench.engine.layout import write_host_tree
+from workbench.engine.lint import lint_image
 from workbench.engine.logs import LogBoundary, LogPump, follow_container
 from workbench.engine.outputs import failure_reason, pack_and_upload
 from workbench.engine.plan import HostPlan, make_plan, natural_key
-from workbench.engine.record import new_record
-from workbench.engine.store import JobPaths, JobRecorder
+from workbench.engine.record import epoch, new_record
+from workbench.engine.store import JobPaths, JobRecorder, load_record, log_boundary
 from workbench.errors import WorkbenchError
+from workbench.paths import state_dir
 from workbench.spec.settings import WorkbenchSettings
 
 POLL_SECONDS = 0.05
@@ -73,8 +78,6 @@ class HostRun:
 class JobRunner:
     def __init__(self, spec: dict, paths: JobPaths, bus: ev.EventBus, client, *,
                  extensions: list[Extension] | None = None, source: str = "") -> None:
-        from workbench.paths import state_dir
-
         self.spec = spec
         self.name = spec["TrainingJobName"]
         self.paths = paths
@@ -87,8 +90,6 @@ class JobRunner:
         self.docker = DockerJob(client, self.name, str(state_dir()))
         self.ctx = JobContext(self.name, spec, self.plan, paths, self.settings, self.emit, self.docker)
         if extensions is None:
-            from workbench.engine.capabilities import extensions_for
-
             extensions = extensions_for(spec, self.plan, self.settings)
         self.extensions = extensions
         self.hosts = {h.name: HostRun(h) for h in self.plan.hosts}
@@ -109,6 +110,7 @@ class JobRunner:
         self.first_training_start: float | None = None
         self.training_ended: float | None = None
         self.billable = 0.0  # seconds of training, over every spot attempt
+        self.adopted_deadline: float | None = None  # MaxRuntime's, as the dead runner said it
 
     # --- plumbing --------------------------------------------------------------------
 
@@ -171,8 +173,6 @@ class JobRunner:
         return self._finish(watcher)
 
     def _lint(self) -> None:
-        from workbench.engine.lint import lint_image
-
         try:
             findings = lint_image(self.client, self.spec)
         except Exception as err:  # lint is advice: it never stops a run
@@ -188,9 +188,6 @@ class JobRunner:
         exited meanwhile report their exit codes; a job that died before training
         started cannot be resumed and ends Failed. Nothing is left behind either way.
         """
-        from workbench.engine.record import epoch
-        from workbench.engine.store import load_record, log_boundary
-
         self.adopted = True
         record = load_record(self.paths)
         self._attach_store(record)
@@ -201,7 +198,7 @@ class JobRunner:
                                        f"was {phase}; a new one took over"))
         watcher = threading.Thread(target=self._watch_control, name="control", daemon=True)
         watcher.start()
-        containers = {c.labels.get("sm-workbench.host"): c for c in self.docker.find(role="training")}
+        containers = {c.labels.get(LABEL_HOST): c for c in self.docker.find(role="training")}
         resumable = all(getattr(e, "adoptable", True) for e in self.extensions)
         if not containers or phase in ("Starting", "Downloading") or not resumable:
             self.failure = (
@@ -211,6 +208,7 @@ class JobRunner:
             )
             return self._finish(watcher)
         self.training_started = epoch(record.get("TrainingStartTime")) or time.time()
+        self.adopted_deadline = epoch((record.get("Workbench") or {}).get("MaxRuntimeDeadline"))
         signals = self._resume_stop(record)
         known_exits = (record.get("Workbench") or {}).get("Hosts") or {}
         self._watch_kills()
@@ -244,8 +242,6 @@ class JobRunner:
         """What the dead runner had decided: a failure (the first host whose exit failed the
         job), a stop under way (its SIGTERM time stays the base of the SIGKILL deadline).
         Returns this attempt's signals."""
-        from workbench.engine.record import epoch
-
         bench = record.get("Workbench") or {}
         signals = bench.get("Signals") or []
         interruptions = bench.get("Interruptions") or []
@@ -387,7 +383,7 @@ class JobRunner:
         self.set_status("InProgress", "Starting", "Restarting training after the spot interruption")
 
     def _remove_training_containers(self) -> None:
-        from docker.errors import APIError, NotFound
+        from docker.errors import APIError, NotFound  # deferred: the Docker SDK (~0.25 s to import)
 
         for run in self.hosts.values():
             if run.container is not None:
@@ -427,7 +423,7 @@ class JobRunner:
         )
         for extension in self.extensions:
             extension.before_start(self.ctx, host)
-        from docker.errors import APIError
+        from docker.errors import APIError  # deferred: the Docker SDK (~0.25 s to import)
 
         try:
             run.container.start()
@@ -447,8 +443,6 @@ class JobRunner:
             self.kills.start()
 
     def _follow(self, run: HostRun, after: LogBoundary | None = None) -> None:
-        from workbench.engine.store import log_boundary
-
         host = run.plan.name
         while not follow_container(run.container, host, self.pump, after=after):
             # The stream broke off: the engine went away. Once it answers again, a container
@@ -481,11 +475,21 @@ class JobRunner:
                     "training was cut short, not finished. Run the job again")
         return ""
 
+    def _runtime_deadline(self) -> float | None:
+        """When MaxRuntimeInSeconds runs out for this attempt: training time is summed over
+        spot attempts. Said once per attempt (DeadlineSet); a takeover keeps the one said."""
+        if self.adopted_deadline is not None:
+            return self.adopted_deadline
+        max_runtime = (self.spec.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+        if not max_runtime:
+            return None
+        deadline = self.training_started + max_runtime - self.billable
+        self.emit(ev.DeadlineSet(deadline))
+        return deadline
+
     def _monitor(self) -> None:
         grace = float(self.settings.StopGracePeriodSeconds)
-        max_runtime = (self.spec.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
-        # MaxRuntimeInSeconds bounds training time, summed over spot attempts.
-        deadline = self.training_started + max_runtime - self.billable if max_runtime else None
+        deadline = self._runtime_deadline()
         interruption = self._scheduled_interruption()
         while any(r.waiting for r in self.hosts.values()):
             try:
@@ -546,7 +550,7 @@ class JobRunner:
                 self._signal(run, "SIGKILL", reason)
 
     def _signal(self, run: HostRun, name: str, reason: str) -> None:
-        from docker.errors import APIError
+        from docker.errors import APIError  # deferred: the Docker SDK (~0.25 s to import)
 
         run.signals.append(name)
         run.signal_times.append(time.time())
@@ -711,8 +715,9 @@ class Ended(NamedTuple):
 def wait_for_exit(docker: DockerJob, container, lost_at: float | None = None) -> Ended:
     """Block until the container has exited, riding out client timeouts and an engine that
     goes away (tried again every second); `lost_at`: since when the engine is gone, if known."""
-    from docker.errors import NotFound
-    from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout
+    from docker.errors import NotFound  # deferred: the Docker SDK (~0.25 s to import)
+    from requests.exceptions import ConnectionError as RequestsConnectionError  # deferred: the Docker SDK's HTTP stack
+    from requests.exceptions import ReadTimeout
 
     while True:
         try:
@@ -733,8 +738,9 @@ def wait_for_exit(docker: DockerJob, container, lost_at: float | None = None) ->
 
 def wait_until_answered(docker: DockerJob, container) -> str:
     """The container's status once the engine answers again ("gone" when it was removed)."""
-    from docker.errors import NotFound
-    from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout
+    from docker.errors import NotFound  # deferred: the Docker SDK (~0.25 s to import)
+    from requests.exceptions import ConnectionError as RequestsConnectionError  # deferred: the Docker SDK's HTTP stack
+    from requests.exceptions import ReadTimeout
 
     while True:
         try:
@@ -759,9 +765,7 @@ def start_failure_reason(host: str, err, entrypoint, command) -> str:
 
 def forwarded_aws_environment() -> dict:
     """This machine's resolved AWS credentials, for specs that ask for them."""
-    import os
-
-    import boto3
+    import boto3  # deferred: boto3 (~0.3 s to import)
 
     session = boto3.session.Session()
     environment = {}

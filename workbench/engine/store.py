@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import shutil
@@ -23,11 +24,15 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from workbench.engine import events as ev
+from workbench.engine.docker_client import connect
 from workbench.engine.logs import LogBoundary, iso_micro
+from workbench.engine.plan import host_sort_key
 from workbench.engine.record import apply_event, epoch
 from workbench.errors import JobNotFound, NameClash, RecordDamaged, WorkbenchError
 from workbench.fileio import read_json, write_json_atomic
 from workbench.paths import jobs_dir
+from workbench.spec.model import request_model
+from workbench.spec.validate import compiled_pattern
 
 
 @dataclass(frozen=True)
@@ -79,9 +84,6 @@ class JobPaths:
 def check_job_name(name: str) -> str:
     """`name` when it is a TrainingJobName as the API allows it (so never a path); every
     command that takes a job comes through here (job_paths)."""
-    from workbench.spec.model import request_model
-    from workbench.spec.validate import compiled_pattern
-
     shape = request_model().shape("TrainingJobName")
     pattern = compiled_pattern(shape.pattern) if shape.pattern else None
     if not isinstance(name, str) or not (shape.min or 1) <= len(name) <= (shape.max or 63) or \
@@ -404,8 +406,6 @@ class LogTail:
 
     def merged(self) -> Iterator[tuple[float, str, str]]:
         """Every host's lines so far as (time, host, text), in time order, streaming."""
-        import heapq
-
         self._open_new()
 
         def lines(host: str, handle) -> Iterator[tuple[float, str, str]]:
@@ -426,6 +426,39 @@ class LogTail:
         for handle in self._handles.values():
             handle.close()
         self._handles.clear()
+
+
+class EventTail:
+    """What was appended to a job's event log since the last read (whole lines only),
+    for followers that replay a job and then keep up with it."""
+
+    def __init__(self, paths: JobPaths) -> None:
+        self.paths = paths
+        self._handle = None
+        self._partial = ""
+
+    def read(self) -> list[ev.Event]:
+        if self._handle is None:
+            try:
+                self._handle = open(self.paths.events, encoding="utf-8")
+            except FileNotFoundError:
+                return []
+        lines = (self._partial + self._handle.read()).split("\n")
+        self._partial = lines.pop()
+        out = []
+        for line in lines:
+            try:
+                event = ev.event_from_dict(json.loads(line)) if line else None
+            except ValueError:
+                continue
+            if event is not None:
+                out.append(event)
+        return out
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
 
 def log_boundary(paths: JobPaths, host: str) -> LogBoundary | None:
@@ -474,8 +507,6 @@ def _lines_backwards(handle, block: int = 65536) -> Iterator[tuple[int, bytes]]:
 
 
 def hosts_with_logs(paths: JobPaths) -> list[str]:
-    from workbench.engine.plan import host_sort_key
-
     return sorted((p.stem for p in paths.logs.glob("*.log")), key=host_sort_key)
 
 
@@ -498,8 +529,6 @@ def remove_hosts_in_container(paths: JobPaths) -> None:
     """Remove the job's host folders from inside a container of its own image, as root there.
 
     Best effort: an image without `rm` (or no engine) leaves them, and the caller says so."""
-    from workbench.engine.docker_client import connect
-
     try:
         image = load_record(paths).get("AlgorithmSpecification", {}).get("TrainingImage")
     except WorkbenchError:

@@ -9,16 +9,16 @@ import signal
 import sys
 from pathlib import Path
 
+from workbench.engine import control
+from workbench.engine.docker_client import connect
+from workbench.engine.events import EventBus
+from workbench.engine.runner import JobRunner
+from workbench.engine.store import JobPaths, fail_unstarted_job
+from workbench.fileio import read_json
+from workbench.spec import read_spec_file
+
 
 def main(argv: list[str]) -> int:
-    from workbench.engine import control
-    from workbench.engine.docker_client import connect
-    from workbench.engine.events import EventBus
-    from workbench.engine.runner import JobRunner
-    from workbench.engine.store import JobPaths
-    from workbench.fileio import read_json
-    from workbench.spec import read_spec_file
-
     action, root = argv[0], Path(argv[1])
     source = argv[2] if len(argv) > 2 else ""
     paths = JobPaths(root)
@@ -26,7 +26,6 @@ def main(argv: list[str]) -> int:
     try:
         runner = JobRunner(read_spec_file(paths.spec), paths, EventBus(), connect(), source=source)
     except Exception as err:  # the job cannot even begin: say so in its record
-        from workbench.engine.store import fail_unstarted_job
 
         fail_unstarted_job(paths, f"ClientError: {err}")
         return 2

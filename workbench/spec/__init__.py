@@ -7,6 +7,7 @@ with every problem.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from workbench.spec.document import dump_spec, parse_spec_text, parse_yaml_value
 from workbench.spec.overrides import apply_override, apply_overrides
 from workbench.spec.resolve import cloud_request, generate_job_name, resolve
 from workbench.spec.settings import WORKBENCH_KEY, WorkbenchSettings
-from workbench.spec.validate import Problem, TARGETS, errors, validate
+from workbench.spec.validate import TARGETS, Problem, errors, validate
 
 __all__ = [
     "JobSpec", "Problem", "TARGETS", "WORKBENCH_KEY", "WorkbenchSettings", "apply_override",
@@ -60,8 +61,6 @@ def check_spec(
     overrides: list[str] | tuple[str, ...] = (),
 ) -> JobSpec:
     """Override, resolve and validate a spec document; raises SpecInvalid with every problem."""
-    import copy
-
     base_dir = Path(base_dir).resolve() if base_dir else None
     document = apply_overrides(copy.deepcopy(data), overrides)
     resolved = resolve(document, target=target, base_dir=base_dir, name=name)

@@ -18,6 +18,9 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterator
 
+from workbench.fileio import write_text_atomic
+from workbench.paths import cache_dir
+
 OPERATION = "CreateTrainingJob"
 
 
@@ -149,8 +152,6 @@ def _reachable(shapes: dict[str, dict], root: str) -> dict[str, dict]:
 
 def _cache_path(source: Path) -> Path | None:
     try:
-        from workbench.paths import cache_dir
-
         stat = source.stat()
         digest = hashlib.sha1(f"{source}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
         return cache_dir() / f"api-model-{OPERATION}-{digest}.json"
@@ -175,8 +176,6 @@ def request_model() -> RequestModel:
     shapes = _reachable(service["shapes"], root)
     if cached is not None:
         try:
-            from workbench.fileio import write_text_atomic
-
             write_text_atomic(cached, json.dumps({"root": root, "shapes": shapes}))
         except OSError:
             pass

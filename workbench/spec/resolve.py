@@ -12,6 +12,7 @@ import re
 import time
 from pathlib import Path
 
+from workbench.paths import default_output_dir
 from workbench.spec.settings import WORKBENCH_KEY, WorkbenchSettings
 from workbench.storage.uri import is_local, local_path
 
@@ -109,8 +110,6 @@ def resolve(
     if target == "local":
         spec.setdefault("RoleArn", placeholder_role(str(settings.AccountId)))
         if not isinstance(spec.get("OutputDataConfig"), dict) or not spec["OutputDataConfig"].get("S3OutputPath"):
-            from workbench.paths import default_output_dir
-
             output = spec.get("OutputDataConfig") if isinstance(spec.get("OutputDataConfig"), dict) else {}
             output["S3OutputPath"] = default_output_dir().as_uri()
             spec["OutputDataConfig"] = output

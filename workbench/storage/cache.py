@@ -23,7 +23,9 @@ Local files are never cached: they are already on this machine.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import hashlib
 import os
 import re
@@ -36,8 +38,11 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from workbench.errors import StorageError
+from workbench.paths import cache_dir
+from workbench.procfs import process_alive, process_stat
 from workbench.storage.localfiles import is_temp_name, remove_quietly, temp_path_for
-from workbench.storage.objects import StoredObject
+from workbench.storage.objects import StoredObject, stat_object
+from workbench.storage.transfer import BIG_OBJECT, TransferProgress, download_objects, open_object_stream
 
 LIMIT_ENV = "SM_WORKBENCH_CACHE_SIZE"
 DEFAULT_LIMIT = 20 * 1024**3
@@ -72,21 +77,6 @@ def cache_key(obj: StoredObject) -> str:
     where = obj.location
     ident = f"s3\n{where.bucket}\n{where.key}" if where.is_s3 else f"file\n{where.path}"
     return hashlib.sha256(f"{ident}\n{obj.etag}\n{obj.size}".encode()).hexdigest()
-
-
-def _process_alive(pid: int, ticks: int) -> bool:
-    """True when process `pid` still runs and started at `ticks` (pids are reused)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return False
-    return fields[0] != "Z" and fields[19] == str(ticks)
-
-
-def _own_ticks() -> int:
-    with open(f"/proc/{os.getpid()}/stat", encoding="ascii", errors="replace") as handle:
-        return int(handle.read().rsplit(")", 1)[1].split()[19])
 
 
 @dataclass(frozen=True)
@@ -135,8 +125,6 @@ class ContentCache:
 
     def __init__(self, root: Path | None = None, limit: int | None = None) -> None:
         if root is None:
-            from workbench.paths import cache_dir
-
             root = cache_dir() / "data"
         self.root = Path(root)
         self.limit = configured_limit() if limit is None else limit
@@ -172,8 +160,6 @@ class ContentCache:
     def stream(self, obj: StoredObject) -> BinaryIO:
         """`obj` streamed from S3, becoming a cache entry on the way when it is read to its end
         (and fits the limit at all); nothing is pinned, so data bigger than the cache streams through."""
-        from workbench.storage.transfer import open_object_stream
-
         body = open_object_stream(obj)
         if not cacheable(obj) or obj.size > self.limit:
             return body
@@ -187,9 +173,6 @@ class ContentCache:
     # --- eviction, statistics, clearing ------------------------------------------------
 
     def _locked(self):
-        import contextlib
-        import fcntl
-
         @contextlib.contextmanager
         def held():
             with open(self.root / "lock", "a+") as handle:
@@ -207,7 +190,7 @@ class ContentCache:
         for folder in self.leases.iterdir() if self.leases.is_dir() else ():
             pid, _, rest = folder.name.partition("-")
             ticks = rest.partition("-")[0]
-            if pid.isdigit() and ticks.isdigit() and _process_alive(int(pid), int(ticks)):
+            if pid.isdigit() and ticks.isdigit() and process_alive(int(pid), int(ticks)):
                 alive += 1
                 continue
             shutil.rmtree(folder, ignore_errors=True)
@@ -273,7 +256,7 @@ class Lease:
 
     def __init__(self, cache: ContentCache) -> None:
         self.cache = cache
-        self.folder = cache.leases / f"{os.getpid()}-{_own_ticks()}-{uuid.uuid4().hex[:8]}"
+        self.folder = cache.leases / f"{os.getpid()}-{process_stat(os.getpid()).start_ticks}-{uuid.uuid4().hex[:8]}"
         self.folder.mkdir(parents=True)
         self._lock = threading.Lock()
         self._held: dict[str, Path] = {}
@@ -322,8 +305,6 @@ class Lease:
 
         `on_progress` gets TransferProgress snapshots counting cache hits as done.
         """
-        from workbench.storage.transfer import TransferProgress, download_objects
-
         result = FetchResult()
         wanted = {cache_key(o): o for o in objects if o.location.is_s3}
         missing: list[StoredObject] = []
@@ -384,9 +365,6 @@ class Lease:
     def _check_version(obj: StoredObject, path: Path) -> None:
         """Big objects are fetched by a managed transfer that cannot ask for the listed ETag;
         an entry must never hold another version than its name says."""
-        from workbench.storage.objects import stat_object
-        from workbench.storage.transfer import BIG_OBJECT
-
         if obj.size < BIG_OBJECT:
             return  # fetched with If-Match on the listed ETag
         if stat_object(obj.location).etag != obj.etag:

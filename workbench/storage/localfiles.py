@@ -7,6 +7,7 @@ channel), so every folder on the way to a file is checked before anything is cre
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -91,8 +92,6 @@ class SafeFolder:
 def copy_file_atomic(src: Path, dest: Path, mode: int | None = None) -> int:
     """A real, independent copy (never a hardlink) written under a temp name; returns bytes.
     `mode`: the copy's mode whatever the umask."""
-    import shutil
-
     tmp = temp_path_for(dest)
     try:
         shutil.copyfile(src, tmp)

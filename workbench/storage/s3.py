@@ -6,12 +6,13 @@ boto3 is imported inside functions only: `sm-workbench run` start-up is measured
 
 from __future__ import annotations
 
-
+from workbench import aws
+from workbench.aws import common_reason
+from workbench.aws import reset_clients as reset
 from workbench.errors import StorageError
 from workbench.storage.uri import Location
 
 MAX_POOL_CONNECTIONS = 32
-
 
 
 def s3_client():
@@ -19,8 +20,6 @@ def s3_client():
 
     Endpoints come from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, which boto3 reads itself.
     """
-    from workbench import aws
-
     try:
         return aws.client("s3", pool=MAX_POOL_CONNECTIONS)
     except boto_errors() as err:
@@ -37,16 +36,14 @@ def require_key(location: Location, folder_ok: bool = False) -> None:
 
 def reset_clients() -> None:
     """Forget cached clients, e.g. after credentials changed in this process."""
-    from workbench.aws import reset_clients as reset
-
     reset()
 
 
 def boto_errors() -> tuple[type[BaseException], ...]:
     """The exception types boto3, botocore and s3transfer raise for S3 trouble."""
-    from boto3.exceptions import Boto3Error
-    from botocore.exceptions import BotoCoreError, ClientError
-    from s3transfer import exceptions as sx
+    from boto3.exceptions import Boto3Error  # deferred: boto3 (~0.3 s to import)
+    from botocore.exceptions import BotoCoreError, ClientError  # deferred: botocore (~0.2 s to import)
+    from s3transfer import exceptions as sx  # deferred: boto3's transfer manager
 
     return (BotoCoreError, ClientError, Boto3Error, sx.RetriesExceededError, sx.S3UploadFailedError,
             sx.S3DownloadFailedError)
@@ -54,7 +51,7 @@ def boto_errors() -> tuple[type[BaseException], ...]:
 
 def _root_cause(err: BaseException) -> BaseException:
     """The botocore error behind boto3's wrappers (S3UploadFailedError, RetriesExceededError)."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError  # deferred: botocore (~0.2 s to import)
 
     seen: set[int] = set()
     current: BaseException | None = err
@@ -72,9 +69,8 @@ _THROTTLED = {"SlowDown", "503", "Throttling", "ThrottlingException", "RequestLi
 
 
 def _reason(err: BaseException) -> str:
-    from botocore import exceptions as bx
+    from botocore import exceptions as bx  # deferred: botocore (~0.2 s to import)
 
-    from workbench.aws import common_reason
 
     common = common_reason(err, "AWS_ENDPOINT_URL_S3")
     if common:

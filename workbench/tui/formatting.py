@@ -64,10 +64,6 @@ def resources_line(record: dict) -> str:
     return instances_line(record)
 
 
-def job_kind(record: dict) -> str:
-    return (record.get("Workbench") or {}).get("Kind", "local")
-
-
 def elapsed(record: dict, now: float) -> float | None:
     """Seconds from creation to the end (or to now, while it runs)."""
     start = epoch(record.get("CreationTime"))
@@ -78,15 +74,13 @@ def elapsed(record: dict, now: float) -> float | None:
 
 
 def deadline_left(record: dict, now: float) -> float | None:
-    """Seconds left before StoppingCondition.MaxRuntimeInSeconds stops the job, counted
-    from TrainingStartTime as SageMaker counts it; None when it does not apply (yet)."""
+    """Seconds left before StoppingCondition.MaxRuntimeInSeconds stops the job, from the
+    deadline the job's runner wrote in its record (it counts training over spot attempts);
+    None when it does not apply (yet)."""
     if is_final(record) or record.get("TrainingJobStatus") == "Stopping":
         return None
-    limit = (record.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
-    start = epoch(record.get("TrainingStartTime"))
-    if not limit or start is None:
-        return None
-    return start + float(limit) - now
+    deadline = epoch((record.get("Workbench") or {}).get("MaxRuntimeDeadline"))
+    return None if deadline is None else deadline - now
 
 
 def first_line(text: str | None, width: int = 80) -> str:

@@ -14,17 +14,19 @@ from dataclasses import replace
 from pathlib import Path
 
 from workbench.engine import events as ev
+from workbench.engine.channels.ordering import host_share, pipe_only_settings
+from workbench.engine.channels.sources import load_channel_data, outside_links_notice, require_data
 from workbench.engine.extension import Extension, JobContext
+from workbench.engine.layout import channel_dir, container_channel_path
 from workbench.engine.plan import ChannelPlan
 from workbench.errors import WorkbenchError
+from workbench.storage.cache import ContentCache
 from workbench.storage.transfer import TransferCancelled, download_objects
 from workbench.storage.uri import Location
 
 
 def host_objects(channel: ChannelPlan, objects: list, host: str) -> list:
     """The objects a host gets: all of them, or its shard under ShardedByS3Key (after ShuffleConfig)."""
-    from workbench.engine.channels.ordering import host_share
-
     return host_share(channel, objects, host)
 
 
@@ -65,11 +67,6 @@ class FileChannels(Extension):
         self.channels = channels
 
     def prepare(self, ctx: JobContext) -> None:
-        from workbench.engine.channels import records  # noqa: F401  (folds CacheUsed into the record)
-        from workbench.engine.channels.ordering import pipe_only_settings
-        from workbench.engine.channels.sources import load_channel_data, outside_links_notice, require_data
-        from workbench.storage.cache import ContentCache
-
         lease = None
         try:
             for channel in self.channels:
@@ -88,7 +85,7 @@ class FileChannels(Extension):
                 per_host = {host: host_objects(channel, objects, host) for host in channel.hosts}
                 local_copy = self._fetch(ctx, channel, per_host, lease)
                 for host, chosen in per_host.items():
-                    dest = ctx.opt_ml(host) / "input" / "data" / channel.name
+                    dest = channel_dir(ctx.opt_ml(host), channel.name)
                     dest.mkdir(parents=True, exist_ok=True)
                     report = ProgressReporter(ctx, channel.name, host, len(chosen), sum(o.size for o in chosen))
                     download_objects([local_copy(o) for o in chosen], dest, cancel=ctx.cancelled, readable=True,
@@ -140,7 +137,7 @@ class FileSystemChannels(Extension):
         for channel in self.channels:
             folder = self._folder(channel)
             for host in channel.hosts:
-                (ctx.opt_ml(host) / "input" / "data" / channel.name).mkdir(parents=True, exist_ok=True)
+                channel_dir(ctx.opt_ml(host), channel.name).mkdir(parents=True, exist_ok=True)
                 ctx.emit(ev.ChannelStaged(channel.name, host, "File", 0, 0, 0.0, str(folder)))
 
     def container_options(self, ctx: JobContext, host) -> dict:
@@ -148,5 +145,5 @@ class FileSystemChannels(Extension):
         for channel in self.channels:
             if host.name in channel.hosts:
                 mode = "ro" if (channel.file_system or {}).get("FileSystemAccessMode") == "ro" else "rw"
-                volumes[str(self._folder(channel))] = {"bind": f"/opt/ml/input/data/{channel.name}", "mode": mode}
+                volumes[str(self._folder(channel))] = {"bind": container_channel_path(channel.name), "mode": mode}
         return {"volumes": volumes} if volumes else {}

@@ -25,6 +25,7 @@ from workbench.engine.plan import ChannelPlan
 from workbench.errors import StorageError
 from workbench.storage.cache import ContentCache
 from workbench.storage.objects import StoredObject, stat_object
+from workbench.storage.s3 import boto_errors, storage_error
 from workbench.storage.uri import Location
 
 CHUNK = 1024 * 1024
@@ -48,8 +49,6 @@ class EpochCounts:
 
 
 def _chunks(stream: BinaryIO, what: str) -> Iterator[bytes]:
-    from workbench.storage.s3 import boto_errors, storage_error
-
     try:
         while True:
             data = stream.read(CHUNK)

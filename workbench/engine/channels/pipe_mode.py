@@ -25,11 +25,12 @@ import time
 from workbench.engine import events as ev
 from workbench.engine.channels.ordering import host_share
 from workbench.engine.channels.pipe_content import EpochCounts, FileRange, PipeContent
-from workbench.engine.channels import records  # noqa: F401  (folds PipeEpochFed into the record)
 from workbench.engine.channels.sources import ChannelData, load_channel_data, outside_links_notice, require_data
 from workbench.engine.extension import Extension, JobContext
+from workbench.engine.layout import data_dir
 from workbench.engine.plan import ChannelPlan
 from workbench.errors import WorkbenchError
+from workbench.storage.cache import ContentCache
 
 PIPE_BUFFER = 1024 * 1024  # bigger than the default 64 KiB: fewer wake-ups per GiB
 SPLICE_CHUNK = 1024 * 1024
@@ -104,7 +105,7 @@ class PipeFeeder:
         self.channel = data.channel
         self.content = content
         self.host = host
-        self.folder_path = ctx.opt_ml(host) / "input" / "data"
+        self.folder_path = data_dir(ctx.opt_ml(host))
         self.folder = -1
         self.current = f"{self.channel.name}_0"
         self._stop = threading.Event()
@@ -244,8 +245,6 @@ class PipeChannels(Extension):
         self.feeders: list[PipeFeeder] = []
 
     def prepare(self, ctx: JobContext) -> None:
-        from workbench.storage.cache import ContentCache
-
         self._stop_feeders()  # a new attempt starts from epoch 0 on fresh host trees
         cache = ContentCache()
         lease = cache.lease()  # only while manifests are read: feeders pin nothing

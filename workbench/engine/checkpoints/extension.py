@@ -13,10 +13,18 @@ import posixpath
 from pathlib import Path
 
 from workbench.engine import events as ev
+from workbench.engine.checkpoints.ledger import Ledger
+from workbench.engine.checkpoints.remote import CheckpointStore
+from workbench.engine.checkpoints.restore import restore
 from workbench.engine.checkpoints.status import NOTICE_PREFIX
+from workbench.engine.checkpoints.sync import CheckpointSync
+from workbench.engine.checkpoints.writers import WriterProbe
+from workbench.engine.container_user import WIDE
 from workbench.engine.extension import Extension, JobContext
+from workbench.engine.labels import LABEL_HOST
 from workbench.engine.layout import checkpoint_local_path
 from workbench.errors import WorkbenchError
+from workbench.storage.transfer import TransferCancelled
 
 DEFAULT_DRAIN_SECONDS = 300
 
@@ -25,8 +33,6 @@ class Checkpoints(Extension):
     adoptable = True
 
     def __init__(self, spec: dict) -> None:
-        from workbench.engine.checkpoints.remote import CheckpointStore
-
         self.store = CheckpointStore.parse(spec["CheckpointConfig"]["S3Uri"])
         self.local_path = checkpoint_local_path(spec) or ""
         self.sync = None
@@ -52,11 +58,6 @@ class Checkpoints(Extension):
     # --- hooks -------------------------------------------------------------------------
 
     def prepare(self, ctx: JobContext) -> None:
-        from workbench.engine.checkpoints.ledger import Ledger
-        from workbench.engine.checkpoints.restore import restore
-        from workbench.engine.container_user import WIDE
-        from workbench.storage.transfer import TransferCancelled
-
         self._check_local_path()
         folders = {host: self.folder(ctx, host) for host in ctx.plan.host_names}
 
@@ -80,10 +81,6 @@ class Checkpoints(Extension):
         return {"volumes": {str(self.folder(ctx, host.name)): {"bind": self.local_path, "mode": "rw"}}}
 
     def started(self, ctx: JobContext) -> None:
-        from workbench.engine.checkpoints.ledger import Ledger
-        from workbench.engine.checkpoints.sync import CheckpointSync
-        from workbench.engine.checkpoints.writers import WriterProbe
-
         if self.sync is not None:
             return
         hosts = [h for h in ctx.plan.host_names if self.folder(ctx, h).is_dir()]
@@ -127,7 +124,7 @@ def _containers(ctx: JobContext) -> tuple[list[int], set[str]]:
         for container in ctx.docker.find(role="training"):
             container.reload()
             state = container.attrs.get("State") or {}
-            host = (container.labels or {}).get("sm-workbench.host", "")
+            host = (container.labels or {}).get(LABEL_HOST, "")
             if state.get("Running") and state.get("Pid"):
                 pids.append(int(state["Pid"]))
             elif host:

@@ -10,11 +10,15 @@ them), but the sync never writes or deletes them: it only touches keys under `<S
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
+from workbench import aws
 from workbench.errors import StorageError
 from workbench.storage.localfiles import SafeFolder, remove_quietly, temp_path_for
 from workbench.storage.objects import StoredObject, list_objects, safe_relpath
+from workbench.storage.s3 import boto_errors, storage_error
+from workbench.storage.transfer import delete_object
 from workbench.storage.uri import Location, parse_location
 
 PART_SIZE = 8 * 1024 * 1024  # at least; S3 takes at most 10,000 parts
@@ -27,8 +31,6 @@ def sync_client():
     status; botocore's default retries would hide an unreachable endpoint for many seconds.
     Endpoints come from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, which boto3 reads itself.
     """
-    from workbench import aws
-
     return aws.client("s3", pool=32, attempts=2, connect_timeout=3, read_timeout=20)
 
 
@@ -113,8 +115,6 @@ class CheckpointStore:
         state: dict = {}
 
         def run(client) -> None:
-            from concurrent.futures import ThreadPoolExecutor
-
             upload = client.create_multipart_upload(Bucket=target.bucket, Key=target.key, ChecksumAlgorithm="CRC32")
             state["id"] = upload["UploadId"]
 
@@ -151,15 +151,11 @@ class CheckpointStore:
         return True
 
     def delete(self, rel: str) -> None:
-        from workbench.storage.transfer import delete_object
-
         target = self.where(rel)
         delete_object(target, client=sync_client() if target.is_s3 else None)
 
     @staticmethod
     def _call(what: str, target: Location, call) -> None:
-        from workbench.storage.s3 import boto_errors, storage_error
-
         if not target.bucket:
             raise StorageError(f"{target.uri} names no bucket; write s3://BUCKET/PREFIX")
         try:

@@ -17,6 +17,7 @@ from workbench.engine.checkpoints.remote import CheckpointStore
 from workbench.engine.container_files import scan
 from workbench.engine.container_user import WIDE, FolderAccess
 from workbench.errors import WorkbenchError
+from workbench.storage.transfer import copy_tree, download_objects
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,6 @@ def restore(store: CheckpointStore, folders: dict[str, Path], cancel=None, on_sh
     Raises StorageError for an unreachable store or a key that would escape the folder,
     TransferCancelled when `cancel` is set.
     """
-    from workbench.storage.transfer import copy_tree, download_objects
-
     started = time.monotonic()
     objects, shadowed = store.listing()
     if shadowed and on_shadowed:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workbench.engine import events as ev
-from workbench.engine.record import iso, register_handler
+from workbench.engine.plan import natural_key
+from workbench.engine.times import iso
 
 STATES = ("pending", "uploading", "synced", "retrying", "deleted")
 UNSYNCED = ("pending", "uploading", "retrying")
@@ -64,8 +65,6 @@ class CheckpointView:
         return True
 
     def rows(self) -> list[FileRow]:
-        from workbench.engine.plan import natural_key
-
         return sorted(self.files.values(), key=lambda r: (natural_key(r.host), r.path))
 
 
@@ -76,7 +75,7 @@ def _section(record: dict) -> dict:
     return record.setdefault("Workbench", {}).setdefault("Checkpoints", {})
 
 
-def _fold_restored(record: dict, event: ev.CheckpointsRestored) -> None:
+def fold_restored(record: dict, event: ev.CheckpointsRestored) -> None:
     section = _section(record)
     if section.get("Attempt") != event.attempt:
         section["Attempt"] = event.attempt
@@ -85,14 +84,10 @@ def _fold_restored(record: dict, event: ev.CheckpointsRestored) -> None:
         "Files": event.files, "Bytes": event.bytes, "Seconds": round(event.seconds, 3), "Source": event.source}
 
 
-def _fold_summary(record: dict, event: ev.CheckpointSummary) -> None:
+def fold_summary(record: dict, event: ev.CheckpointSummary) -> None:
     _section(record)["Summary"] = {
         "Files": event.files, "Bytes": event.bytes, "Synced": event.synced, "Pending": event.pending,
         "Retrying": event.retrying, "Deleted": event.deleted,
         "OldestUnsyncedAgeSeconds": None if event.oldest_unsynced_age is None else round(event.oldest_unsynced_age, 3),
         "Final": event.final, "Time": iso(event.time),
     }
-
-
-register_handler(ev.CheckpointsRestored, _fold_restored)
-register_handler(ev.CheckpointSummary, _fold_summary)

@@ -15,6 +15,7 @@ import random
 import stat
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from workbench.engine.checkpoints.status import NOTICE_PREFIX, UNSYNCED
 from workbench.engine.checkpoints.watch import FolderWatcher
 from workbench.engine.checkpoints.writers import WriterProbe
 from workbench.engine.container_files import Outside, link_target, lstat_inside, scan
+from workbench.engine.plan import natural_key
 from workbench.errors import StorageError
 
 QUIET_SECONDS = 0.25  # a file must stay unchanged this long before it is uploaded
@@ -257,7 +259,6 @@ class CheckpointSync:
                 if draining and self._is_settled():
                     self._settled.set()
         except Exception as err:  # a bug: say so, and let drain() return instead of waiting
-            import traceback
 
             self.failure = f"{type(err).__name__}: {err}"
             self._notice("error", f"the checkpoint sync stopped: {self.failure}\n{traceback.format_exc()}")
@@ -458,8 +459,6 @@ class CheckpointSync:
         hosts = self._writers.setdefault(entry.rel, set())
         hosts.add(entry.host)
         if len(hosts) > 1:
-            from workbench.engine.plan import natural_key
-
             names = sorted(hosts, key=natural_key)
             self._warn_once(f"collision:{entry.rel}", f"{', '.join(names[:-1])} and {names[-1]} both wrote "
                             f"{entry.rel}; they share one S3 key ({self.store.where(entry.rel).uri}), so on "

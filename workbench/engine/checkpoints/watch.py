@@ -42,7 +42,7 @@ class FolderWatcher:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        import watchfiles
+        import watchfiles  # deferred: watchfiles (a native extension), only for jobs that sync files
 
         failures = 0
         while not self.stopping.is_set():
@@ -85,7 +85,7 @@ class FolderWatcher:
 
     def _report(self, changes, watched: set[str]) -> bool:
         """Pass the paths on; True when the set of folders to watch changed."""
-        import watchfiles
+        import watchfiles  # deferred: watchfiles (a native extension), only for jobs that sync files
 
         restart = False
         keys = []

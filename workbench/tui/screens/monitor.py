@@ -23,10 +23,9 @@ from textual.worker import get_current_worker
 
 from workbench.engine import api
 from workbench.engine import events as ev
-from workbench.engine.record import is_final
+from workbench.engine.record import KIND_LOCAL, is_final, record_kind
 from workbench.errors import JobNotFound, WorkbenchError
 from workbench.tui.commands import MonitorCommands
-from workbench.tui.formatting import job_kind
 from workbench.tui.pump import Batch, EventPump, flush_loop, pump_events
 from workbench.tui.screens.jobs import applies
 from workbench.tui.widgets.checkpoint_panel import CheckpointPanel
@@ -190,7 +189,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         self.refresh_bindings()
         self.query_one("#monitor-header", JobHeader).show(record)
         self.query_one("#checkpoints", CheckpointPanel).configure(record)
-        if job_kind(record) != "local":
+        if record_kind(record) != KIND_LOCAL:
             self.query_one("#files", OptMlBrowser).set_unavailable(f"/opt/ml trees are {CLOUD_ONLY}.")
             self.query_one("#gpu", GpuPanel).set_unavailable(f"GPU metrics are {CLOUD_ONLY}.")
         elif roots:

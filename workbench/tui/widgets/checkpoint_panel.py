@@ -7,6 +7,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from workbench.engine import events as ev
+from workbench.engine.record import KIND_LOCAL, record_kind
 from workbench.units import human_bytes
 from workbench.tui.widgets.cells import coloured
 
@@ -25,7 +26,7 @@ class CheckpointPanel(Vertical):
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
         self.config: dict | None = None
-        self.kind = "local"
+        self.kind = KIND_LOCAL
         self.files: dict[tuple[str, str], ev.CheckpointFileState] = {}
         self.restores: list[ev.CheckpointsRestored] = []
         self.summary: ev.CheckpointSummary | None = None
@@ -41,7 +42,7 @@ class CheckpointPanel(Vertical):
 
     def configure(self, record: dict) -> None:
         self.config = record.get("CheckpointConfig") or None
-        self.kind = (record.get("Workbench") or {}).get("Kind", "local")
+        self.kind = record_kind(record)
         self._render_summary()
 
     def apply(self, events: list[ev.Event]) -> None:

@@ -6,8 +6,9 @@ from typing import Callable
 
 from textual.widgets import Static
 
+from workbench.engine.record import record_kind
 from workbench.tui.formatting import (
-    deadline_left, elapsed, first_line, human_seconds, job_kind, resources_line, status_colour,
+    deadline_left, elapsed, first_line, human_seconds,  resources_line, status_colour,
 )
 
 
@@ -39,7 +40,7 @@ class JobHeader(Static):
         now = self.clock()
         status = record.get("TrainingJobStatus", "?")
         secondary = record.get("SecondaryStatus", "")
-        line1 = (f"[b]{escape(record.get('TrainingJobName', '?'))}[/b]  [dim]{job_kind(record)}[/dim]  "
+        line1 = (f"[b]{escape(record.get('TrainingJobName', '?'))}[/b]  [dim]{record_kind(record)}[/dim]  "
                  f"[b ${status_colour(status)}]{status}[/] / [${status_colour(secondary)}]{secondary}[/]")
         parts = []
         spent = elapsed(record, now)

@@ -6,9 +6,9 @@ from typing import Callable
 
 from textual.widgets import DataTable
 
-from workbench.engine.record import epoch, is_final
+from workbench.engine.record import KIND_LOCAL, epoch, is_final, record_kind
 from workbench.tui.formatting import (
-    elapsed, short_date_time, first_line, human_seconds, job_kind, resources, status_colour,
+    elapsed, short_date_time, first_line, human_seconds,  resources, status_colour,
 )
 from workbench.tui.widgets.cells import coloured
 
@@ -22,7 +22,7 @@ def matches(record: dict, text: str) -> bool:
     if not text:
         return True
     hay = " ".join([record.get("TrainingJobName", ""), record.get("TrainingJobStatus", ""),
-                    record.get("SecondaryStatus", ""), job_kind(record), *resources(record),
+                    record.get("SecondaryStatus", ""), record_kind(record), *resources(record),
                     record.get("FailureReason", "") or ""]).lower()
     return all(word in hay for word in text.lower().split())
 
@@ -101,9 +101,9 @@ class JobTable(DataTable):
         status = record.get("TrainingJobStatus", "?")
         secondary = record.get("SecondaryStatus", "")
         hosts, kinds = resources(record)
-        kind = job_kind(record)
+        kind = record_kind(record)
         return (
-            record["TrainingJobName"] + ("" if kind == "local" else f" ☁ {kind}"),
+            record["TrainingJobName"] + ("" if kind == KIND_LOCAL else f" ☁ {kind}"),
             coloured(self, status, status_colour(status), bold=True),
             coloured(self, secondary, status_colour(secondary)),
             short_date_time(epoch(record.get("CreationTime"))),

@@ -11,13 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.engine import events as ev
-from workbench.engine import gpu_record  # noqa: F401  (GPU events fold into describe.json)
 from workbench.engine.extension import Extension, JobContext
-from workbench.engine.gpu import GpuInventory, probe
-from workbench.engine.gpu_assign import GpuAssignment, assign_gpus
-from workbench.engine.gpu_docker import HOW_TO_FIX, DockerGpuSupport, docker_gpu_support
-from workbench.engine.gpu_sampler import ContainerProcesses, GpuSampler, docker_top
+from workbench.engine.gpus.assign import GpuAssignment, assign_gpus
+from workbench.engine.gpus.docker_support import HOW_TO_FIX, DockerGpuSupport, docker_gpu_support
+from workbench.engine.gpus.inventory import GpuInventory, probe
+from workbench.engine.gpus.sampler import ContainerProcesses, GpuSampler, docker_top
 from workbench.engine.instance_types import instance_type
+from workbench.engine.labels import LABEL_HOST
 from workbench.engine.plan import HostPlan, JobPlan, make_plan
 from workbench.errors import WorkbenchError
 from workbench.spec.settings import WorkbenchSettings
@@ -99,7 +99,7 @@ class GpuHosts(Extension):
         return {"device_requests": self.support.device_requests([by_index[i] for i in gpus])}
 
     def started(self, ctx: JobContext) -> None:
-        containers = {c.labels.get("sm-workbench.host"): c for c in ctx.docker.find(role="training")} \
+        containers = {c.labels.get(LABEL_HOST): c for c in ctx.docker.find(role="training")} \
             if ctx.docker is not None else {}
         gpus = self.assignment.assigned if self.assignment is not None else self._adopted(containers)
         if not gpus:

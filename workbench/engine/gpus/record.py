@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from workbench.engine import events as ev
-from workbench.engine.gpu_sampler import latest_samples
-from workbench.engine.record import register_handler
+from workbench.engine.gpus.sampler import latest_samples
 
 
-def _fold_assigned(record: dict, event: ev.GpuAssigned) -> None:
+def fold_assigned(record: dict, event: ev.GpuAssigned) -> None:
     hosts = record.setdefault("Workbench", {}).setdefault("Gpus", {}).setdefault("Hosts", {})
     entry = {"InstanceType": event.instance_type, "Gpus": list(event.gpus), "SageMakerGpus": event.expected}
     if event.names:
@@ -21,7 +20,7 @@ def _fold_assigned(record: dict, event: ev.GpuAssigned) -> None:
     hosts[event.host] = entry
 
 
-def _fold_sample(record: dict, event: ev.GpuSample) -> None:
+def fold_sample(record: dict, event: ev.GpuSample) -> None:
     devices = record.setdefault("Workbench", {}).setdefault("Gpus", {}).setdefault("Devices", {})
     device = devices.setdefault(str(event.index), {"Name": event.name, "MemoryTotalMiB": event.memory_total_mib,
                                                    "PeakUtilization": 0.0, "PeakMemoryUsedMiB": 0, "Hosts": []})
@@ -31,10 +30,6 @@ def _fold_sample(record: dict, event: ev.GpuSample) -> None:
     for host in event.hosts:
         if host not in device["Hosts"]:
             device["Hosts"].append(host)
-
-
-register_handler(ev.GpuAssigned, _fold_assigned)
-register_handler(ev.GpuSample, _fold_sample)
 
 
 @dataclass

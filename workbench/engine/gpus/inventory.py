@@ -31,7 +31,7 @@ def _text(value) -> str:
 def load_nvml():
     """pynvml (nvidia-ml-py), or None when it is not installed."""
     try:
-        import pynvml
+        import pynvml  # deferred: NVML loads the GPU driver's library
     except ImportError:
         return None
     return pynvml

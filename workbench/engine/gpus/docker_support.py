@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from workbench.engine.gpu import GpuInfo
+from workbench.engine.gpus.inventory import GpuInfo
 
 CDI_DIRS = ("/etc/cdi", "/var/run/cdi")
 CDI_KIND = "nvidia.com/gpu"
@@ -38,7 +38,7 @@ class DockerGpuSupport:
 
     def device_requests(self, gpus: Sequence[GpuInfo]) -> list:
         """The docker `device_requests` giving a container exactly these GPUs."""
-        from docker.types import DeviceRequest
+        from docker.types import DeviceRequest  # deferred: the Docker SDK (~0.25 s to import)
 
         if not gpus:
             return []

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from workbench.engine import events as ev
-from workbench.engine.gpu import GpuInventory, _text, load_nvml, probe
+from workbench.engine.gpus.inventory import GpuInventory, _text, load_nvml, probe
 
 MIB = 1024 * 1024
 
