@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,8 +27,9 @@ from workbench.errors import WorkbenchError
 from workbench.spec import Problem
 from workbench.spec.model import instance_types
 from workbench.spec.paths import parse_path
-from workbench.tui.commands import ComposerCommands
+from workbench.tui.commands import ScreenCommands
 from workbench.tui.draft import ChangedOnDisk, SpecDraft, Validation, assign_problems
+from workbench.tui.job_actions import JobActions
 from workbench.tui.screens.channel_dialog import ChannelDialog
 from workbench.tui.screens.confirm import ChoiceDialog, ConfirmDialog
 from workbench.tui.screens.file_picker import FilePicker, pick_into_field
@@ -42,9 +42,6 @@ from workbench.tui.widgets.settings_form import SettingsForm
 from workbench.tui.widgets.spec_fields import (
     BoolField, ChoiceField, SpecField, TextField, enum_options, label_words, model_doc,
 )
-
-if TYPE_CHECKING:
-    from workbench.tui.app import WorkbenchApp
 
 SECTIONS = (
     ("job", "Job"), ("algorithm", "Algorithm"), ("hyperparameters", "Hyperparameters"),
@@ -91,7 +88,7 @@ under their field and in the list at the bottom (enter on one jumps to it).
 - **escape** goes back (asks first when there are unsaved changes)
 """
 
-    COMMANDS = {ComposerCommands}
+    COMMANDS = {ScreenCommands}
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="composer.save"),
         Binding("f2", "save_as", "Save as", id="composer.save-as"),
@@ -139,10 +136,6 @@ under their field and in the list at the bottom (enter on one jumps to it).
         self.groups_stash: list | None = None
         self.error_for: dict | None = None  # the draft as it was when the error shown was raised
         self.single_stash: dict = {}
-
-    @property
-    def workbench(self) -> "WorkbenchApp":
-        return cast("WorkbenchApp", self.app)
 
     # --- layout ----------------------------------------------------------------------
 
@@ -530,7 +523,7 @@ under their field and in the list at the bottom (enter on one jumps to it).
     def _launched(self, event: Launched) -> None:
         self.running = False
         self._render_title()
-        self.workbench.job_launched(event.name)
+        self.post_message(JobActions.Launched(event.name))
 
     # --- leaving ---------------------------------------------------------------------
 
