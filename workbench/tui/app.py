@@ -31,7 +31,6 @@ from workbench.tui.job_actions import JobActions
 from workbench.tui.screens.composer import ComposerScreen
 from workbench.tui.screens.confirm import ConfirmDialog
 from workbench.tui.screens.file_picker import FilePicker
-from workbench.tui.screens.help import HelpScreen, KeyHelp, where_of, words_of
 from workbench.tui.screens.jobs import JobsScreen
 from workbench.tui.screens.monitor import MonitorScreen
 from workbench.tui.themes import DEFAULT_THEME, load_themes
@@ -245,6 +244,9 @@ class WorkbenchApp(App):
     def action_help(self) -> None:
         """The screen's own keys first (with their ids for a key map), then the keys of
         Textual's widgets (scrolling, editing...), each said in words."""
+        # deferred: its Markdown (markdown_it, pygments) is a tenth of the start-up; only ? opens it
+        from workbench.tui.screens.help import HelpScreen, KeyHelp, where_of, words_of
+
         if isinstance(self.screen, HelpScreen):
             return
         screen = self.screen

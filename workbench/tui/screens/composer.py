@@ -22,7 +22,7 @@ from textual.widgets.option_list import Option
 
 from workbench.engine import api
 from workbench.errors import WorkbenchError
-from workbench.spec import Problem
+from workbench.spec import Problem, dump_spec
 from workbench.tui.commands import ScreenCommands
 from workbench.tui.composer_form import FORM, section_for
 from workbench.tui.draft import ChangedOnDisk, SpecDraft, Validation, assign_problems
@@ -240,8 +240,6 @@ under their field and in the list at the bottom (enter on one jumps to it).
     @work(thread=True, exclusive=True, group="composer-check")
     def _check(self, data: dict, target: str, generation: int) -> None:
         validation = self.draft.check(target, data=data)
-        from workbench.spec import dump_spec
-
         self.post_message(self.Checked(validation, dump_spec(data) if data else "", generation))
 
     @on(Checked)
