@@ -326,3 +326,29 @@ async def test_every_label_breaks_between_words_at_80_columns():
                 assert longest <= width, f"{spec_field.label!r} breaks mid-word in {width} columns"
         drain = field(screen, "Workbench.CheckpointDrainTimeoutSeconds")
         assert "CheckpointDrainTimeoutSeconds" in drain.help  # the name to write in YAML is still there
+
+
+async def test_the_form_is_built_from_its_table():
+    """The composer's sections, their order and every field in them come from the one
+    table in workbench.tui.composer_form: each path it lists has its field in its
+    section's pane, and no pane has a field the table does not list."""
+    from textual.widgets import OptionList
+
+    from workbench.tui.composer_form import FORM, SECTION_OF, Field, section_for
+
+    app = composer_app(new_spec=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen))
+        screen = await settle(pilot)
+        sections = screen.query_one("#sections", OptionList)
+        assert [sections.get_option_at_index(i).id for i in range(sections.option_count)] == [s.key for s in FORM]
+        assert [section_label(screen, i).removesuffix(" ✘") for i in range(len(FORM))] == [s.title for s in FORM]
+        for section in FORM:
+            pane = screen.query_one(f"#section-{section.key}")
+            assert [f.path for f in pane.query("SpecField")] == list(section.paths()), section.key
+            for part in section.parts:
+                if isinstance(part, Field):
+                    assert field(screen, part.path).label == part.label
+            for member in section.members():
+                assert SECTION_OF[member] == section.key and section_for(f"{member}.X") == section.key
+        assert section_for("VpcConfig.Subnets") == "yaml"  # no field for it: the YAML shows it

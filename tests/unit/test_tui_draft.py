@@ -149,3 +149,46 @@ def test_a_jobs_source_opens_as_itself_only_when_it_is_what_the_job_ran_with(tmp
     record.write_text(spec.read_text())
     assert not ran_from(record, ran)  # a job's record, never
     assert not ran_from(tmp_path / "gone.yaml", ran)
+
+
+def test_the_resource_mode_switch_keeps_what_the_other_mode_held():
+    """The composer's switch between one instance type and instance groups: the first
+    switch makes one group of the type and count (and back, the first group's); after
+    that each mode gets back what it held."""
+    draft = SpecDraft({"ResourceConfig": {"InstanceType": "ml.c5.xlarge", "InstanceCount": 3, "VolumeSizeInGB": 50}})
+    assert draft.resource_mode == "single" and not draft.dirty
+    draft.set_resource_mode("groups")
+    assert draft.resource_mode == "groups" and draft.dirty
+    assert draft.get("ResourceConfig") == {"VolumeSizeInGB": 50, "InstanceGroups": [
+        {"InstanceGroupName": "group-1", "InstanceType": "ml.c5.xlarge", "InstanceCount": 3}]}
+    draft.set_value("ResourceConfig.InstanceGroups[1]", {"InstanceGroupName": "b", "InstanceType": "ml.m5.large",
+                                                          "InstanceCount": 1})
+    draft.set_resource_mode("single")
+    assert draft.get("ResourceConfig") == {"VolumeSizeInGB": 50, "InstanceType": "ml.c5.xlarge", "InstanceCount": 3}
+    draft.set_text("ResourceConfig.InstanceCount", "4")
+    draft.set_resource_mode("groups")
+    assert [g["InstanceGroupName"] for g in draft.get("ResourceConfig.InstanceGroups")] == ["group-1", "b"]
+    assert draft.get("ResourceConfig.InstanceCount") is None
+    draft.set_resource_mode("groups")  # already: nothing changes
+    assert len(draft.get("ResourceConfig.InstanceGroups")) == 2
+    draft.set_resource_mode("single")
+    assert draft.get("ResourceConfig.InstanceCount") == 4
+    with pytest.raises(ValueError):
+        draft.set_resource_mode("cluster")
+
+
+def test_a_spec_with_groups_opens_in_groups_mode_and_switches_to_its_first_group():
+    draft = SpecDraft({"ResourceConfig": {"InstanceGroups": [
+        {"InstanceGroupName": "train", "InstanceType": "ml.g5.xlarge", "InstanceCount": 2},
+        {"InstanceGroupName": "data", "InstanceType": "ml.c5.xlarge", "InstanceCount": 1}]}})
+    assert draft.resource_mode == "groups" and not draft.mixed_resources
+    draft.set_value("ResourceConfig.InstanceType", "ml.m5.large")  # both set: the form shows both, to fix
+    assert draft.mixed_resources
+    draft.delete("ResourceConfig.InstanceType")
+    draft.set_resource_mode("single")
+    assert draft.get("ResourceConfig") == {"InstanceType": "ml.g5.xlarge", "InstanceCount": 2}
+    empty = SpecDraft()
+    assert empty.resource_mode == "single"
+    empty.set_resource_mode("groups")  # nothing to carry over: a default group
+    assert empty.get("ResourceConfig.InstanceGroups") == [
+        {"InstanceGroupName": "group-1", "InstanceType": "ml.m5.large", "InstanceCount": 1}]

@@ -62,6 +62,14 @@ def test_commands_other_than_tui_do_not_import_textual():
     assert out.strip() == "False"
 
 
+def test_the_workbench_starts_without_the_help_screens_markdown():
+    """The help screen's Markdown (markdown_it, pygments) was a tenth of the workbench's
+    import time, paid on every start for a screen only ? opens."""
+    code = "import sys; import workbench.tui.app; print('markdown_it' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
 def test_tui_errors_are_one_line_not_tracebacks(capsys):
     from workbench.cli import main
 

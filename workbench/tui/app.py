@@ -1,5 +1,6 @@
-"""The workbench app: screens, themes, the job history watcher, and the actions on jobs
-that several screens share (stop, interrupt, rerun, delete, open).
+"""The workbench app: start-up, themes, the job history watcher, navigation between
+screens, and quitting. The actions on jobs that screens post (stop, interrupt, rerun,
+delete, open...) are carried out by `workbench.tui.job_actions`.
 
 Every engine call runs in a thread worker; results come back as messages or through
 `call_from_thread`, never by touching widgets from a thread.
@@ -23,17 +24,15 @@ from textual.worker import get_current_worker
 from workbench.engine import api
 from workbench.engine.record import is_final
 from workbench.errors import WorkbenchError
-from workbench.spec import WorkbenchSettings
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.config import TuiConfig
-from workbench.tui.draft import SpecDraft, ran_from
+from workbench.tui.draft import SpecDraft
+from workbench.tui.job_actions import JobActions
 from workbench.tui.screens.composer import ComposerScreen
 from workbench.tui.screens.confirm import ConfirmDialog
 from workbench.tui.screens.file_picker import FilePicker
-from workbench.tui.screens.help import HelpScreen, KeyHelp, where_of, words_of
 from workbench.tui.screens.jobs import JobsScreen
 from workbench.tui.screens.monitor import MonitorScreen
-from workbench.tui.screens.rerun_dialog import RerunChoice, RerunDialog
 from workbench.tui.themes import DEFAULT_THEME, load_themes
 
 POLL_SECONDS = 1.0
@@ -76,6 +75,7 @@ class WorkbenchApp(App):
         self._warned_skipped: set[tuple[str, str]] = set()
         self._poll_now = threading.Event()
         self.theme_problems: list[str] = []
+        self.job_actions = JobActions(self)
 
     # --- start-up --------------------------------------------------------------------
 
@@ -207,25 +207,14 @@ class WorkbenchApp(App):
         self.push_screen(FilePicker("Open a spec file (YAML)", suffixes=(".yaml", ".yml"), must_exist=False),
                          picked)
 
-    def open_job_spec(self, name: str, source: str = "") -> None:
-        """The spec the job ran with, as a new unsaved draft with no name (saving asks
-        for a file, running gets a new name). Only the user's own spec file, when it still
-        holds exactly what the job ran with, opens as itself; a file in the state
-        directory (a rerun's `source` is its parent job's record) never does."""
-        self._load_job_spec(name, source)
-
-    @work(thread=True, group="job-spec", exit_on_error=False)
-    def _load_job_spec(self, name: str, source: str) -> None:
-        try:
-            document = api.job_spec(name)
-        except WorkbenchError as err:
-            self.call_from_thread(self.notify, str(err), severity="error")
-            return
-        if source and ran_from(source, document):
-            self.call_from_thread(self.open_spec, source)
-            return
-        document.pop("TrainingJobName", None)
-        self.call_from_thread(self.push_screen, ComposerScreen(SpecDraft(document)))
+    def edit_spec(self, document: dict, *, replace_monitor: bool = False) -> None:
+        """A spec document (no file yet) in the composer, as a new unsaved draft; with
+        `replace_monitor` it takes the place of the monitor it came from."""
+        composer = ComposerScreen(SpecDraft(document))
+        if replace_monitor and isinstance(self.screen, MonitorScreen):
+            self.switch_screen(composer)
+        else:
+            self.push_screen(composer)
 
     def job_launched(self, name: str) -> None:
         """Show the new job's monitor; the jobs table's cursor waits on it for the return.
@@ -243,108 +232,21 @@ class WorkbenchApp(App):
         else:
             self.push_screen(MonitorScreen(name))
 
-    # --- actions on jobs (the CLI's stop, interrupt, rerun, rm) ----------------------
+    # --- actions on jobs (the CLI's stop, interrupt, rerun, rm; see job_actions) ------
 
-    def confirm_stop(self, name: str, record: dict | None) -> None:
-        if record and is_final(record):
-            self.notify(f"{name} has already ended ({record.get('TrainingJobStatus')}); nothing to stop",
-                        severity="warning")
-            return
-        self._ask_stop(name)
-
-    @work(thread=True, group="job-actions", exit_on_error=False)
-    def _ask_stop(self, name: str) -> None:
-        """The dialog says how long the grace period is: the job's own Workbench setting."""
-        try:
-            grace = WorkbenchSettings.from_spec(api.job_spec(name)).StopGracePeriodSeconds
-            detail = f" ({grace} s)"
-        except (WorkbenchError, OSError, TypeError):
-            detail = ""
-
-        self.call_from_thread(
-            self._confirm_then, f"Stop {name}?",
-            f"Every host gets SIGTERM now and SIGKILL after the grace period{detail}; outputs are still "
-            "uploaded. The job ends Stopped.", "Stop",
-            lambda: api.stop_job(name, wait=False), f"Stopping {name}: SIGTERM sent, SIGKILL after the grace period",
-            "Cannot stop")
-
-    def _confirm_then(self, title: str, body: str, yes: str, action: Callable[[], object], done: str,
-                      error_title: str) -> None:
-        """Ask first; on yes, run the engine call off the event loop and say how it went."""
-
-        def answer(confirmed: bool | None) -> None:
-            if confirmed:
-                self._job_action(action, done, error_title)
-
-        self.push_screen(ConfirmDialog(title, body, yes=yes), answer)
-
-    @work(thread=True, group="job-actions", exit_on_error=False)
-    def _job_action(self, action: Callable[[], object], done: str, error_title: str) -> None:
-        try:
-            action()
-        except WorkbenchError as err:
-            self.call_from_thread(self.notify, str(err), severity="error", title=error_title)
-            return
-        self.call_from_thread(self.notify, done)
-        self.refresh_jobs()
-
-    def confirm_interrupt(self, name: str, record: dict | None) -> None:
-        if record and is_final(record):
-            self.notify(f"{name} has already ended ({record.get('TrainingJobStatus')}); nothing to interrupt",
-                        severity="warning")
-            return
-        if record and not record.get("EnableManagedSpotTraining"):
-            self.notify(f"{name} is not a managed spot job; only jobs with EnableManagedSpotTraining: true can "
-                        "be interrupted (s stops it)", severity="error", title="Cannot interrupt")
-            return
-
-        self._confirm_then(
-            f"Interrupt {name}?",
-            "Simulates a spot interruption: the hosts are stopped (SIGTERM, grace, SIGKILL) and the job "
-            "restarts from its checkpoints.", "Interrupt",
-            lambda: api.interrupt_job(name), f"Interrupting {name}", "Cannot interrupt")
-
-    def confirm_delete(self, name: str, record: dict | None) -> None:
-        if record and not is_final(record):
-            self.notify(f"{name} is still {record.get('TrainingJobStatus')}; stop it first (s)",
-                        severity="error", title="Cannot delete")
-            return
-
-        self._confirm_then(
-            f"Delete {name}?",
-            "Removes the job's folder: its record, event log, logs and /opt/ml trees. Outputs already "
-            "uploaded to the output path stay.", "Delete",
-            lambda: api.remove_job(name), f"Deleted {name}", "Cannot delete")
-
-    def rerun(self, name: str) -> None:
-        def chosen(choice: RerunChoice | None) -> None:
-            if choice is None:
-                return
-            if choice.action == "edit" and choice.document is not None:
-                composer = ComposerScreen(SpecDraft(choice.document))
-                if isinstance(self.screen, MonitorScreen):  # the new job's composer takes the old monitor's place
-                    self.switch_screen(composer)
-                else:
-                    self.push_screen(composer)
-            elif choice.spec is not None:
-                self._launch(choice.spec)
-
-        self.push_screen(RerunDialog(name), chosen)
-
-    @work(thread=True, group="job-actions", exit_on_error=False)
-    def _launch(self, spec) -> None:
-        try:
-            job = api.launch(spec, detach=True)
-        except WorkbenchError as err:
-            self.call_from_thread(self.notify, str(err), severity="error", title="Cannot run")
-            return
-        self.call_from_thread(self.job_launched, job.name)
+    @on(JobActions.Action)
+    def _job_action(self, action: JobActions.Action) -> None:
+        """Every screen's job actions, carried out in one place."""
+        self.job_actions.carry_out(action)
 
     # --- help and quitting -------------------------------------------------------------
 
     def action_help(self) -> None:
         """The screen's own keys first (with their ids for a key map), then the keys of
         Textual's widgets (scrolling, editing...), each said in words."""
+        # deferred: its Markdown (markdown_it, pygments) is a tenth of the start-up; only ? opens it
+        from workbench.tui.screens.help import HelpScreen, KeyHelp, where_of, words_of
+
         if isinstance(self.screen, HelpScreen):
             return
         screen = self.screen

@@ -37,18 +37,6 @@ class ScreenCommands(CommandsProvider):
         return source() if source else ()
 
 
-class JobsCommands(ScreenCommands):
-    pass
-
-
-class ComposerCommands(ScreenCommands):
-    pass
-
-
-class MonitorCommands(ScreenCommands):
-    pass
-
-
 class WorkbenchCommands(CommandsProvider):
     """Everywhere: compose or open a spec, the job history, open any job; then the
     themes, last (a long list that used to bury the actions)."""

@@ -125,6 +125,11 @@ def value_text(path: str, value: Any) -> str:
     return str(value)
 
 
+RESOURCE_MODES = ("single", "groups")  # one instance type and count, or instance groups
+SINGLE_RESOURCES = ("InstanceType", "InstanceCount")
+GROUPS = "ResourceConfig.InstanceGroups"
+
+
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value == {} or value == []
 
@@ -138,6 +143,9 @@ class SpecDraft:
         self.path: Path | None = Path(path).resolve() if path else None
         self.fingerprint = fingerprint
         self.dirty = False
+        self.resource_mode = "groups" if self.get(GROUPS) else "single"  # the composer's switch
+        self._single_stash: dict[str, Any] = {}  # what each resource mode held when the other was chosen
+        self._groups_stash: list | None = None
 
     @classmethod
     def open(cls, path: Path | str) -> "SpecDraft":
@@ -224,6 +232,40 @@ class SpecDraft:
                 del holder[key]
             else:
                 break
+
+    def set_resource_mode(self, mode: str) -> None:
+        """Switch between one instance type and instance groups. What the mode left held
+        is kept aside, so switching back restores it; a first switch to groups makes one
+        group of the single type and count (and back, the first group's)."""
+        if mode not in RESOURCE_MODES:
+            raise ValueError(f"resource mode {mode!r} is not one of {RESOURCE_MODES}")
+        if mode == self.resource_mode:
+            return
+        self.resource_mode = mode
+        if mode == "groups":
+            self._single_stash = {k: self.get(f"ResourceConfig.{k}") for k in SINGLE_RESOURCES}
+            restored = self._groups_stash or [{
+                "InstanceGroupName": "group-1",
+                "InstanceType": self._single_stash.get("InstanceType") or "ml.m5.large",
+                "InstanceCount": self._single_stash.get("InstanceCount") or 1,
+            }]
+            for key in SINGLE_RESOURCES:
+                self.delete(f"ResourceConfig.{key}")
+            self.set_value(GROUPS, copy.deepcopy(restored))
+            return
+        self._groups_stash = copy.deepcopy(self.get(GROUPS))
+        self.delete(GROUPS)
+        first = self._groups_stash[0] if self._groups_stash else {}
+        for key in SINGLE_RESOURCES:
+            value = self._single_stash.get(key) or (first.get(key) if isinstance(first, dict) else None)
+            self.set_value(f"ResourceConfig.{key}", value)
+
+    @property
+    def mixed_resources(self) -> bool:
+        """Instance groups and a single type or count both set: the validator flags it,
+        and the form shows both so either can be removed."""
+        return self.resource_mode == "groups" and any(
+            self.get(f"ResourceConfig.{k}") is not None for k in SINGLE_RESOURCES)
 
     def replace(self, data: dict) -> None:
         self.dirty = self.dirty or data != self.data

@@ -10,70 +10,30 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import (
-    ContentSwitcher, Label, OptionList, RadioButton, RadioSet, Static, TextArea,
-)
+from textual.widgets import ContentSwitcher, OptionList, RadioButton, RadioSet, Static, TextArea
 from textual.widgets.option_list import Option
 
 from workbench.engine import api
 from workbench.errors import WorkbenchError
-from workbench.spec import Problem
-from workbench.spec.model import instance_types
-from workbench.spec.paths import parse_path
-from workbench.tui.commands import ComposerCommands
+from workbench.spec import Problem, dump_spec
+from workbench.tui.commands import ScreenCommands
+from workbench.tui.composer_form import FORM, section_for
 from workbench.tui.draft import ChangedOnDisk, SpecDraft, Validation, assign_problems
+from workbench.tui.job_actions import JobActions
 from workbench.tui.screens.channel_dialog import ChannelDialog
 from workbench.tui.screens.confirm import ChoiceDialog, ConfirmDialog
 from workbench.tui.screens.file_picker import FilePicker, pick_into_field
 from workbench.tui.widgets.channel_list import ChannelList
 from workbench.tui.widgets.footer import WorkbenchFooter
-from workbench.tui.widgets.instance_groups_editor import InstanceGroupsEditor
-from workbench.tui.widgets.key_value_editor import KeyValueEditor
 from workbench.tui.widgets.problems_list import ProblemsList
-from workbench.tui.widgets.settings_form import SettingsForm
-from workbench.tui.widgets.spec_fields import (
-    BoolField, ChoiceField, SpecField, TextField, enum_options, label_words, model_doc,
-)
-
-if TYPE_CHECKING:
-    from workbench.tui.app import WorkbenchApp
-
-SECTIONS = (
-    ("job", "Job"), ("algorithm", "Algorithm"), ("hyperparameters", "Hyperparameters"),
-    ("channels", "Channels"), ("resources", "Resources"), ("checkpoints", "Checkpoints"),
-    ("stopping", "Stopping & spot"), ("environment", "Environment"), ("workbench", "Workbench"),
-    ("yaml", "YAML"),
-)
-SECTION_OF = {
-    "TrainingJobName": "job", "RoleArn": "job", "OutputDataConfig": "job", "EnableNetworkIsolation": "job",
-    "AlgorithmSpecification": "algorithm", "HyperParameters": "hyperparameters", "InputDataConfig": "channels",
-    "ResourceConfig": "resources", "CheckpointConfig": "checkpoints", "StoppingCondition": "stopping",
-    "EnableManagedSpotTraining": "stopping", "Environment": "environment", "Workbench": "workbench",
-}
-
-
-def section_for(path: str) -> str:
-    try:
-        top = parse_path(path)[0] if path else ""
-    except WorkbenchError:
-        return "yaml"
-    return SECTION_OF.get(str(top), "yaml")
-
-
-def stopping_members() -> list[str]:
-    """StoppingCondition's members from the API model (MaxPendingTimeInSeconds and any later ones)."""
-    from workbench.spec.model import request_model
-
-    shape = request_model().root.members.get("StoppingCondition")
-    return list(shape.members) if shape is not None else ["MaxRuntimeInSeconds", "MaxWaitTimeInSeconds"]
+from workbench.tui.widgets.spec_fields import SpecField, TextField
 
 
 class ComposerScreen(Screen):
@@ -91,7 +51,7 @@ under their field and in the list at the bottom (enter on one jumps to it).
 - **escape** goes back (asks first when there are unsaved changes)
 """
 
-    COMMANDS = {ComposerCommands}
+    COMMANDS = {ScreenCommands}
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="composer.save"),
         Binding("f2", "save_as", "Save as", id="composer.save-as"),
@@ -136,83 +96,20 @@ under their field and in the list at the bottom (enter on one jumps to it).
         self.generation = 0
         self.checked_generation = -1
         self.running = False
-        self.groups_stash: list | None = None
         self.error_for: dict | None = None  # the draft as it was when the error shown was raised
-        self.single_stash: dict = {}
-
-    @property
-    def workbench(self) -> "WorkbenchApp":
-        return cast("WorkbenchApp", self.app)
 
     # --- layout ----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Static("", id="composer-title", classes="screen-title")
         with Horizontal(id="composer-body"):
-            yield OptionList(*[Option(title, id=key) for key, title in SECTIONS], id="sections", compact=True)
-            with ContentSwitcher(initial="section-job", id="section-switcher"):
-                with VerticalScroll(id="section-job", classes="section", can_focus=False):
-                    yield TextField("TrainingJobName", "Job name",
-                                    placeholder="empty: image name + time")
-                    yield TextField("RoleArn", "Role ARN", placeholder="local runs use a placeholder role")
-                    yield TextField("OutputDataConfig.S3OutputPath", "Output path", browse=True,
-                                    placeholder="s3://bucket/prefix or a local folder",
-                                    help="model.tar.gz and output.tar.gz go to <path>/<job>/output/")
-                    yield ChoiceField("OutputDataConfig.CompressionType", "Compression",
-                                      enum_options("OutputDataConfig.CompressionType"), blank="(GZIP)")
-                    yield BoolField("EnableNetworkIsolation", "Network isolation",
-                                    help="containers get no network access beyond the job's own")
-                with VerticalScroll(id="section-algorithm", classes="section", can_focus=False):
-                    yield TextField("AlgorithmSpecification.TrainingImage", "Training image",
-                                    placeholder="e.g. sm-workbench/shell:latest",
-                                    help="an image in the local Docker engine (never pulled)")
-                    yield ChoiceField("AlgorithmSpecification.TrainingInputMode", "Input mode",
-                                      enum_options("AlgorithmSpecification.TrainingInputMode"), blank="(File)")
-                    yield TextField("AlgorithmSpecification.ContainerEntrypoint", "Entrypoint",
-                                    placeholder="e.g. python3 /opt/ml/code/train.py",
-                                    help="empty: the image's own ENTRYPOINT; words are split as a shell splits them")
-                    yield TextField("AlgorithmSpecification.ContainerArguments", "Arguments",
-                                    placeholder="e.g. --epochs 3",
-                                    help="empty: `train` (with no entrypoint), as SageMaker runs it")
-                with VerticalScroll(id="section-hyperparameters", classes="section", can_focus=False):
-                    yield KeyValueEditor("HyperParameters", "Hyperparameters",
-                                         help="strings to strings; the container reads "
-                                              "/opt/ml/input/config/hyperparameters.json")
-                with VerticalScroll(id="section-channels", classes="section", can_focus=False):
-                    yield ChannelList()
-                with VerticalScroll(id="section-resources", classes="section", can_focus=False):
-                    with RadioSet(id="resource-mode", compact=True):
-                        yield RadioButton("One instance type", id="mode-single", value=True)
-                        yield RadioButton("Instance groups (heterogeneous cluster)", id="mode-groups")
-                    with Vertical(id="single-resources"):
-                        yield ChoiceField("ResourceConfig.InstanceType", "Instance type", instance_types(),
-                                          blank="(ml.m5.large)")
-                        yield TextField("ResourceConfig.InstanceCount", "Instance count", placeholder="1",
-                                        help="one container per instance: algo-1, algo-2, ...")
-                    yield InstanceGroupsEditor(instance_types(), id="groups-editor")
-                    yield TextField("ResourceConfig.VolumeSizeInGB", "Volume size (GB)", placeholder="30",
-                                    help="accepted and ignored locally")
-                with VerticalScroll(id="section-checkpoints", classes="section", can_focus=False):
-                    yield TextField("CheckpointConfig.S3Uri", "Checkpoint URI", browse=True,
-                                    placeholder="s3://bucket/checkpoints/ or a local folder",
-                                    help="restored at start, synced while training")
-                    yield TextField("CheckpointConfig.LocalPath", "Local path", placeholder="/opt/ml/checkpoints")
-                with VerticalScroll(id="section-stopping", classes="section", can_focus=False):
-                    for member in stopping_members():
-                        yield TextField(f"StoppingCondition.{member}", label_words(member),
-                                        placeholder="86400" if member == "MaxRuntimeInSeconds" else "",
-                                        help=_stopping_help(member))
-                    yield BoolField("EnableManagedSpotTraining", "Managed spot training",
-                                    help="spot jobs can be interrupted (i) and restart from checkpoints")
-                with VerticalScroll(id="section-environment", classes="section", can_focus=False):
-                    yield KeyValueEditor("Environment", "Environment",
-                                         help="variables set in every container (keys: letters, digits, _)")
-                with VerticalScroll(id="section-workbench", classes="section", can_focus=False):
-                    yield Label("Local-only settings (never sent to SageMaker)", classes="section-title")
-                    yield SettingsForm()
-                with Vertical(id="section-yaml", classes="section"):
-                    yield Label("What ctrl+s writes:", classes="section-title")
-                    yield TextArea("", read_only=True, show_line_numbers=True, id="yaml-preview")
+            yield OptionList(*[Option(section.title, id=section.key) for section in FORM], id="sections",
+                             compact=True)
+            with ContentSwitcher(initial=f"section-{FORM[0].key}", id="section-switcher"):
+                for section in FORM:
+                    with section.container():
+                        for part in section.parts:
+                            yield from part.compose()
         yield Static("", id="composer-error")
         yield ProblemsList(id="problems")
         yield WorkbenchFooter()
@@ -220,7 +117,7 @@ under their field and in the list at the bottom (enter on one jumps to it).
     def on_mount(self) -> None:
         self.query_one("#composer-error").display = False
         self.load_fields()
-        self._set_resource_mode(bool(self.draft.get("ResourceConfig.InstanceGroups")), convert=False)
+        self._show_resource_mode()
         self._render_title()
         self.query_one("#sections", OptionList).highlighted = 0
         self.check()
@@ -248,7 +145,7 @@ under their field and in the list at the bottom (enter on one jumps to it).
     def show_section(self, key: str, focus: bool = False) -> None:
         self.query_one("#section-switcher", ContentSwitcher).current = f"section-{key}"
         sections = self.query_one("#sections", OptionList)
-        index = next(i for i, (k, _) in enumerate(SECTIONS) if k == key)
+        index = next(i for i, section in enumerate(FORM) if section.key == key)
         if sections.highlighted != index:
             with sections.prevent(OptionList.OptionHighlighted):
                 sections.highlighted = index
@@ -270,40 +167,20 @@ under their field and in the list at the bottom (enter on one jumps to it).
     @on(RadioSet.Changed, "#resource-mode")
     def _mode_changed(self, event: RadioSet.Changed) -> None:
         event.stop()
-        self._set_resource_mode(event.pressed.id == "mode-groups", convert=True)
+        self.draft.set_resource_mode("groups" if event.pressed.id == "mode-groups" else "single")
+        for field in self.query_one("#section-resources").query(SpecField):
+            field.load(self.draft.get(field.path))
+        self._show_resource_mode()
         self.check()
 
-    def _set_resource_mode(self, groups: bool, convert: bool) -> None:
-        """Switch between one instance type and instance groups; what the other mode held
-        is kept aside, so switching back restores it."""
-        if convert:
-            if groups:
-                self.single_stash = {k: self.draft.get(f"ResourceConfig.{k}")
-                                     for k in ("InstanceType", "InstanceCount")}
-                restored = self.groups_stash or [{
-                    "InstanceGroupName": "group-1",
-                    "InstanceType": self.single_stash.get("InstanceType") or "ml.m5.large",
-                    "InstanceCount": self.single_stash.get("InstanceCount") or 1,
-                }]
-                self.draft.delete("ResourceConfig.InstanceType")
-                self.draft.delete("ResourceConfig.InstanceCount")
-                self.draft.set_value("ResourceConfig.InstanceGroups", copy.deepcopy(restored))
-            else:
-                self.groups_stash = copy.deepcopy(self.draft.get("ResourceConfig.InstanceGroups"))
-                self.draft.delete("ResourceConfig.InstanceGroups")
-                first = (self.groups_stash or [{}])[0] if self.groups_stash else {}
-                for key in ("InstanceType", "InstanceCount"):
-                    value = self.single_stash.get(key) or (first.get(key) if isinstance(first, dict) else None)
-                    self.draft.set_value(f"ResourceConfig.{key}", value)
-            for field in self.query_one("#section-resources").query(SpecField):
-                field.load(self.draft.get(field.path))
+    def _show_resource_mode(self) -> None:
+        """The draft's resource mode (what the other mode held, the draft keeps aside)."""
+        groups = self.draft.resource_mode == "groups"
         radio = self.query_one("#mode-groups" if groups else "#mode-single", RadioButton)
         if not radio.value:
             with self.query_one("#resource-mode", RadioSet).prevent(RadioSet.Changed):
                 radio.value = True
-        both = groups and any(self.draft.get(f"ResourceConfig.{k}") is not None
-                              for k in ("InstanceType", "InstanceCount"))
-        self.query_one("#single-resources").display = not groups or both  # both set: show both, to fix
+        self.query_one("#single-resources").display = not groups or self.draft.mixed_resources  # both: to fix
         self.query_one("#groups-editor").display = groups
 
     @on(TextField.BrowseRequested)
@@ -363,8 +240,6 @@ under their field and in the list at the bottom (enter on one jumps to it).
     @work(thread=True, exclusive=True, group="composer-check")
     def _check(self, data: dict, target: str, generation: int) -> None:
         validation = self.draft.check(target, data=data)
-        from workbench.spec import dump_spec
-
         self.post_message(self.Checked(validation, dump_spec(data) if data else "", generation))
 
     @on(Checked)
@@ -384,8 +259,8 @@ under their field and in the list at the bottom (enter on one jumps to it).
             if problem.severity == "error":
                 counts[section_for(problem.path)] = counts.get(section_for(problem.path), 0) + 1
         sections = self.query_one("#sections", OptionList)
-        for index, (key, title) in enumerate(SECTIONS):
-            label = f"{title} ✘" if counts.get(key) else title
+        for index, section in enumerate(FORM):
+            label = f"{section.title} ✘" if counts.get(section.key) else section.title
             sections.replace_option_prompt_at_index(index, label)
         preview = self.query_one("#yaml-preview", TextArea)
         if preview.text != event.yaml:
@@ -530,7 +405,7 @@ under their field and in the list at the bottom (enter on one jumps to it).
     def _launched(self, event: Launched) -> None:
         self.running = False
         self._render_title()
-        self.workbench.job_launched(event.name)
+        self.post_message(JobActions.Launched(event.name))
 
     # --- leaving ---------------------------------------------------------------------
 
@@ -553,13 +428,6 @@ under their field and in the list at the bottom (enter on one jumps to it).
         yield ("Save as…", self.action_save_as, "write the spec under a new name (f2)")
         yield (f"Validate for {'sagemaker' if self.target == 'local' else 'local'}", self.action_toggle_target,
                "switch the validation target (ctrl+t)")
-        for key, title in SECTIONS:
-            yield (f"Go to: {title}", lambda key=key: self.show_section(key, focus=True), "composer section")
-
-
-def _stopping_help(member: str) -> str:
-    return {
-        "MaxRuntimeInSeconds": "from the start of training; then SIGTERM, grace, SIGKILL (MaxRuntimeExceeded)",
-        "MaxWaitTimeInSeconds": "spot jobs only: training plus waiting for spot capacity; at least MaxRuntime",
-        "MaxPendingTimeInSeconds": "how long the job may wait for capacity before it starts",
-    }.get(member, model_doc(f"StoppingCondition.{member}", 120))
+        for section in FORM:
+            yield (f"Go to: {section.title}", lambda key=section.key: self.show_section(key, focus=True),
+                   "composer section")

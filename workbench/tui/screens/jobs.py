@@ -11,11 +11,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from workbench.engine.record import is_final
-from workbench.tui.commands import JobsCommands
+from workbench.tui.commands import ScreenCommands
+from workbench.tui.job_actions import JobActions
 from workbench.tui.widgets.job_table import JobTable
 from workbench.tui.widgets.footer import WorkbenchFooter
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # deferred (types only): the app imports this screen, a cycle
     from workbench.tui.app import WorkbenchApp
 
 JOB_ACTIONS = ("open_job", "rerun", "stop", "interrupt", "delete")
@@ -49,7 +50,7 @@ update live; jobs keep running when the workbench is closed.
 - **d** deletes a finished job's folder, **/** filters the table
 """
 
-    COMMANDS = {JobsCommands}
+    COMMANDS = {ScreenCommands}
     BINDINGS = [
         Binding("enter", "open_job", "Open", id="jobs.open"),
         Binding("n", "new_spec", "New spec", id="jobs.new"),
@@ -138,7 +139,7 @@ update live; jobs keep running when the workbench is closed.
     def action_open_job(self) -> None:
         name = self._need_selection()
         if name:
-            self.workbench.open_job(name)
+            self.post_message(JobActions.Open(name))
 
     @on(DataTable.RowSelected, "#jobs-table")
     def _row_chosen(self, event: DataTable.RowSelected) -> None:
@@ -146,30 +147,30 @@ update live; jobs keep running when the workbench is closed.
         self.action_open_job()
 
     def action_new_spec(self) -> None:
-        self.workbench.new_spec()
+        self.post_message(JobActions.NewSpec())
 
     def action_open_spec(self) -> None:
-        self.workbench.choose_spec_file()
+        self.post_message(JobActions.OpenSpecFile())
 
     def action_rerun(self) -> None:
         name = self._need_selection()
         if name:
-            self.workbench.rerun(name)
+            self.post_message(JobActions.Rerun(name))
 
     def action_stop(self) -> None:
         name = self._need_selection()
         if name:
-            self.workbench.confirm_stop(name, self.table.records.get(name))
+            self.post_message(JobActions.Stop(name, self.table.records.get(name)))
 
     def action_interrupt(self) -> None:
         name = self._need_selection()
         if name:
-            self.workbench.confirm_interrupt(name, self.table.records.get(name))
+            self.post_message(JobActions.Interrupt(name, self.table.records.get(name)))
 
     def action_delete(self) -> None:
         name = self._need_selection()
         if name:
-            self.workbench.confirm_delete(name, self.table.records.get(name))
+            self.post_message(JobActions.Delete(name, self.table.records.get(name)))
 
     def action_filter(self) -> None:
         box = self.query_one("#jobs-filter", Input)

@@ -25,7 +25,8 @@ from workbench.engine import api
 from workbench.engine import events as ev
 from workbench.engine.record import KIND_LOCAL, is_final, record_kind
 from workbench.errors import JobNotFound, WorkbenchError
-from workbench.tui.commands import MonitorCommands
+from workbench.tui.commands import ScreenCommands
+from workbench.tui.job_actions import JobActions
 from workbench.tui.pump import Batch, EventPump, flush_loop, pump_events
 from workbench.tui.screens.jobs import applies
 from workbench.tui.widgets.checkpoint_panel import CheckpointPanel
@@ -37,7 +38,7 @@ from workbench.tui.widgets.opt_ml_browser import OptMlBrowser
 from workbench.tui.widgets.signal_timeline import SignalTimeline
 from workbench.tui.widgets.status_transitions import StatusTransitions
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # deferred (types only): the app imports this screen, a cycle
     from workbench.tui.app import WorkbenchApp
 
 HOST_LOG_LINES = 10_000
@@ -63,7 +64,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
 - **[** and **]** switch tabs; **escape** clears a filter or search, then goes back
 """
 
-    COMMANDS = {MonitorCommands}
+    COMMANDS = {ScreenCommands}
     BINDINGS = [
         Binding("s", "stop", "Stop", id="monitor.stop"),
         Binding("i", "interrupt", "Interrupt", id="monitor.interrupt"),
@@ -280,16 +281,16 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         return True
 
     def action_stop(self) -> None:
-        self.workbench.confirm_stop(self.job, self.record)
+        self.post_message(JobActions.Stop(self.job, self.record))
 
     def action_interrupt(self) -> None:
-        self.workbench.confirm_interrupt(self.job, self.record)
+        self.post_message(JobActions.Interrupt(self.job, self.record))
 
     def action_rerun(self) -> None:
-        self.workbench.rerun(self.job)
+        self.post_message(JobActions.Rerun(self.job))
 
     def action_open_spec(self) -> None:
-        self.workbench.open_job_spec(self.job, self.source)
+        self.post_message(JobActions.OpenSpec(self.job, self.source))
 
     def action_back(self) -> None:
         self.dismiss()

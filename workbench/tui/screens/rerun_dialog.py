@@ -13,7 +13,7 @@ from textual.widgets import Button, Input, Label, Static, TextArea
 
 from workbench.engine import api
 from workbench.errors import WorkbenchError
-from workbench.spec import JobSpec
+from workbench.spec import JobSpec, apply_overrides
 from workbench.tui.screens.confirm import DIALOG_CSS
 
 
@@ -75,8 +75,6 @@ class RerunDialog(ModalScreen[RerunChoice | None]):
         """The engine builds the spec (as `sm-workbench rerun` does); problems stay here."""
         try:
             if action == "edit":
-                from workbench.spec import apply_overrides
-
                 document = api.job_spec(self.job)
                 document.pop("TrainingJobName", None)
                 apply_overrides(document, overrides)

@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
 from workbench.spec import Problem
+from workbench.spec.paths import parse_path
 from workbench.tui.draft import path_of
 from workbench.tui.widgets.spec_fields import SpecField
 
@@ -132,7 +133,5 @@ class KeyValueEditor(SpecField):
             row.set_class(bool(key) and path_of(*self._path_parts(), key) in bad, "-error")
 
     def _path_parts(self) -> list:
-        from workbench.spec.paths import parse_path
-
         return parse_path(self.path)
 

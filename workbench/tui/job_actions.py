@@ -1,0 +1,247 @@
+"""What screens ask the app to do with jobs: open one, stop, interrupt, delete, rerun,
+run a spec, open the spec a job ran with, compose or open a spec.
+
+A screen posts one of the `JobActions` messages; it bubbles to the app, which hands it to
+`JobActions.carry_out`. So no screen reaches into the app class, and an action several
+screens offer is written once. Adding an action (for a new kind of job) is one message
+here and one handler registered with `@carry_out.register`.
+
+Engine calls run in thread workers of the app, which outlive the screen that asked;
+destructive actions ask first through one shared path, `_confirm_then`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial, singledispatchmethod
+from typing import TYPE_CHECKING, Callable
+
+from textual.message import Message
+
+from workbench.engine import api
+from workbench.engine.record import is_final
+from workbench.errors import WorkbenchError
+from workbench.spec import JobSpec, WorkbenchSettings
+from workbench.tui.draft import ran_from
+from workbench.tui.screens.confirm import ConfirmDialog
+from workbench.tui.screens.rerun_dialog import RerunChoice, RerunDialog
+
+if TYPE_CHECKING:  # deferred (types only): the app imports this module, a cycle
+    from workbench.tui.app import WorkbenchApp
+
+
+class JobActions:
+    """The actions a screen can post, and the app's side of carrying them out."""
+
+    class Action(Message):
+        """Any job action: the app routes every one of them to `carry_out`."""
+
+    @dataclass
+    class Open(Action):
+        """Show the job's monitor."""
+
+        name: str
+
+    @dataclass
+    class OpenSpec(Action):
+        """The spec the job ran with, in the composer. `source` is the file the job named
+        as its spec (its JobCreated event)."""
+
+        name: str
+        source: str = ""
+
+    class NewSpec(Action):
+        """Compose a spec from nothing."""
+
+    class OpenSpecFile(Action):
+        """Choose a spec file, then open it in the composer."""
+
+    @dataclass
+    class Stop(Action):
+        """`record` (when the screen has it) says whether there is anything to stop."""
+
+        name: str
+        record: dict | None = None
+
+    @dataclass
+    class Interrupt(Action):
+        name: str
+        record: dict | None = None
+
+    @dataclass
+    class Delete(Action):
+        name: str
+        record: dict | None = None
+
+    @dataclass
+    class Rerun(Action):
+        """Ask for a new name and overrides, then run it or edit it first."""
+
+        name: str
+
+    @dataclass
+    class Launch(Action):
+        """Start a resolved spec as a detached job (it outlives the workbench)."""
+
+        spec: JobSpec
+
+    @dataclass
+    class Launched(Action):
+        """A screen started a job itself (the composer's run): show it."""
+
+        name: str
+
+    def __init__(self, app: "WorkbenchApp") -> None:
+        self.app = app
+
+    @singledispatchmethod
+    def carry_out(self, action: Action) -> None:
+        raise TypeError(f"no handler for the job action {type(action).__name__}")
+
+    # --- opening ---------------------------------------------------------------------
+
+    @carry_out.register(Open)
+    def _open(self, action: Open) -> None:
+        self.app.open_job(action.name)
+
+    @carry_out.register(NewSpec)
+    def _new_spec(self, action: NewSpec) -> None:
+        self.app.new_spec()
+
+    @carry_out.register(OpenSpecFile)
+    def _open_spec_file(self, action: OpenSpecFile) -> None:
+        self.app.choose_spec_file()
+
+    @carry_out.register(OpenSpec)
+    def _open_spec(self, action: OpenSpec) -> None:
+        """An unsaved draft with no name (saving asks for a file, running gets a new
+        name). Only the user's own spec file, when it still holds exactly what the job ran
+        with, opens as itself; a file in the state directory (a rerun's `source` is its
+        parent job's record) never does."""
+        self._in_thread(partial(self._load_job_spec, action.name, action.source), group="job-spec")
+
+    def _load_job_spec(self, name: str, source: str) -> None:
+        try:
+            document = api.job_spec(name)
+        except WorkbenchError as err:
+            self.app.call_from_thread(self.app.notify, str(err), severity="error")
+            return
+        if source and ran_from(source, document):
+            self.app.call_from_thread(self.app.open_spec, source)
+            return
+        document.pop("TrainingJobName", None)
+        self.app.call_from_thread(self.app.edit_spec, document)
+
+    # --- the CLI's stop, interrupt, rm ---------------------------------------------
+
+    @carry_out.register(Stop)
+    def _stop(self, action: Stop) -> None:
+        name, record = action.name, action.record
+        if record and is_final(record):
+            self.app.notify(f"{name} has already ended ({record.get('TrainingJobStatus')}); nothing to stop",
+                            severity="warning")
+            return
+        self._in_thread(partial(self._ask_stop, name))
+
+    def _ask_stop(self, name: str) -> None:
+        """The dialog says how long the grace period is: the job's own Workbench setting."""
+        try:
+            grace = WorkbenchSettings.from_spec(api.job_spec(name)).StopGracePeriodSeconds
+            detail = f" ({grace} s)"
+        except (WorkbenchError, OSError, TypeError):
+            detail = ""
+
+        self.app.call_from_thread(
+            self._confirm_then, f"Stop {name}?",
+            f"Every host gets SIGTERM now and SIGKILL after the grace period{detail}; outputs are still "
+            "uploaded. The job ends Stopped.", "Stop",
+            lambda: api.stop_job(name, wait=False), f"Stopping {name}: SIGTERM sent, SIGKILL after the grace period",
+            "Cannot stop")
+
+    @carry_out.register(Interrupt)
+    def _interrupt(self, action: Interrupt) -> None:
+        name, record = action.name, action.record
+        if record and is_final(record):
+            self.app.notify(f"{name} has already ended ({record.get('TrainingJobStatus')}); nothing to interrupt",
+                            severity="warning")
+            return
+        if record and not record.get("EnableManagedSpotTraining"):
+            self.app.notify(f"{name} is not a managed spot job; only jobs with EnableManagedSpotTraining: true can "
+                            "be interrupted (s stops it)", severity="error", title="Cannot interrupt")
+            return
+
+        self._confirm_then(
+            f"Interrupt {name}?",
+            "Simulates a spot interruption: the hosts are stopped (SIGTERM, grace, SIGKILL) and the job "
+            "restarts from its checkpoints.", "Interrupt",
+            lambda: api.interrupt_job(name), f"Interrupting {name}", "Cannot interrupt")
+
+    @carry_out.register(Delete)
+    def _delete(self, action: Delete) -> None:
+        name, record = action.name, action.record
+        if record and not is_final(record):
+            self.app.notify(f"{name} is still {record.get('TrainingJobStatus')}; stop it first (s)",
+                            severity="error", title="Cannot delete")
+            return
+
+        self._confirm_then(
+            f"Delete {name}?",
+            "Removes the job's folder: its record, event log, logs and /opt/ml trees. Outputs already "
+            "uploaded to the output path stay.", "Delete",
+            lambda: api.remove_job(name), f"Deleted {name}", "Cannot delete")
+
+    # --- running ---------------------------------------------------------------------
+
+    @carry_out.register(Rerun)
+    def _rerun(self, action: Rerun) -> None:
+        def chosen(choice: RerunChoice | None) -> None:
+            if choice is None:
+                return
+            if choice.action == "edit" and choice.document is not None:
+                self.app.edit_spec(choice.document, replace_monitor=True)
+            elif choice.spec is not None:
+                self.carry_out(JobActions.Launch(choice.spec))
+
+        self.app.push_screen(RerunDialog(action.name), chosen)
+
+    @carry_out.register(Launch)
+    def _launch(self, action: Launch) -> None:
+        self._in_thread(partial(self._start, action.spec))
+
+    def _start(self, spec: JobSpec) -> None:
+        try:
+            job = api.launch(spec, detach=True)
+        except WorkbenchError as err:
+            self.app.call_from_thread(self.app.notify, str(err), severity="error", title="Cannot run")
+            return
+        self.app.call_from_thread(self.app.job_launched, job.name)
+
+    @carry_out.register(Launched)
+    def _launched(self, action: Launched) -> None:
+        self.app.job_launched(action.name)
+
+    # --- shared ----------------------------------------------------------------------
+
+    def _confirm_then(self, title: str, body: str, yes: str, action: Callable[[], object], done: str,
+                      error_title: str) -> None:
+        """Ask first; on yes, run the engine call off the event loop and say how it went."""
+
+        def answer(confirmed: bool | None) -> None:
+            if confirmed:
+                self._in_thread(partial(self._act, action, done, error_title))
+
+        self.app.push_screen(ConfirmDialog(title, body, yes=yes), answer)
+
+    def _act(self, action: Callable[[], object], done: str, error_title: str) -> None:
+        try:
+            action()
+        except WorkbenchError as err:
+            self.app.call_from_thread(self.app.notify, str(err), severity="error", title=error_title)
+            return
+        self.app.call_from_thread(self.app.notify, done)
+        self.app.refresh_jobs()
+
+    def _in_thread(self, call: partial, group: str = "job-actions") -> None:
+        """Engine calls block: a thread worker of the app's, so it outlives the screen
+        that asked."""
+        self.app.run_worker(call, name=call.func.__name__, group=group, thread=True, exit_on_error=False)
