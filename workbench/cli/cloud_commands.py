@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from workbench.cli.progress import ProgressBar
 from workbench.cli.spec_commands import add_spec_options
 from workbench.units import human_bytes
 
@@ -71,7 +72,6 @@ def follow_job(name: str) -> int:
 
 
 def upload_command(args) -> int:
-    from workbench.cli.progress import ProgressBar
     from workbench.engine.api import upload  # deferred: engine
 
     bar = ProgressBar(f"Uploading {args.path}")

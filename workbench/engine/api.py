@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import Callable, Iterator
 
 from workbench.engine import cloud_jobs
 from workbench.engine import events as ev
@@ -19,6 +19,7 @@ from workbench.engine.checkpoints.status import CheckpointView
 from workbench.engine.cloud_jobs import CloudJobs
 from workbench.engine.container_files import Peek, is_real_folder, peek
 from workbench.engine.gpus import record as gpu_record
+from workbench.engine.gpus.sampler import MachineGpus
 from workbench.engine.kinds import JobKind
 from workbench.engine.layout import checkpoint_local_path
 from workbench.engine.local_jobs import LocalJob, LocalJobs, check_ready, launch, remove_damaged
@@ -34,10 +35,6 @@ from workbench.engine.store import (
 from workbench.errors import JobStateError, RecordDamaged, WorkbenchError
 from workbench.spec import JobSpec, check_spec, read_spec_file
 from workbench.storage.cache import ContentCache
-
-if TYPE_CHECKING:
-    from workbench.engine.gpus.record import JobGpus
-    from workbench.engine.gpus.sampler import MachineGpus
 
 __all__ = [
     "KINDS", "History", "LocalJob", "check_ready", "launch", "lint_spec", "job_history", "list_jobs",
@@ -213,13 +210,13 @@ def remove_job(name: str) -> None:
 # --- GPUs ------------------------------------------------------------------------------
 
 
-def job_gpus(name: str) -> "JobGpus":
+def job_gpus(name: str) -> gpu_record.JobGpus:
     """A job's GPUs from its stored events: each host's, and each GPU's latest sample."""
     record = describe_job(name)
     return gpu_record.job_gpus(name, record.get("TrainingJobStatus", ""), job_events(name))
 
 
-def machine_gpus() -> "MachineGpus":
+def machine_gpus() -> MachineGpus:
     """This machine's GPUs now (one sample each, with the sm-workbench hosts using them)
     and whether Docker can hand them out. No driver is a state, never an error."""
     from workbench.engine.gpus.machine import machine_gpus as sample  # deferred: NVML, only for `gpus`

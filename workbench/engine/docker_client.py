@@ -40,8 +40,7 @@ def connect(timeout: int = 60):
 
 def require_image(client, image: str):
     """The image's attributes, or ImageNotFound saying how to get it."""
-    from docker.errors import APIError
-    from docker.errors import ImageNotFound as DockerImageNotFound  # deferred: the Docker SDK (~0.25 s to import)
+    from docker.errors import APIError, ImageNotFound as DockerImageNotFound  # deferred: the Docker SDK (~0.25 s)
 
     try:
         return client.images.get(image)

@@ -716,8 +716,7 @@ def wait_for_exit(docker: DockerJob, container, lost_at: float | None = None) ->
     """Block until the container has exited, riding out client timeouts and an engine that
     goes away (tried again every second); `lost_at`: since when the engine is gone, if known."""
     from docker.errors import NotFound  # deferred: the Docker SDK (~0.25 s to import)
-    from requests.exceptions import ConnectionError as RequestsConnectionError  # deferred: the Docker SDK's HTTP stack
-    from requests.exceptions import ReadTimeout
+    from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout  # deferred: docker's HTTP
 
     while True:
         try:
@@ -739,8 +738,7 @@ def wait_for_exit(docker: DockerJob, container, lost_at: float | None = None) ->
 def wait_until_answered(docker: DockerJob, container) -> str:
     """The container's status once the engine answers again ("gone" when it was removed)."""
     from docker.errors import NotFound  # deferred: the Docker SDK (~0.25 s to import)
-    from requests.exceptions import ConnectionError as RequestsConnectionError  # deferred: the Docker SDK's HTTP stack
-    from requests.exceptions import ReadTimeout
+    from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout  # deferred: docker's HTTP
 
     while True:
         try:
