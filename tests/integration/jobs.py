@@ -38,6 +38,14 @@ def probe_spec(tmp_path: Path, image: str = "smw-test/probe:latest", hosts: int 
     return spec
 
 
+def shell_job(tmp_path: Path, images: dict, script: str, **extra) -> dict:
+    """A job running `script` with busybox sh (delivered in its train channel: no length limit)."""
+    spec = probe_spec(tmp_path, image=images["shell"], **extra)
+    (tmp_path / "data" / "script.sh").write_text(script + "\n")
+    spec["AlgorithmSpecification"]["ContainerEntrypoint"] = ["sh", "/opt/ml/input/data/train/script.sh"]
+    return spec
+
+
 @dataclass
 class Ran:
     record: dict

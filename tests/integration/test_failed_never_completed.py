@@ -11,17 +11,9 @@ import pytest
 
 from workbench.engine import events as ev
 from workbench.engine.record import epoch
-from tests.integration.jobs import leftovers, probe_spec, run_spec, wait_for
+from tests.integration.jobs import leftovers, probe_spec, run_spec, shell_job, wait_for
 
 pytestmark = pytest.mark.docker
-
-
-def shell_job(tmp_path, images, script: str, **extra) -> dict:
-    """A job running `script` with busybox sh (delivered in its train channel)."""
-    spec = probe_spec(tmp_path, image=images["shell"], **extra)
-    (tmp_path / "data" / "script.sh").write_text(script + "\n")
-    spec["AlgorithmSpecification"]["ContainerEntrypoint"] = ["sh", "/opt/ml/input/data/train/script.sh"]
-    return spec
 
 
 FAILS_WHILE_OTHER_IGNORES_TERM = (

@@ -7,17 +7,9 @@ import tarfile
 import pytest
 
 from workbench.engine import events as ev
-from tests.integration.jobs import leftovers, probe_spec, run_spec
+from tests.integration.jobs import leftovers, run_spec, shell_job
 
 pytestmark = pytest.mark.docker
-
-
-def shell_job(tmp_path, images, script: str, **extra) -> dict:
-    """A job running `script` with busybox sh (delivered in its train channel: no length limit)."""
-    spec = probe_spec(tmp_path, image=images["shell"], **extra)
-    (tmp_path / "data" / "script.sh").write_text(script + "\n")
-    spec["AlgorithmSpecification"]["ContainerEntrypoint"] = ["sh", "/opt/ml/input/data/train/script.sh"]
-    return spec
 
 
 @pytest.fixture
