@@ -23,6 +23,10 @@ from workbench.engine.gpus.sampler import MachineGpus
 from workbench.engine.kinds import JobKind
 from workbench.engine.layout import checkpoint_local_path
 from workbench.engine.local_jobs import LocalJob, LocalJobs, check_ready, launch, remove_damaged
+from workbench.engine.metrics import reading as metric_reading
+from workbench.engine.metrics.compare import Comparison, compare
+from workbench.engine.metrics.reading import Matched
+from workbench.engine.metrics.series import MetricSeries, Summary, thinned
 from workbench.engine.record import is_final, record_kind
 from workbench.engine.store import (
     JobPaths,
@@ -34,6 +38,7 @@ from workbench.engine.store import (
 )
 from workbench.errors import JobStateError, RecordDamaged, WorkbenchError
 from workbench.spec import JobSpec, check_spec, read_spec_file
+from workbench.spec.metrics import metric_definitions
 from workbench.storage.cache import ContentCache
 
 __all__ = [
@@ -42,6 +47,9 @@ __all__ = [
     "stop_job", "interrupt_job", "wait_for_job", "remove_job", "rerun_spec", "job_kind", "job_gpus",
     "machine_gpus", "peek_host_file", "is_host_folder", "cache_stats", "clear_cache", "submit", "upload",
     "import_job", "CheckpointView", "checkpoint_local_path",
+    # --- metrics ---
+    "metric_samples", "metric_series", "metric_definitions_from", "compare_jobs", "last_run", "sample_output",
+    "preview_metrics", "MetricSeries", "Summary", "Comparison", "Matched", "thinned",
 ]
 
 # Every kind of job, by the name its record carries in Workbench.Kind.
@@ -268,3 +276,79 @@ def import_job(name: str, *, output: str | None = None, force: bool = False, his
         if why_not:
             imported.warnings.append(why_not)
     return imported
+
+
+# --- metrics ---------------------------------------------------------------------------
+
+
+def metric_samples(name: str, *, host: str | None = None, definitions: list[dict] | None = None,
+                   follow: bool = False, stop: Callable[[], bool] | None = None) -> Iterator[ev.Event]:
+    """A job's metric values, as MetricSamples events in time order per host (and Notices
+    when some cannot be read): as recorded while it ran (a SageMaker job's from CloudWatch),
+    or, with `definitions`, read again from its stored output with those. `host` keeps
+    one host's (and values no host is known for); `follow` goes on until the job ends."""
+    paths, record, kind = _job(name)
+    if host is not None and host not in kind.hosts(paths, record):
+        hosts = kind.hosts(paths, record)
+        raise WorkbenchError(f"Job {name} has no host {host!r}; its hosts: {', '.join(hosts) or 'none yet'}")
+    if definitions is not None:
+        source = metric_reading.reextract(kind.read_logs(paths, record, host, follow, 0.2), definitions)
+    else:
+        source = kind.metric_samples(paths, record, follow, stop)
+    for event in source:
+        if host is None or getattr(event, "host", "") in (host, ""):
+            yield event
+
+
+def metric_series(name: str, definitions: list[dict] | None = None) -> MetricSeries:
+    """Every metric value of a job so far, folded per metric and host (bounded)."""
+    return MetricSeries().add_all(metric_samples(name, definitions=definitions))
+
+
+def metric_definitions_from(spec: str | Path | None = None, regexes: list[str] | tuple[str, ...] = ()) -> tuple[
+        list[dict], list]:
+    """MetricDefinitions from a YAML file (a spec's AlgorithmSpecification.MetricDefinitions,
+    or a top-level `MetricDefinitions:` list) and NAME=REGEX strings, checked as `validate` checks a spec's:
+    SpecInvalid when one cannot work; returns them and the warnings (spec Problems)."""
+    definitions: list[dict] = []
+    source = "--regex"
+    if spec is not None:
+        source = str(spec)
+        document = read_spec_file(spec)
+        found = document.get("MetricDefinitions")
+        definitions.extend(found if isinstance(found, list) else metric_definitions(document))
+    for text in regexes:
+        metric, sep, regex = text.partition("=")
+        if not sep or not metric.strip():
+            raise WorkbenchError(f"--regex {text!r}: write NAME=REGEX, e.g. --regex 'train:loss=loss=([0-9.]+)'")
+        definitions.append({"Name": metric.strip(), "Regex": regex})
+    return definitions, metric_reading.check_definitions(definitions, source)
+
+
+def compare_jobs(names: list[str]) -> Comparison:
+    """Jobs side by side: hyperparameters (the differing ones flagged) and final metrics."""
+    if len(names) < 2:
+        raise WorkbenchError("compare needs at least two jobs, e.g. `sm-workbench compare JOB-A JOB-B`")
+    return compare([describe_job(name) for name in dict.fromkeys(names)])
+
+
+def last_run(records: list[dict], spec: dict) -> str | None:
+    """The job whose output a spec's metric regexes are checked against in the composer: a
+    job of the spec's name, else the newest one that ran the same image and entrypoint."""
+    return metric_reading.last_run(records, spec)
+
+
+def sample_output(name: str, limit: int = metric_reading.PREVIEW_LINES) -> list[tuple[float, str, str]]:
+    """The first `limit` lines of a job's stored output, every host merged in time order."""
+    lines = []
+    for line in read_logs(name):
+        lines.append(line)
+        if len(lines) >= limit:
+            break
+    return lines
+
+
+def preview_metrics(lines: list[tuple[float, str, str]], definitions: list[dict]) -> list[Matched]:
+    """What each definition finds in these lines: matches, values, the first few lines."""
+    return metric_reading.preview(lines, definitions)
+

@@ -9,6 +9,7 @@ from __future__ import annotations
 from workbench.engine.extension import Extension
 from workbench.engine.plan import JobPlan
 from workbench.errors import WorkbenchError
+from workbench.spec.metrics import metric_definitions
 from workbench.spec.settings import WorkbenchSettings
 
 
@@ -39,6 +40,11 @@ def extensions_for(spec: dict, plan: JobPlan, settings: WorkbenchSettings) -> li
         from workbench.engine.checkpoints.extension import Checkpoints  # deferred: per job
 
         extensions.append(Checkpoints(spec))
+    # --- metrics ---
+    if metric_definitions(spec):
+        from workbench.engine.metrics.extension import Metrics  # deferred: per job
+
+        extensions.append(Metrics(spec))
     return extensions
 
 

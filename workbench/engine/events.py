@@ -294,6 +294,36 @@ class GpuAssigned(Event):
     reason: str = ""  # why it has none although its type has some ("no GPU: NVIDIA driver not available")
 
 
+# --- metrics -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricSample(Event):
+    """One value of one metric (a MetricDefinition's Name), read from one line of one host's
+    output; `time` is the line's. Host "" when the source does not say (CloudWatch)."""
+
+    metric: str
+    host: str
+    value: float
+
+
+@dataclass(frozen=True)
+class MetricSamples(Event):
+    """The MetricSamples read from one batch of a host's lines (one LogLines), in line
+    order, as (line time, metric, value). They travel and are stored as one event per batch,
+    as the lines are: a host printing thousands of metric lines a second costs a few events."""
+
+    host: str
+    points: tuple[tuple[float, str, float], ...]
+
+    def to_dict(self) -> dict:  # asdict would copy every point: thousands per batch
+        return {"time": self.time, "host": self.host, "points": self.points, "type": self.kind}
+
+    @property
+    def samples(self) -> list[MetricSample]:
+        return [MetricSample(metric, self.host, value, time=moment) for moment, metric, value in self.points]
+
+
 # --- the bus -------------------------------------------------------------------------
 
 Subscriber = Callable[[Event], None]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:
     from workbench.engine.container_user import FolderAccess
     from workbench.engine.docker_backend import DockerJob
-    from workbench.engine.events import Event
+    from workbench.engine.events import Event, LogLines
     from workbench.engine.plan import HostPlan, JobPlan
     from workbench.engine.store import JobPaths
     from workbench.spec.settings import WorkbenchSettings
@@ -44,7 +44,7 @@ class Extension:
     """Hooks, in call order. The defaults do nothing.
 
     One attempt runs prepare -> container_options/before_start (per host) -> started ->
-    host_exited (per host) -> stopped. A spot interruption ends an attempt (stopped is
+    host_exited (per host) -> stopped; `log_lines` gets every batch of output lines. A spot interruption ends an attempt (stopped is
     called, its work drained) and starts the next one on fresh host trees (`ctx.attempt`
     counts them): prepare, ..., stopped again. `close` is called once, at the very end,
     also after errors. Set `adoptable = False` when a new process cannot take over a
@@ -68,6 +68,11 @@ class Extension:
 
     def host_exited(self, ctx: JobContext, host: str) -> None:
         """One host's container exited."""
+
+    def log_lines(self, ctx: JobContext, event: "LogLines") -> None:
+        """A batch of one host's output lines (stdout and stderr), just stored: every line
+        of every host reaches here, in order per host, before `close`. Called from the log
+        pump, off the containers' reading path; keep it quick (readers wait when it lags)."""
 
     def stopped(self, ctx: JobContext) -> None:
         """Every container exited; finish pending work before outputs are uploaded."""

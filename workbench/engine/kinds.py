@@ -57,3 +57,11 @@ class JobKind:
 
     def remove(self, paths: JobPaths, record: dict) -> None:
         raise NotImplementedError
+
+    # --- metrics ---
+
+    def metric_samples(self, paths: JobPaths, record: dict, follow: bool,
+                       stop: Callable[[], bool] | None) -> Iterator[ev.Event]:
+        """The job's metric samples as recorded (MetricSamples or MetricSample events, and a
+        Notice when some cannot be read); `follow` keeps going until the job has ended."""
+        return iter(())

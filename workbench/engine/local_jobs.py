@@ -31,6 +31,7 @@ from workbench.engine.store import (
     create_job_dir,
     hosts_with_logs,
     load_record,
+    read_events,
     remove_job_files,
 )
 from workbench.errors import JobStateError, WorkbenchError
@@ -248,3 +249,11 @@ class LocalJobs(JobKind):
                                 f"(`sm-workbench stop {paths.name}`)")
         remove_leftovers([record], every=0)
         remove_job_files(paths)
+
+    # --- metrics ---
+
+    def metric_samples(self, paths: JobPaths, record: dict, follow: bool,
+                       stop: Callable[[], bool] | None) -> Iterator[ev.Event]:
+        """From the event log, where the runner recorded them as it read the output."""
+        source = self.follow_events(paths, record, 0.2, stop, logs=False) if follow else read_events(paths)
+        return (event for event in source if isinstance(event, (ev.MetricSamples, ev.MetricSample)))

@@ -13,6 +13,7 @@ from workbench.engine import events as ev
 from workbench.engine.channels.records import fold_cache_used, fold_pipe_epoch
 from workbench.engine.checkpoints.status import fold_restored, fold_summary
 from workbench.engine.gpus.record import fold_assigned, fold_sample
+from workbench.engine.metrics import record as metrics_record
 from workbench.engine.times import epoch, iso
 from workbench.spec.settings import WorkbenchSettings
 
@@ -254,4 +255,7 @@ FOLDS: dict[type, Callable[[dict, Any], None]] = {
     ev.CheckpointSummary: fold_summary,
     ev.GpuAssigned: fold_assigned,
     ev.GpuSample: fold_sample,
+    # --- metrics ---
+    ev.MetricSamples: metrics_record.fold_samples,
+    ev.MetricSample: metrics_record.fold_sample,
 }

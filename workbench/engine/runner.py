@@ -111,6 +111,7 @@ class JobRunner:
         self.training_ended: float | None = None
         self.billable = 0.0  # seconds of training, over every spot attempt
         self.adopted_deadline: float | None = None  # MaxRuntime's, as the dead runner said it
+        self._failed_readers: list[Extension] = []
 
     # --- plumbing --------------------------------------------------------------------
 
@@ -126,6 +127,18 @@ class JobRunner:
         self.requests.put("kill" if kill else "stop")
         self.ctx.cancelled.set()
 
+    def _lines_flushed(self, event: ev.LogLines) -> None:
+        """A batch of lines: stored first, then read by the extensions that read output (metrics)."""
+        self.emit(event)
+        for extension in self.extensions:
+            try:
+                extension.log_lines(self.ctx, event)
+            except Exception as err:  # a reader's bug must not stop the lines (the pump's thread)
+                if extension not in self._failed_readers:
+                    self._failed_readers.append(extension)
+                    self.emit(ev.Notice("warning", f"{type(extension).__name__} stopped reading the output: "
+                                                   f"{type(err).__name__}: {err}"))
+
     def _watch_control(self) -> None:
         while not self._watching.is_set():
             for action, details in control.take_requests(self.paths):
@@ -137,7 +150,7 @@ class JobRunner:
     def _attach_store(self, record: dict) -> None:
         self.recorder = JobRecorder(self.paths, record)
         self.bus.subscribe(self.recorder)
-        self.pump = LogPump(self.emit)
+        self.pump = LogPump(self._lines_flushed)
 
     # --- the lifecycle ---------------------------------------------------------------
 
@@ -625,6 +638,8 @@ class JobRunner:
                 for run in self.hosts.values():
                     if run.thread:
                         run.thread.join(timeout=10)
+            if self.pump:
+                self.pump.flush()  # every line reaches the extensions before they close
             self._close_extensions()
             # Containers and the network go while the outputs are packed.
             teardown = threading.Thread(target=self._remove_containers, name="teardown")

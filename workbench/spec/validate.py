@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
+from workbench.spec.metrics import FIELD as METRICS_FIELD
+from workbench.spec.metrics import definition_problems, metric_definitions
 from workbench.spec.model import Shape, request_model
 from workbench.spec.paths import format_path
 from workbench.spec.settings import MAX_SECONDS, WORKBENCH_KEY, setting_default, setting_fields, setting_kind
@@ -476,7 +478,17 @@ def validate(data: dict, *, target: str = "local", base_dir: Path | str | None =
     walker.walk(data, request_model().root, [])
     _cross_field(data, target, walker.add)
     _workbench_section(data, walker.add)
+    _metric_definitions(data, walker.add)
     return walker.problems
+
+
+# --- metrics ---
+
+
+def _metric_definitions(data: dict, add) -> None:
+    """Regexes that do not compile (refused), or that would never give a value (warned)."""
+    for path, message, severity in definition_problems(metric_definitions(data)):
+        add([*METRICS_FIELD, *path], message, severity)
 
 
 def errors(problems: Iterable[Problem]) -> list[Problem]:
