@@ -207,7 +207,7 @@ class Extractor:
                             self._reject(plan.name, captured)
                         else:
                             hits.append((row, index, value))
-        for row, index in searched:
+        for row, index in sorted(searched):  # in line order: the first rejected capture is the example
             match = plans[index].pattern.search(texts[row])
             if match is not None:
                 value = number(match.group(1))
