@@ -42,7 +42,7 @@ async def test_a_finished_job_replays_logs_per_host_and_merged():
         screen = await open_monitor(pilot, "two-hosts")
         assert screen.hosts == ["algo-1", "algo-2"]
         tabs = [str(t.label) for t in screen.query_one("#monitor-tabs", TabbedContent).query("ContentTab")]
-        assert tabs == ["All hosts", "algo-1", "algo-2", "Files", "Checkpoints", "Signals", "Status", "GPU"]
+        assert tabs == ["All hosts", "algo-1", "algo-2", "Files", "Checkpoints", "Signals", "Status", "GPU", "Metrics"]
         merged = screen.query_one("#log-all", HostLog).view.lines
         assert len(merged) == 12 and merged[:2] == ["algo-1: epoch 1/6 loss=0.9", "algo-2: epoch 1/6 loss=0.9"]
         assert screen.query_one("#log-algo-2", HostLog).view.lines[-1] == "algo-2: epoch 6/6 loss=0.4"

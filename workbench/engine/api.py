@@ -49,7 +49,7 @@ __all__ = [
     "import_job", "CheckpointView", "checkpoint_local_path",
     # --- metrics ---
     "metric_samples", "metric_series", "metric_definitions_from", "compare_jobs", "last_run", "sample_output",
-    "preview_metrics", "MetricSeries", "Summary", "Comparison", "Matched", "thinned",
+    "preview_metrics", "PREVIEW_LINES", "MetricSeries", "Summary", "Comparison", "Matched", "thinned",
 ]
 
 # Every kind of job, by the name its record carries in Workbench.Kind.
@@ -338,7 +338,10 @@ def last_run(records: list[dict], spec: dict) -> str | None:
     return metric_reading.last_run(records, spec)
 
 
-def sample_output(name: str, limit: int = metric_reading.PREVIEW_LINES) -> list[tuple[float, str, str]]:
+PREVIEW_LINES = metric_reading.PREVIEW_LINES  # lines of a job's output the composer checks regexes against
+
+
+def sample_output(name: str, limit: int = PREVIEW_LINES) -> list[tuple[float, str, str]]:
     """The first `limit` lines of a job's stored output, every host merged in time order."""
     lines = []
     for line in read_logs(name):

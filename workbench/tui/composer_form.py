@@ -26,6 +26,8 @@ from workbench.tui.widgets.channel_list import ChannelList
 from workbench.tui.widgets.instance_groups_editor import PATH as GROUPS_PATH
 from workbench.tui.widgets.instance_groups_editor import InstanceGroupsEditor
 from workbench.tui.widgets.key_value_editor import KeyValueEditor
+from workbench.tui.widgets.metric_definitions_editor import PATH as METRICS_PATH
+from workbench.tui.widgets.metric_definitions_editor import MetricDefinitionsEditor
 from workbench.tui.widgets.settings_form import SettingsForm
 from workbench.tui.widgets.spec_fields import (
     BoolField, ChoiceField, SpecField, TextField, enum_options, label_words, model_doc,
@@ -176,6 +178,23 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class MetricDefinitions:
+    """AlgorithmSpecification.MetricDefinitions as rows, each regex checked live against
+    the spec's last run. Its own section: AlgorithmSpecification's other members stay in
+    the Algorithm section (`OWN_SECTIONS`)."""
+
+    def members(self) -> tuple[str, ...]:
+        return ()
+
+    def paths(self) -> tuple[str, ...]:
+        return (METRICS_PATH,)
+
+    def compose(self) -> ComposeResult:
+        yield MetricDefinitionsEditor(help="read from every host's stdout and stderr as SageMaker reads them: "
+                                           "the value is the first group ( ), read as a number")
+
+
+@dataclass(frozen=True)
 class Settings:
     """The Workbench settings, generated from their own metadata (see SettingsForm)."""
 
@@ -263,6 +282,7 @@ FORM: tuple[Section, ...] = (
         Text("AlgorithmSpecification.ContainerArguments", "Arguments", placeholder="e.g. --epochs 3",
              help="empty: `train` (with no entrypoint), as SageMaker runs it"),
     )),
+    Section("metrics", "Metrics", (MetricDefinitions(),)),
     Section("hyperparameters", "Hyperparameters", (
         KeyValues("HyperParameters", "Hyperparameters",
                   help="strings to strings; the container reads /opt/ml/input/config/hyperparameters.json"),
@@ -295,10 +315,15 @@ FORM: tuple[Section, ...] = (
 )
 
 SECTION_OF = {member: section.key for section in FORM for member in section.members()}
+# Fields shown in a section other than their top-level member's (the longest path wins).
+OWN_SECTIONS = {METRICS_PATH: "metrics"}
 
 
 def section_for(path: str) -> str:
     """The section that shows a problem at `path` (the YAML for members the form has no field for)."""
+    for own, key in OWN_SECTIONS.items():
+        if path == own or path.startswith((own + ".", own + "[")):
+            return key
     try:
         top = parse_path(path)[0] if path else ""
     except WorkbenchError:

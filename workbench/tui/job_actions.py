@@ -91,6 +91,14 @@ class JobActions:
 
         name: str
 
+    # --- metrics ---
+
+    @dataclass
+    class Compare(Action):
+        """The jobs side by side (hyperparameters, final metrics, curves)."""
+
+        names: list[str]
+
     def __init__(self, app: "WorkbenchApp") -> None:
         self.app = app
 
@@ -219,6 +227,18 @@ class JobActions:
     @carry_out.register(Launched)
     def _launched(self, action: Launched) -> None:
         self.app.job_launched(action.name)
+
+    # --- metrics ---------------------------------------------------------------------
+
+    @carry_out.register(Compare)
+    def _compare(self, action: Compare) -> None:
+        from workbench.tui.screens.compare import CompareScreen  # deferred: a cycle (it is a screen of the app)
+
+        if len(action.names) < 2:
+            self.app.notify("Mark two jobs or more with space, then press c to compare them", severity="warning",
+                            title="Compare")
+            return
+        self.app.push_screen(CompareScreen(action.names))
 
     # --- shared ----------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 from workbench.engine import api
 from workbench.engine import events as ev
 from workbench.engine.record import KIND_LOCAL, is_final, record_kind
+from workbench.engine.times import epoch
 from workbench.errors import JobNotFound, WorkbenchError
 from workbench.tui.commands import ScreenCommands
 from workbench.tui.job_actions import JobActions
@@ -34,6 +35,7 @@ from workbench.tui.widgets.footer import WorkbenchFooter
 from workbench.tui.widgets.gpu_panel import GpuPanel
 from workbench.tui.widgets.host_log import HostLog
 from workbench.tui.widgets.job_header import JobHeader
+from workbench.tui.widgets.metrics_panel import MetricsPanel
 from workbench.tui.widgets.opt_ml_browser import OptMlBrowser
 from workbench.tui.widgets.signal_timeline import SignalTimeline
 from workbench.tui.widgets.status_transitions import StatusTransitions
@@ -53,7 +55,8 @@ class MonitorScreen(Screen):
 The job's status, secondary status, elapsed time and the MaxRuntimeInSeconds deadline
 counting down, then a tab per host plus **All hosts**, and the job's panels: **Files**
 (each host's /opt/ml, with a preview), **Checkpoints**, **Signals** (SIGTERM, exits,
-SIGKILL per host), **Status** (transitions and notices) and **GPU**.
+SIGKILL per host), **Status** (transitions and notices), **GPU** and **Metrics** (the
+MetricDefinitions' values: up/down choose a metric, its chart has one line per host).
 
 Logs follow new lines while you are at the bottom; scroll up to pause (the status line
 counts new lines), **f** follows again. **/** filters lines, **ctrl+f** searches (enter,
@@ -121,6 +124,9 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
                 yield StatusTransitions(self.workbench.clock, id="status")
             with TabPane("GPU", id="tab-gpu"):
                 yield GpuPanel(id="gpu")
+            # --- metrics ---
+            with TabPane("Metrics", id="tab-metrics"):
+                yield MetricsPanel(id="metrics")
         yield WorkbenchFooter()
 
     def on_mount(self) -> None:
@@ -130,6 +136,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         else:
             self.query_one("#monitor-header", JobHeader).show({})
         self.workbench.jobs_changed.subscribe(self, self._history_changed)
+        self.query_one("#metrics", MetricsPanel).attach(self.pump.metric_view)
         self._load_record()
         self._follow()
         self._flush()
@@ -190,6 +197,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         self.refresh_bindings()
         self.query_one("#monitor-header", JobHeader).show(record)
         self.query_one("#checkpoints", CheckpointPanel).configure(record)
+        self.query_one("#metrics", MetricsPanel).set_origin(epoch(record.get("TrainingStartTime")))
         if record_kind(record) != KIND_LOCAL:
             self.query_one("#files", OptMlBrowser).set_unavailable(f"/opt/ml trees are {CLOUD_ONLY}.")
             self.query_one("#gpu", GpuPanel).set_unavailable(f"GPU metrics are {CLOUD_ONLY}.")
@@ -214,6 +222,8 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
             self._show_lines(batch)
             self._show_events(batch.events)
             await self.query_one("#gpu", GpuPanel).apply(batch.events)
+            if batch.metrics:
+                self.query_one("#metrics", MetricsPanel).changed()
         except NoMatches:  # the monitor closed (escape) while a host's tab was being added
             if self in self.app.screen_stack:
                 raise
@@ -309,6 +319,15 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         logs = list(event.pane.query(HostLog))
         if logs:
             logs[0].focus_log()
+
+    # --- metrics ---
+
+    @on(TabbedContent.TabActivated)
+    def _metrics_shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-metrics":
+            panel = self.query_one("#metrics", MetricsPanel)
+            panel.focus_list()
+            panel.redraw_now()
 
     def palette_commands(self):
         yield ("Stop this job", self.action_stop, "SIGTERM now, SIGKILL after the grace period (s)")

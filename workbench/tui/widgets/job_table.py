@@ -37,6 +37,7 @@ class JobTable(DataTable):
         self.clock = clock
         self.records: dict[str, dict] = {}
         self.order: list[str] = []
+        self.marked: list[str] = []  # jobs to compare, in the order they were marked
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
@@ -97,13 +98,27 @@ class JobTable(DataTable):
         spent = elapsed(record, self.clock())
         return human_seconds(spent) if spent is not None else "-"
 
+    # --- metrics: jobs marked to compare ---
+
+    def toggle_mark(self, name: str) -> None:
+        if name in self.marked:
+            self.marked.remove(name)
+        else:
+            self.marked.append(name)
+        if name in self.records:
+            self.update_cell(name, "name", self._name_cell(self.records[name]), update_width=True)
+
+    def _name_cell(self, record: dict) -> str:
+        kind = record_kind(record)
+        mark = "● " if record["TrainingJobName"] in self.marked else ""
+        return mark + record["TrainingJobName"] + ("" if kind == KIND_LOCAL else f" ☁ {kind}")
+
     def _cells(self, record: dict) -> tuple:
         status = record.get("TrainingJobStatus", "?")
         secondary = record.get("SecondaryStatus", "")
         hosts, kinds = resources(record)
-        kind = record_kind(record)
         return (
-            record["TrainingJobName"] + ("" if kind == KIND_LOCAL else f" ☁ {kind}"),
+            self._name_cell(record),
             coloured(self, status, status_colour(status), bold=True),
             coloured(self, secondary, status_colour(secondary)),
             short_date_time(epoch(record.get("CreationTime"))),
