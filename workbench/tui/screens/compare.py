@@ -80,7 +80,7 @@ prints the same table.
         yield WorkbenchFooter()
 
     DEFAULT_CSS = """
-    CompareScreen #compare-table { height: 1fr; min-height: 5; }
+    CompareScreen #compare-table { height: auto; max-height: 60%; min-height: 5; }
     CompareScreen #compare-curves { height: 1fr; min-height: 8; border-top: solid $panel-lighten-2; }
     CompareScreen #compare-metrics { width: 26; height: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
     CompareScreen #compare-chart-box { width: 1fr; height: 1fr; padding-left: 1; }
