@@ -251,7 +251,8 @@ def test_thinned_keeps_each_runs_lowest_and_highest():
 def test_reextract_reads_lines_as_the_engine_would():
     lines = [(1.0, "algo-1", "loss=1"), (1.5, "algo-2", "loss=2"), (2.0, "algo-1", "nothing")]
     events = list(reextract(lines, [{"Name": "loss", "Regex": r"loss=(\d)"}]))
-    assert [(e.host, e.points) for e in events] == [("algo-1", ((1.0, "loss", 1.0),)), ("algo-2", ((1.5, "loss", 2.0),))]
+    assert [(e.host, e.points) for e in events] == [("algo-1", ((1.0, "loss", 1.0),)),
+                                                     ("algo-2", ((1.5, "loss", 2.0),))]
 
 
 def test_preview_says_what_each_regex_finds():

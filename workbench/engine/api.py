@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from workbench.engine import cloud_jobs
 from workbench.engine import events as ev
@@ -23,9 +23,6 @@ from workbench.engine.gpus.sampler import MachineGpus
 from workbench.engine.kinds import JobKind
 from workbench.engine.layout import checkpoint_local_path
 from workbench.engine.local_jobs import LocalJob, LocalJobs, check_ready, launch, remove_damaged
-from workbench.engine.metrics import reading as metric_reading
-from workbench.engine.metrics.compare import Comparison, compare
-from workbench.engine.metrics.reading import Matched
 from workbench.engine.metrics.series import MetricSeries, Summary, thinned
 from workbench.engine.record import is_final, record_kind
 from workbench.engine.store import (
@@ -41,6 +38,10 @@ from workbench.spec import JobSpec, check_spec, read_spec_file
 from workbench.spec.metrics import metric_definitions
 from workbench.storage.cache import ContentCache
 
+if TYPE_CHECKING:  # deferred (types only): reading and comparing metrics is for a few commands
+    from workbench.engine.metrics.compare import Comparison
+    from workbench.engine.metrics.reading import Matched
+
 __all__ = [
     "KINDS", "History", "LocalJob", "check_ready", "launch", "lint_spec", "job_history", "list_jobs",
     "describe_job", "job_paths", "job_spec", "job_events", "job_hosts", "read_logs", "follow_events",
@@ -49,7 +50,7 @@ __all__ = [
     "import_job", "CheckpointView", "checkpoint_local_path",
     # --- metrics ---
     "metric_samples", "metric_series", "metric_definitions_from", "compare_jobs", "last_run", "sample_output",
-    "preview_metrics", "PREVIEW_LINES", "MetricSeries", "Summary", "Comparison", "Matched", "thinned",
+    "preview_metrics", "PREVIEW_LINES", "MetricSeries", "Summary", "thinned",
 ]
 
 # Every kind of job, by the name its record carries in Workbench.Kind.
@@ -292,7 +293,9 @@ def metric_samples(name: str, *, host: str | None = None, definitions: list[dict
         hosts = kind.hosts(paths, record)
         raise WorkbenchError(f"Job {name} has no host {host!r}; its hosts: {', '.join(hosts) or 'none yet'}")
     if definitions is not None:
-        source = metric_reading.reextract(kind.read_logs(paths, record, host, follow, 0.2), definitions)
+        from workbench.engine.metrics.reading import reextract  # deferred: only when reading again
+
+        source = reextract(kind.read_logs(paths, record, host, follow, 0.2), definitions)
     else:
         source = kind.metric_samples(paths, record, follow, stop)
     for event in source:
@@ -322,23 +325,29 @@ def metric_definitions_from(spec: str | Path | None = None, regexes: list[str] |
         if not sep or not metric.strip():
             raise WorkbenchError(f"--regex {text!r}: write NAME=REGEX, e.g. --regex 'train:loss=loss=([0-9.]+)'")
         definitions.append({"Name": metric.strip(), "Regex": regex})
-    return definitions, metric_reading.check_definitions(definitions, source)
+    from workbench.engine.metrics.reading import check_definitions  # deferred: only `metrics --regex`
+
+    return definitions, check_definitions(definitions, source)
 
 
-def compare_jobs(names: list[str]) -> Comparison:
+def compare_jobs(names: list[str]) -> "Comparison":
     """Jobs side by side: hyperparameters (the differing ones flagged) and final metrics."""
     if len(names) < 2:
         raise WorkbenchError("compare needs at least two jobs, e.g. `sm-workbench compare JOB-A JOB-B`")
+    from workbench.engine.metrics.compare import compare  # deferred: only `compare` and its screen
+
     return compare([describe_job(name) for name in dict.fromkeys(names)])
 
 
 def last_run(records: list[dict], spec: dict) -> str | None:
     """The job whose output a spec's metric regexes are checked against in the composer: a
     job of the spec's name, else the newest one that ran the same image and entrypoint."""
-    return metric_reading.last_run(records, spec)
+    from workbench.engine.metrics.reading import last_run as find  # deferred: only the composer's check
+
+    return find(records, spec)
 
 
-PREVIEW_LINES = metric_reading.PREVIEW_LINES  # lines of a job's output the composer checks regexes against
+PREVIEW_LINES = 20_000  # lines of a job's output the composer checks regexes against
 
 
 def sample_output(name: str, limit: int = PREVIEW_LINES) -> list[tuple[float, str, str]]:
@@ -351,7 +360,9 @@ def sample_output(name: str, limit: int = PREVIEW_LINES) -> list[tuple[float, st
     return lines
 
 
-def preview_metrics(lines: list[tuple[float, str, str]], definitions: list[dict]) -> list[Matched]:
+def preview_metrics(lines: list[tuple[float, str, str]], definitions: list[dict]) -> list["Matched"]:
     """What each definition finds in these lines: matches, values, the first few lines."""
-    return metric_reading.preview(lines, definitions)
+    from workbench.engine.metrics.reading import preview  # deferred: only the composer's check
+
+    return preview(lines, definitions)
 

@@ -372,7 +372,8 @@ class CloudMetrics:
         if final:
             for entry in record.get("FinalMetricDataList") or []:
                 name, moment = entry.get("MetricName"), epoch(entry.get("Timestamp"))
-                if name and name not in self.last and moment is not None and isinstance(entry.get("Value"), (int, float)):
+                known = name in self.last or moment is None or not isinstance(entry.get("Value"), (int, float))
+                if name and not known:
                     points.append((moment, name, float(entry["Value"])))
                     self.last[name] = moment
         if points:

@@ -44,11 +44,12 @@ class Extension:
     """Hooks, in call order. The defaults do nothing.
 
     One attempt runs prepare -> container_options/before_start (per host) -> started ->
-    host_exited (per host) -> stopped; `log_lines` gets every batch of output lines. A spot interruption ends an attempt (stopped is
+    host_exited (per host) -> stopped. A spot interruption ends an attempt (stopped is
     called, its work drained) and starts the next one on fresh host trees (`ctx.attempt`
     counts them): prepare, ..., stopped again. `close` is called once, at the very end,
     also after errors. Set `adoptable = False` when a new process cannot take over a
     running attempt (e.g. pipe feeders that lived in the dead process).
+    `log_lines` gets every batch of the containers' output lines, as they are stored.
     """
 
     adoptable = True

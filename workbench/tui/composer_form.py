@@ -18,16 +18,15 @@ from textual.widget import Widget
 from textual.widgets import Label, RadioButton, RadioSet, TextArea
 
 from workbench.errors import WorkbenchError
+from workbench.spec.metrics import FIELD as METRICS_FIELD
 from workbench.spec.model import instance_types, request_model
-from workbench.spec.paths import parse_path
+from workbench.spec.paths import format_path, parse_path
 from workbench.spec.settings import WORKBENCH_KEY, setting_fields
 from workbench.tui.widgets.channel_list import PATH as CHANNELS_PATH
 from workbench.tui.widgets.channel_list import ChannelList
 from workbench.tui.widgets.instance_groups_editor import PATH as GROUPS_PATH
 from workbench.tui.widgets.instance_groups_editor import InstanceGroupsEditor
 from workbench.tui.widgets.key_value_editor import KeyValueEditor
-from workbench.tui.widgets.metric_definitions_editor import PATH as METRICS_PATH
-from workbench.tui.widgets.metric_definitions_editor import MetricDefinitionsEditor
 from workbench.tui.widgets.settings_form import SettingsForm
 from workbench.tui.widgets.spec_fields import (
     BoolField, ChoiceField, SpecField, TextField, enum_options, label_words, model_doc,
@@ -177,6 +176,9 @@ class Resources:
         yield InstanceGroupsEditor(instance_types(), id="groups-editor")
 
 
+METRICS_PATH = format_path(list(METRICS_FIELD))
+
+
 @dataclass(frozen=True)
 class MetricDefinitions:
     """AlgorithmSpecification.MetricDefinitions as rows, each regex checked live against
@@ -190,6 +192,9 @@ class MetricDefinitions:
         return (METRICS_PATH,)
 
     def compose(self) -> ComposeResult:
+        # deferred: its live check (reading a job's output) is only for the composer, not the app's start
+        from workbench.tui.widgets.metric_definitions_editor import MetricDefinitionsEditor
+
         yield MetricDefinitionsEditor(help="read from every host's stdout and stderr as SageMaker reads them: "
                                            "the value is the first group ( ), read as a number")
 

@@ -16,7 +16,6 @@ from workbench.spec.metrics import compile_definitions, definition_problems
 from workbench.spec import Problem
 
 BATCH_LINES = 2000  # lines read again per extraction call
-PREVIEW_LINES = 20_000  # lines of a job's last run the composer checks regexes against
 PREVIEW_EXAMPLES = 5
 
 

@@ -54,7 +54,7 @@ prints the same table.
 
     @dataclass
     class Loaded(Message):
-        comparison: "api.Comparison"
+        comparison: object  # api.compare_jobs's Comparison
         series: dict = field(default_factory=dict)  # job -> MetricSeries
 
     @dataclass
@@ -64,7 +64,7 @@ prints the same table.
     def __init__(self, names: list[str]) -> None:
         super().__init__()
         self.names = list(names)
-        self.comparison: api.Comparison | None = None
+        self.comparison = None  # api.compare_jobs's Comparison, once loaded
         self.series: dict = {}
         self.metrics: list[str] = []
         self.chosen: str | None = None
@@ -141,8 +141,8 @@ prints the same table.
         for row in comparison.hyperparameters:
             values = ["-" if v is None else str(v) for v in row.values]
             if row.differs:
-                table.add_row(coloured(self, "≠", "warning", bold=True), coloured(self, row.name, "warning", bold=True),
-                              *[coloured(self, v, "warning", bold=True) for v in values], key=f"hp-{row.name}")
+                cells = [coloured(self, text, "warning", bold=True) for text in ("≠", row.name, *values)]
+                table.add_row(*cells, key=f"hp-{row.name}")
             else:
                 table.add_row("", row.name, *values, key=f"hp-{row.name}")
         table.add_row("", coloured(self, "Final metrics", "text-accent", bold=True), *[""] * len(comparison.jobs),

@@ -16,9 +16,11 @@ from textual.widgets import Button, Input, Label, Static
 
 from workbench.engine import api
 from workbench.errors import WorkbenchError
+from workbench.spec.metrics import FIELD
+from workbench.spec.paths import format_path
 from workbench.tui.widgets.spec_fields import SpecField
 
-PATH = "AlgorithmSpecification.MetricDefinitions"
+PATH = format_path(list(FIELD))
 CHECK_DELAY = 0.3  # seconds of quiet typing before the regexes are checked again
 EXAMPLE_WIDTH = 60
 

@@ -1,6 +1,7 @@
-"""The monitor's Metrics tab: the job's metrics in a list, the chosen one's chart (one series per host, x = time since training started) with each
-host's last, min, max and count beside it. Live while the job runs, replayed for a
-finished one: the values come from the monitor's event pump, read at most twice a second.
+"""The monitor's Metrics tab: the job's metrics in a list, the chosen one's chart (one
+series per host, x = time since training started) with each host's last, min, max and
+count beside it. Live while the job runs, replayed for a finished one: the values come
+from the monitor's event pump, read at most twice a second.
 
 The chart (textual-plot, numpy) is imported in a thread the first time there is something
 to draw, so opening the monitor costs nothing more until then.
@@ -128,8 +129,9 @@ class MetricsPanel(Vertical):
         self.query_one("#metrics-body").display = True
         hosts = [s for s in view.summaries if s.metric == metric]
         count = sum(s.count for s in hosts)
-        self.query_one("#metric-title", Static).update(escape(
-            f"{metric} · {len(hosts)} host{'s' if len(hosts) != 1 else ''} · {count:,} value{'s' if count != 1 else ''}"))
+        plural = ("s" if len(hosts) != 1 else "", "s" if count != 1 else "")
+        self.query_one("#metric-title", Static).update(
+            escape(f"{metric} · {len(hosts)} host{plural[0]} · {count:,} value{plural[1]}"))
         self.query_one("#metric-stats", Static).update(stats_table(view.summaries, metric))
         origin = self.origin or min((times[0] for times, _ in view.curves.values() if times), default=0.0)
         curves = [(host_label(host), [t - origin for t in times], values)
