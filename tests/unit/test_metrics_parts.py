@@ -285,3 +285,52 @@ def test_compare_flags_the_differing_hyperparameters():
         ("epochs", ("3", "3"), False), ("lr", ("0.1", "0.01"), True), ("seed", (None, "1"), True)]
     assert [(r.name, r.values) for r in comparison.metrics] == [("loss", (0.5, None))]
     assert comparison.to_dict()["DifferingHyperParameters"] == ["lr", "seed"]
+
+
+# --- the command line, before anything runs ------------------------------------------------
+
+BAD_REGEX = """\
+TrainingJobName: bad-regex
+AlgorithmSpecification:
+  TrainingImage: sm-workbench/shell:latest
+  MetricDefinitions:
+    - {Name: "train:loss", Regex: "loss=([0-9.]+"}
+    - {Name: "epoch", Regex: "epoch \\\\d+"}
+ResourceConfig: {InstanceType: ml.m5.large, InstanceCount: 1}
+"""
+
+
+def test_validate_and_run_refuse_a_regex_that_does_not_compile_in_one_line_each(tmp_path, capsys):
+    from workbench.cli import main
+
+    spec = tmp_path / "job.yaml"
+    spec.write_text(BAD_REGEX)
+    assert main(["validate", str(spec)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert f"{spec}: AlgorithmSpecification.MetricDefinitions[0].Regex: does not compile as a regular expression: " \
+           "missing ), unterminated subpattern at position 5" in err
+    assert any(line.startswith(f"{spec}: warning: AlgorithmSpecification.MetricDefinitions[1].Regex: 'epoch' has "
+                               "no capture group") for line in err)
+    assert main(["validate", str(spec), "--target", "sagemaker", "--set",
+                 "AlgorithmSpecification.MetricDefinitions[0].Regex=loss=([0-9.]+)"]) == 2  # other problems only
+    assert "MetricDefinitions[0]" not in capsys.readouterr().err
+    assert main(["run", str(spec)]) == 2  # refused before any container
+    assert "MetricDefinitions[0].Regex: does not compile" in capsys.readouterr().err
+
+
+def test_the_monitors_pump_folds_metric_values_apart_from_its_bounded_events():
+    from workbench.tui.pump import EventPump
+
+    pump = EventPump(max_events=10)
+    pump.feed(ev.JobCreated("j", "arn", ("algo-1",)))
+    for i in range(1000):
+        pump.feed(ev.MetricSamples("algo-1", ((float(i), "loss", 1.0 / (i + 1)),), time=float(i)))
+    batch = pump.drain()
+    assert batch.metrics and [type(e).__name__ for e in batch.events] == ["JobCreated"]  # nothing pushed out
+    view = pump.metric_view("loss", 40)
+    assert view.metrics == ["loss"] and view.samples == 1000
+    (summary,) = view.summaries
+    assert (summary.count, summary.last, summary.high) == (1000, 0.001, 1.0)
+    times, values = view.curves["algo-1"]
+    assert len(times) <= 40 and 1.0 in values
+    assert pump.drain() is None  # nothing new since

@@ -289,7 +289,7 @@ def metric_samples(name: str, *, host: str | None = None, definitions: list[dict
     or, with `definitions`, read again from its stored output with those. `host` keeps
     one host's (and values no host is known for); `follow` goes on until the job ends."""
     paths, record, kind = _job(name)
-    if host is not None and host not in kind.hosts(paths, record):
+    if host is not None and not follow and host not in kind.hosts(paths, record):
         hosts = kind.hosts(paths, record)
         raise WorkbenchError(f"Job {name} has no host {host!r}; its hosts: {', '.join(hosts) or 'none yet'}")
     if definitions is not None:
