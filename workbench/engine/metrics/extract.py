@@ -165,6 +165,8 @@ class Extractor:
     def __post_init__(self) -> None:
         self._plans = [_Plan(d.name, d.pattern, shortcut(d.pattern)) for d in self.definitions if d.usable]
         self._everywhere = [i for i, plan in enumerate(self._plans) if plan.shortcut.literal is None]
+        self._in_place = [plan.pattern.match if plan.shortcut.prefixed else None for plan in self._plans]
+        self._names = [plan.name for plan in self._plans]
         self._groups = group_literals([(i, plan.shortcut.literal) for i, plan in enumerate(self._plans)
                                        if plan.shortcut.literal])
 
@@ -183,28 +185,30 @@ class Extractor:
         if self._groups:
             joined = "\n".join(texts)
             ends = list(accumulate(len(text) + 1 for text in texts))  # just past each line's newline
-            done: set[int] = set()
-            width = len(plans)
+            done = [-1] * len(plans)  # per definition, the last row it gave a value for
+            in_place = self._in_place  # per definition: its pattern's match method, or None (search the line)
             for group in self._groups:
                 also = group.also
                 for position, literal in self._occurrences(group, joined, ends):
                     row = bisect_right(ends, position)
                     for index in also[literal]:
-                        plan = plans[index]
-                        if not plan.shortcut.prefixed:
+                        match_at = in_place[index]
+                        if match_at is None:
                             searched.add((row, index))
                             continue
-                        key = row * width + index
-                        if key in done:
+                        if done[index] == row:
                             continue
-                        match = plan.pattern.match(joined, position, ends[row] - 1)  # as if the line ended there
+                        match = match_at(joined, position, ends[row] - 1)  # as if the line ended there
                         if match is None:
                             continue
-                        done.add(key)
+                        done[index] = row
                         captured = match.group(1)
-                        value = number(captured)
-                        if value is None:
-                            self._reject(plan.name, captured)
+                        try:
+                            value = float(captured)
+                        except (TypeError, ValueError):
+                            value = None
+                        if value is None or value - value != 0.0 or "_" in captured:  # as `number` reads it
+                            self._reject(plans[index].name, captured)
                         else:
                             hits.append((row, index, value))
         for row, index in sorted(searched):  # in line order: the first rejected capture is the example
@@ -218,14 +222,14 @@ class Extractor:
         if not hits:
             return []
         hits.sort()
-        return [(lines[row][0], plans[index].name, value) for row, index, value in hits]
+        names = self._names
+        return [(lines[row][0], names[index], value) for row, index, value in hits]
 
     @staticmethod
     def _occurrences(group: _Group, joined: str, ends: list[int]) -> Iterator[tuple[int, str]]:
         """(position, literal) wherever one of the group's literals occurs, the longest there."""
         if not group.nested:  # occurrences cannot overlap: the regex engine scans for them
-            for found in group.which.finditer(joined):
-                yield found.start(), found.group()
+            yield from ((found.start(), found.group()) for found in group.which.finditer(joined))
             return
         find, which, anchor = joined.find, group.which.match, group.anchor
         position = find(anchor)
