@@ -140,3 +140,17 @@ def test_stop_confirmation(snap_compare, history, size):
         still(pilot.app)
 
     assert snap_compare(app(), terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_monitor_tensorboard_tab(snap_compare, history, size):
+    from tests.tui.test_monitor import synced_job
+
+    synced_job("tb-snapshot")
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, MonitorScreen) and pilot.app.screen.replayed
+                       and bool(pilot.app.screen.query("#synced-tensorboard")))
+        await monitor_ready(pilot, "tab-synced-tensorboard")
+
+    assert snap_compare(app(job="tb-snapshot"), terminal_size=size, run_before=ready)

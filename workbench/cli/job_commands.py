@@ -62,7 +62,8 @@ def _run_spec(spec, detach: bool) -> int:
 
     printer = TerminalPrinter()
     for warning in spec.warnings:
-        print(warning.format(str(spec.source or "spec")), file=sys.stderr)
+        if not warning.not_emulated or detach:  # a foreground run's notices say those at its start
+            print(warning.format(str(spec.source or "spec")), file=sys.stderr)
     job = launch(spec, detach=detach, subscribers=[printer])
     if detach:
         print(job.name)

@@ -98,14 +98,15 @@ class TerminalPrinter:
         elif isinstance(event, ev.SignalOutcome):
             self.note(signal_summary(event), "info" if not event.killed else "warning")
         elif isinstance(event, ev.AttemptStarted):
-            self.note(f"spot: attempt {event.attempt} starts after the interruption", "warning")
+            self.note(f"spot: attempt {event.attempt} starts after the interruption" if event.reason == "Interrupted"
+                      else f"retry: attempt {event.attempt} starts after {event.reason}", "warning")
         elif isinstance(event, ev.OutputsUploaded):
             self.note(f"outputs: {event.model_artifacts} ({event.files} files, {human_bytes(event.bytes)})")
         elif isinstance(event, ev.CheckpointsRestored):
             self.note(f"{event.host}: checkpoints restored from {event.source}: {event.files} files, "
                       f"{human_bytes(event.bytes)} in {event.seconds:.2f} s")
         elif isinstance(event, ev.CheckpointSummary) and event.final:
-            self.note(f"checkpoints: {event.synced} of {event.files} files synced ({human_bytes(event.bytes)}), "
+            self.note(f"{event.sync}: {event.synced} of {event.files} files synced ({human_bytes(event.bytes)}), "
                       f"{event.deleted} deleted" + (f", {event.pending} NOT synced" if event.pending else ""),
                       "warning" if event.pending else "info")
 
@@ -130,6 +131,8 @@ def summary_lines(record: dict) -> list[str]:
     if bench.get("Interruptions"):
         lines.append(f"Spot:       {len(bench['Interruptions'])} interruption(s), billable "
                      f"{record.get('BillableTimeInSeconds', 0)} s of {record.get('TrainingTimeInSeconds', 0)} s")
+    if bench.get("Retries"):
+        lines.append(f"Retries:    {len(bench['Retries'])} after internal errors (RetryStrategy)")
     for index, row in enumerate(bench.get("SignalTimeline") or []):
         lines.append(("Signals:    " if index == 0 else "            ") + row["Summary"])
     if record.get("FailureReason"):

@@ -21,7 +21,7 @@ from workbench.engine.container_files import Peek, is_real_folder, peek
 from workbench.engine.gpus import record as gpu_record
 from workbench.engine.gpus.sampler import MachineGpus
 from workbench.engine.kinds import JobKind
-from workbench.engine.layout import checkpoint_local_path
+from workbench.engine.checkpoints.synced import LABELS, checkpoint_local_path, synced_folders
 from workbench.engine.local_jobs import LocalJob, LocalJobs, check_ready, launch, remove_damaged
 from workbench.engine.record import is_final, record_kind
 from workbench.engine.store import (
@@ -32,6 +32,7 @@ from workbench.engine.store import (
     read_events,
     read_history,
 )
+from workbench.engine.warm_pools import store as pool_store
 from workbench.errors import JobStateError, RecordDamaged, WorkbenchError
 from workbench.spec import JobSpec, check_spec, read_spec_file
 from workbench.storage.cache import ContentCache
@@ -42,6 +43,8 @@ __all__ = [
     "stop_job", "interrupt_job", "wait_for_job", "remove_job", "rerun_spec", "job_kind", "job_gpus",
     "machine_gpus", "peek_host_file", "is_host_folder", "cache_stats", "clear_cache", "submit", "upload",
     "import_job", "CheckpointView", "checkpoint_local_path",
+    # --- the rest of the training contract ---
+    "list_pools", "terminate_pool", "synced_folders", "sync_label",
 ]
 
 # Every kind of job, by the name its record carries in Workbench.Kind.
@@ -268,3 +271,22 @@ def import_job(name: str, *, output: str | None = None, force: bool = False, his
         if why_not:
             imported.warnings.append(why_not)
     return imported
+
+
+# --- warm pools (the rest of the training contract) -----------------------------------
+
+
+def list_pools() -> list:
+    """Every warm pool (`warm_pools.store.PoolView`), newest first; expired ones are
+    terminated as they are read, whether or not a process ran when they expired."""
+    return pool_store.list_pools()
+
+
+def terminate_pool(name: str):
+    """Terminate a warm pool named by its id or by a job that used it; its cache goes too."""
+    return pool_store.terminate(name)
+
+
+def sync_label(sync: str) -> str:
+    """How viewers title a synced folder (Checkpoints, TensorBoard, Debugger, Profiler)."""
+    return LABELS.get(sync, sync)

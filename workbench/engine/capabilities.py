@@ -6,8 +6,10 @@ checkpoint sync (watchfiles) or GPU sampling."""
 
 from __future__ import annotations
 
+from workbench.engine.checkpoints.synced import synced_folders
 from workbench.engine.extension import Extension
 from workbench.engine.plan import JobPlan
+from workbench.engine.warm_pools.store import has_pools, keep_alive, match_key
 from workbench.errors import WorkbenchError
 from workbench.spec.settings import WorkbenchSettings
 
@@ -35,10 +37,14 @@ def extensions_for(spec: dict, plan: JobPlan, settings: WorkbenchSettings) -> li
     if fs_channels:
         extensions.append(FileSystemChannels(fs_channels, dict(settings.FileSystems)))
     extensions.extend(streamed_channel_extensions(streamed))
-    if (spec.get("CheckpointConfig") or {}).get("S3Uri"):
-        from workbench.engine.checkpoints.extension import Checkpoints  # deferred: per job
+    if synced_folders(spec):  # checkpoints, TensorBoard, debugger and profiler output
+        from workbench.engine.checkpoints.extension import folder_syncs  # deferred: per job
 
-        extensions.append(Checkpoints(spec))
+        extensions.extend(folder_syncs(spec))
+    if match_key(spec) is not None and (keep_alive(spec) or has_pools()):  # it may keep or reuse a pool
+        from workbench.engine.warm_pools.extension import WarmPool  # deferred: per job
+
+        extensions.append(WarmPool())
     return extensions
 
 

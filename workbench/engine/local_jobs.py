@@ -33,6 +33,7 @@ from workbench.engine.store import (
     load_record,
     remove_job_files,
 )
+from workbench.engine.warm_pools.store import job_warm_pool
 from workbench.errors import JobStateError, WorkbenchError
 from workbench.fileio import write_json_atomic
 from workbench.paths import state_dir
@@ -168,6 +169,15 @@ class LocalJobs(JobKind):
 
     def after_listing(self, records: list[dict]) -> None:
         remove_leftovers(records)
+
+    def describe(self, paths: JobPaths, record: dict) -> dict:
+        """With the WarmPoolStatus the pool has now: reused by a later job, expired, terminated."""
+        record = self.current(paths, record)
+        if is_final(record) and record.get("WarmPoolStatus"):
+            status = job_warm_pool(paths.name)
+            if status is not None:
+                record = {**record, "WarmPoolStatus": status}
+        return record
 
     def hosts(self, paths: JobPaths, record: dict) -> list[str]:
         hosts = list((record.get("Workbench") or {}).get("Hosts") or {})

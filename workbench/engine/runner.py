@@ -32,10 +32,12 @@ from workbench.engine.outputs import failure_reason, pack_and_upload
 from workbench.engine.plan import HostPlan, make_plan, natural_key
 from workbench.engine.record import epoch, new_record
 from workbench.engine.store import JobPaths, JobRecorder, load_record, log_boundary
-from workbench.errors import WorkbenchError
+from workbench.errors import StorageError, WorkbenchError
 from workbench.paths import state_dir
 from workbench.spec.settings import WorkbenchSettings
+from workbench.spec.unemulated import unhonoured
 
+INTERNAL = "InternalServerError"  # the failures SageMaker's RetryStrategy retries
 POLL_SECONDS = 0.05
 ENGINE_RETRY_SECONDS = 1.0  # between attempts to reach an engine that went away
 LOST_MARGIN = 2.0  # an exit this close before the engine was lost counts as during the outage
@@ -111,6 +113,8 @@ class JobRunner:
         self.training_ended: float | None = None
         self.billable = 0.0  # seconds of training, over every spot attempt
         self.adopted_deadline: float | None = None  # MaxRuntime's, as the dead runner said it
+        self._network_up = False  # the job's network and holders (kept by spot restarts, made again by retries)
+        self.retries = 0  # RetryStrategy: attempts started again after an internal error
 
     # --- plumbing --------------------------------------------------------------------
 
@@ -151,11 +155,19 @@ class JobRunner:
         self._created = created
         lint = threading.Thread(target=self._lint, name="lint", daemon=True)
         lint.start()
+        for item in unhonoured(self.spec):  # said once, before anything runs
+            self.emit(ev.Notice("warning", item.line()))
         try:
             self.set_status("InProgress", "Starting")
             while True:
-                self._setup()
-                self._train()
+                try:
+                    self._setup()
+                    self._train()
+                except _Cancelled:
+                    raise
+                except Exception as err:
+                    if not self._attempt_failed(err):
+                        raise
                 if not self._should_restart():
                     break
                 self._restart()
@@ -207,6 +219,9 @@ class JobRunner:
                 + f"; its outputs were saved. Rerun it with `sm-workbench rerun {self.name}`"
             )
             return self._finish(watcher)
+        bench = record.get("Workbench") or {}
+        self.ctx.attempt = int(bench.get("Attempt") or 1)
+        self.retries = len(bench.get("Retries") or [])
         self.training_started = epoch(record.get("TrainingStartTime")) or time.time()
         self.adopted_deadline = epoch((record.get("Workbench") or {}).get("MaxRuntimeDeadline"))
         signals = self._resume_stop(record)
@@ -244,9 +259,9 @@ class JobRunner:
         Returns this attempt's signals."""
         bench = record.get("Workbench") or {}
         signals = bench.get("Signals") or []
-        interruptions = bench.get("Interruptions") or []
-        if interruptions:  # only this attempt's: earlier ones were spot interruptions
-            since = epoch(interruptions[-1]["Time"]) or 0.0
+        restarts = (bench.get("Interruptions") or []) + (bench.get("Retries") or [])
+        if restarts:  # only this attempt's: earlier ones were spot interruptions or retries
+            since = max(epoch(r["Time"]) or 0.0 for r in restarts)
             signals = [s for s in signals if (epoch(s["Time"]) or 0.0) >= since]
         terms = [s for s in signals if s["Signal"] == "SIGTERM"]
         hosts = bench.get("Hosts") or {}
@@ -280,11 +295,12 @@ class JobRunner:
             self.ctx.access = folder_access(self.client, self.spec["AlgorithmSpecification"]["TrainingImage"])
         private_folder(self.paths.root / "hosts")  # no other user of this machine reaches the trees
         for host in self.plan.hosts:
-            write_host_tree(self.paths.opt_ml(host.name), self.spec, self.plan, host, self.ctx.access)
+            write_host_tree(self.paths.opt_ml(host.name), self.spec, self.plan, host, self.ctx.access,
+                            arn=self.arn, attempt=self.ctx.attempt)
         # The network and the holders come up while the data is staged (once: a spot
         # restart keeps them, so every host keeps its identity).
         with ThreadPoolExecutor(max_workers=1) as pool:
-            network = pool.submit(self._start_network if self.ctx.attempt == 1 else lambda: None)
+            network = pool.submit(self._start_network if not self._network_up else lambda: None)
             try:
                 self._check_cancel()
                 self.set_status("InProgress", "Downloading")
@@ -304,6 +320,7 @@ class JobRunner:
         if len(self.plan.hosts) > 1:
             self.docker.start_holders(self.plan.host_names, cancelled=self._stop_requested,
                                       started=lambda host, holder: setattr(self.hosts[host], "holder", holder))
+        self._network_up = True
 
     def _check_cancel(self) -> None:
         while not self.requests.empty():
@@ -357,6 +374,8 @@ class JobRunner:
         return self.training_started + float(schedule[self.ctx.attempt - 1])
 
     def _should_restart(self) -> bool:
+        if self._retryable():
+            return True
         if self.stop_reason != "Interrupted" or self.failure:
             return False
         if self._max_wait_passed():
@@ -364,9 +383,67 @@ class JobRunner:
             return False
         return True
 
+    # --- retries (RetryStrategy) -------------------------------------------------------
+
+    @property
+    def max_retries(self) -> int:
+        return int((self.spec.get("RetryStrategy") or {}).get("MaximumRetryAttempts") or 0)
+
+    def _retryable(self) -> bool:
+        """SageMaker retries a job that failed for an internal reason (InternalServerError),
+        never for the algorithm's own error or the client's; nor a job being stopped."""
+        if not self.failure.startswith(INTERNAL) or self.stop_reason or self.ctx.cancelled.is_set():
+            return False
+        if self.retries >= self.max_retries:
+            if self.max_retries:
+                one = self.max_retries == 1
+                self.emit(ev.Notice("error", f"RetryStrategy: the {self.max_retries} retr{'y' if one else 'ies'} "
+                                             f"allowed {'is' if one else 'are'} used up"))
+            return False
+        return True
+
+    def _attempt_failed(self, err: Exception) -> bool:
+        """An attempt raised instead of ending: record why. True when the job may go on
+        (a retry, if RetryStrategy allows it); False to let the error end the job."""
+        if isinstance(err, WorkbenchError):
+            if self.ctx.cancelled.is_set() or not (isinstance(err, StorageError) and err.server_side):
+                return False  # a stop cutting staging short, or the client's own error
+            self.failure = self.failure or f"{INTERNAL}: {err}"
+            self.emit(ev.Notice("error", f"{INTERNAL}: {err}"))
+        else:
+            self._internal_error(err)  # a container that could not be made, the engine gone, a bug
+        self._end_attempt_now()
+        return True
+
+    def _end_attempt_now(self) -> None:
+        """After an attempt raised: no container of it runs on, and the synced folders drain."""
+        self._stop_everything_now()
+        for run in self.hosts.values():
+            if run.thread:
+                run.thread.join(timeout=10)
+        for extension in self.extensions:
+            try:
+                extension.stopped(self.ctx)
+            except Exception as err:  # the attempt failed already; this one only adds to the log
+                self._internal_error(err)
+
     def _restart(self) -> None:
-        """After a spot interruption: new host trees, fresh containers, the same identities."""
-        self._remove_training_containers()
+        """After a spot interruption or an internal error: new host trees, fresh containers,
+        the same identities (a retry makes the job's network and holders again too: the
+        engine that failed may have taken them down)."""
+        retry = bool(self.failure)
+        if retry:
+            failure, self.failure = self.failure, ""
+            self.retries += 1
+            try:
+                self.docker.remove_all()
+            except Exception as err:  # the engine may still be away; the next attempt finds out
+                self._internal_error(err, fails=False)
+            self._network_up = False
+            for run in self.hosts.values():
+                run.holder = None
+        else:
+            self._remove_training_containers()
         attempt = self.ctx.attempt
         archive = self.paths.root / "attempts" / str(attempt)
         archive.mkdir(parents=True, exist_ok=True)
@@ -379,6 +456,13 @@ class JobRunner:
         for run in self.hosts.values():
             run.container, run.running, run.exit_code, run.thread, run.skipped = None, False, None, None, False
             run.signals, run.signal_times = [], []
+        if retry:
+            self.emit(ev.AttemptStarted(self.ctx.attempt, INTERNAL, failure=failure[:1024]))
+            self.emit(ev.Notice("warning", f"RetryStrategy: retry {self.retries} of {self.max_retries} after "
+                                           f"{failure[:300]}"))
+            self.set_status("InProgress", "Starting", f"Retrying the training job after an internal error "
+                                                       f"(retry {self.retries} of {self.max_retries})")
+            return
         self.emit(ev.AttemptStarted(self.ctx.attempt))
         self.set_status("InProgress", "Starting", "Restarting training after the spot interruption")
 
@@ -601,14 +685,15 @@ class JobRunner:
 
     # --- the end ---------------------------------------------------------------------
 
-    def _internal_error(self, err: Exception) -> None:
+    def _internal_error(self, err: Exception, fails: bool = True) -> None:
         text = traceback.format_exc()
         try:
             with open(self.paths.root / "engine-error.log", "a", encoding="utf-8") as handle:
                 handle.write(text + "\n")
         except OSError:
             pass
-        self.failure = self.failure or f"InternalServerError: {type(err).__name__}: {err}"
+        if fails:
+            self.failure = self.failure or f"{INTERNAL}: {type(err).__name__}: {err}"
         self.emit(ev.Notice("error", f"sm-workbench error: {type(err).__name__}: {err} (details in engine-error.log)"))
 
     def _stop_everything_now(self) -> None:
@@ -639,6 +724,11 @@ class JobRunner:
             else:
                 teardown.join()
         status, secondary = self._final_status()
+        for extension in self.extensions:
+            try:
+                extension.finished(self.ctx, status, self.failure)
+            except Exception as err:  # the outcome stands; the error is logged and noted
+                self._internal_error(err, fails=False)
         model = (self.recorder.record.get("ModelArtifacts") or {}).get("S3ModelArtifacts", "") if self.recorder else ""
         if self.pump:
             self.pump.close()

@@ -22,8 +22,16 @@ DEFAULT_MAX_RUNTIME = 86400
 TARGETS = ("local", "sagemaker")
 
 
+PLACEHOLDER_ROLE = "sm-workbench-local"
+
+
 def placeholder_role(account: str) -> str:
-    return f"arn:aws:iam::{account}:role/sm-workbench-local"
+    return f"arn:aws:iam::{account}:role/{PLACEHOLDER_ROLE}"
+
+
+def is_placeholder_role(role: str) -> bool:
+    """The role `resolve` fills in for local runs, not one the user gave."""
+    return role.endswith(f":role/{PLACEHOLDER_ROLE}")
 
 
 def base_name_from_image(image: str) -> str:
@@ -69,7 +77,9 @@ def _absolute_uris(data: dict, base_dir: Path | None) -> None:
             s3 = ((channel.get("DataSource") or {}).get("S3DataSource")) if isinstance(channel.get("DataSource"), dict) else None
             if isinstance(s3, dict):
                 fix(s3, "S3Uri")
-    for section, key in (("OutputDataConfig", "S3OutputPath"), ("CheckpointConfig", "S3Uri")):
+    for section, key in (("OutputDataConfig", "S3OutputPath"), ("CheckpointConfig", "S3Uri"),
+                         ("TensorBoardOutputConfig", "S3OutputPath"), ("DebugHookConfig", "S3OutputPath"),
+                         ("ProfilerConfig", "S3OutputPath")):
         if isinstance(data.get(section), dict):
             fix(data[section], key)
 
@@ -97,15 +107,8 @@ def resolve(
         if key in spec:
             spec[key] = _stringify_map(spec[key])
 
-    resources = spec.setdefault("ResourceConfig", {})
-    if isinstance(resources, dict):
-        if not resources.get("InstanceGroups"):
-            resources.setdefault("InstanceType", DEFAULT_INSTANCE_TYPE)
-            resources.setdefault("InstanceCount", 1)
-        resources.setdefault("VolumeSizeInGB", DEFAULT_VOLUME_GB)
-    stopping = spec.setdefault("StoppingCondition", {})
-    if isinstance(stopping, dict):
-        stopping.setdefault("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)
+    if spec.get("ServerlessJobConfig") is None:  # a serverless job's resources and time are SageMaker's to pick
+        _fill_resources(spec)
 
     if target == "local":
         spec.setdefault("RoleArn", placeholder_role(str(settings.AccountId)))
@@ -115,6 +118,26 @@ def resolve(
             spec["OutputDataConfig"] = output
         _absolute_uris(spec, Path(base_dir) if base_dir else None)
     return spec
+
+
+def _fill_resources(spec: dict) -> None:
+    resources = spec.setdefault("ResourceConfig", {})
+    if isinstance(resources, dict):
+        if not resources.get("InstanceGroups") and not resources.get("InstancePreferences"):
+            resources.setdefault("InstanceType", DEFAULT_INSTANCE_TYPE)  # the API refuses both beside either
+            resources.setdefault("InstanceCount", 1)
+        elif resources.get("InstancePreferences") and not _counts_per_preference(resources):
+            resources.setdefault("InstanceCount", 1)
+        resources.setdefault("VolumeSizeInGB", DEFAULT_VOLUME_GB)
+    stopping = spec.setdefault("StoppingCondition", {})
+    if isinstance(stopping, dict):
+        stopping.setdefault("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)
+
+
+def _counts_per_preference(resources: dict) -> bool:
+    """InstancePreferences give their own InstanceCount (then ResourceConfig must not)."""
+    preferences = resources.get("InstancePreferences")
+    return isinstance(preferences, list) and any(isinstance(p, dict) and "InstanceCount" in p for p in preferences)
 
 
 def cloud_request(spec: dict) -> dict:

@@ -16,7 +16,9 @@ from typing import Any, Iterable
 
 from workbench.spec.model import Shape, request_model
 from workbench.spec.paths import format_path
+from workbench.spec.resolve import is_placeholder_role
 from workbench.spec.settings import MAX_SECONDS, WORKBENCH_KEY, setting_default, setting_fields, setting_kind
+from workbench.spec.unemulated import unhonoured
 from workbench.storage.uri import is_local, local_path
 
 TARGETS = ("local", "sagemaker")
@@ -33,6 +35,7 @@ class Problem:
     path: str
     message: str
     severity: str = "error"  # "error" or "warning"
+    not_emulated: bool = False  # a member a local run does not honour (the runner says so again)
 
     def format(self, source: str = "spec") -> str:
         where = f"{self.path}: " if self.path else ""
@@ -275,23 +278,38 @@ def _cross_field(data: dict, target: str, add) -> None:
     groups = resources.get("InstanceGroups") if isinstance(resources.get("InstanceGroups"), list) else None
     algo = data.get("AlgorithmSpecification") if isinstance(data.get("AlgorithmSpecification"), dict) else None
 
+    serverless = data.get("ServerlessJobConfig") is not None
+    if serverless and target == "local":
+        add(["ServerlessJobConfig"], "a serverless job runs SageMaker's own customization or evaluation of "
+            "BaseModelArn, with no training image of yours, so it cannot run on this machine; send it to "
+            "SageMaker with `sm-workbench submit`")
     if algo is None:
-        add(["AlgorithmSpecification"], "is required: give at least TrainingImage (and TrainingInputMode)")
+        if not serverless:
+            add(["AlgorithmSpecification"], "is required: give at least TrainingImage (and TrainingInputMode)")
     elif not algo.get("TrainingImage") and not algo.get("AlgorithmName"):
         add(["AlgorithmSpecification", "TrainingImage"], "is required: the Docker image that runs the training")
     elif target == "local" and not algo.get("TrainingImage"):
         add(["AlgorithmSpecification", "AlgorithmName"],
             "marketplace algorithms cannot run locally; give TrainingImage instead")
 
+    preferences = resources.get("InstancePreferences")
+    preferences = preferences if isinstance(preferences, list) else None
     if groups:
         for member in ("InstanceType", "InstanceCount"):
             if member in resources:
                 add(["ResourceConfig", member],
                     "cannot be combined with InstanceGroups; set the type and count on each instance group instead")
-    elif target == "sagemaker":
+    elif preferences:
+        _instance_preferences(data, resources, preferences, add)
+    elif target == "sagemaker" and not serverless:
         for member in ("InstanceType", "InstanceCount"):
             if member not in resources:
                 add(["ResourceConfig", member], "is required when ResourceConfig has no InstanceGroups")
+    for member in ("SelectedInstanceType", "SelectedInstanceCount"):
+        if member in resources:
+            add(["ResourceConfig", member], "is read-only: DescribeTrainingJob reports the instance type SageMaker "
+                "chose from InstancePreferences, CreateTrainingJob does not accept it; remove it")
+    _warm_pool(data, resources, groups, add)
 
     group_names: list[str] = []
     for index, group in enumerate(groups or []):
@@ -336,6 +354,10 @@ def _cross_field(data: dict, target: str, add) -> None:
         if _get(channel, "DataSource", "FileSystemDataSource") and mode != "File":
             add(["InputDataConfig", index, "InputMode"],
                 f"file system channels use File mode, not {mode}")
+        if _get(channel, "DataSource", "DatasetSource") is not None and target == "local":
+            add(["InputDataConfig", index, "DataSource", "DatasetSource"],
+                "a SageMaker Hub dataset cannot be read on this machine; give the channel's data as "
+                "S3DataSource (an s3:// URI or a local path) to run it here")
         source = _get(channel, "DataSource")
         if isinstance(source, dict) and not any(source.get(k) for k in ("S3DataSource", "FileSystemDataSource", "DatasetSource")):
             add(["InputDataConfig", index, "DataSource"], "needs S3DataSource (an s3:// URI or local path) or FileSystemDataSource")
@@ -345,7 +367,7 @@ def _cross_field(data: dict, target: str, add) -> None:
                 "is missing: with instance groups, either every channel names InstanceGroupNames or none does")
 
     role = data.get("RoleArn")
-    if target == "sagemaker" and isinstance(role, str) and role.endswith(":role/sm-workbench-local"):
+    if target == "sagemaker" and isinstance(role, str) and is_placeholder_role(role):
         add(["RoleArn"], f"{role!r} is sm-workbench's stand-in for local runs; give the IAM role SageMaker runs "
                          "the job as, e.g. arn:aws:iam::123456789012:role/SageMakerRole")
 
@@ -367,6 +389,54 @@ def _cross_field(data: dict, target: str, add) -> None:
                 f"{max_wait} is less than MaxRuntimeInSeconds ({max_runtime}); it must be at least as long")
 
 
+def _instance_preferences(data: dict, resources: dict, preferences: list, add) -> None:
+    """InstancePreferences' rules, as the API model's documentation states them."""
+    for member in ("InstanceType", "InstancePlacementConfig"):
+        if member in resources:
+            add(["ResourceConfig", member], "cannot be combined with InstancePreferences; SageMaker picks the "
+                "instance type from the list: remove one of them")
+    if data.get("EnableManagedSpotTraining") is True:
+        add(["EnableManagedSpotTraining"], "cannot be combined with ResourceConfig.InstancePreferences, which "
+            "supports only on-demand capacity and flexible training plans")
+    items = [p for p in preferences if isinstance(p, dict)]
+    counted = [p for p in items if "InstanceCount" in p]
+    path = ["ResourceConfig", "InstancePreferences"]
+    if counted and len(counted) != len(items):
+        add(path, "set InstanceCount on every preference or on none of them (then in ResourceConfig)")
+    elif counted and "InstanceCount" in resources:
+        add(["ResourceConfig", "InstanceCount"], "cannot be set both here and on the instance preferences; "
+            "keep one of them")
+    elif not counted and "InstanceCount" not in resources:
+        add(["ResourceConfig", "InstanceCount"], "is required with InstancePreferences unless every preference "
+            "sets its own InstanceCount")
+    types = [p.get("InstanceType") for p in items]
+    for index, kind in enumerate(types):
+        if kind is not None and kind in types[:index]:
+            add(path + [index, "InstanceType"], f"{kind} is listed twice; an instance type can appear only once")
+    if resources.get("TrainingPlanArn") and any(p.get("TrainingPlanArns") for p in items):
+        add(["ResourceConfig", "TrainingPlanArn"], "cannot be combined with TrainingPlanArns on the instance "
+            "preferences; keep one of them")
+
+
+# What the developer guide allows, where the API model allows more (the service may enforce either).
+WARM_POOL_DOCUMENTED_MAX = 3600
+
+
+def _warm_pool(data: dict, resources: dict, groups: list | None, add) -> None:
+    keep_alive = resources.get("KeepAlivePeriodInSeconds")
+    if not _is_int(keep_alive) or keep_alive <= 0:
+        return
+    path = ["ResourceConfig", "KeepAlivePeriodInSeconds"]
+    if keep_alive > WARM_POOL_DOCUMENTED_MAX:
+        add(path, f"{keep_alive} s is more than the {WARM_POOL_DOCUMENTED_MAX} s the SageMaker developer guide "
+            "allows (the API model allows up to 21600); SageMaker may refuse it", "warning")
+    if groups:
+        add(path, "SageMaker keeps no warm pool for heterogeneous clusters (InstanceGroups); none is kept here "
+            "either", "warning")
+    if data.get("EnableManagedSpotTraining") is True:
+        add(path, "SageMaker keeps no warm pool for managed spot training; none is kept here either", "warning")
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -380,6 +450,10 @@ def _host_count(data: dict, resources: dict, groups: list | None, add) -> None:
         count, path = sum(counts), ["ResourceConfig", "InstanceGroups"]
     else:
         count, path = resources.get("InstanceCount", 1), ["ResourceConfig", "InstanceCount"]
+        preferences = resources.get("InstancePreferences")
+        if "InstanceCount" not in resources and isinstance(preferences, list) and preferences \
+                and isinstance(preferences[0], dict):  # the first preference is the one a local run uses
+            count, path = preferences[0].get("InstanceCount", 1), ["ResourceConfig", "InstancePreferences", 0]
         if not _is_int(count):
             return
     if count < 1:
@@ -476,6 +550,8 @@ def validate(data: dict, *, target: str = "local", base_dir: Path | str | None =
     walker.walk(data, request_model().root, [])
     _cross_field(data, target, walker.add)
     _workbench_section(data, walker.add)
+    if target == "local":
+        walker.problems += [Problem(u.path, u.message, "warning", not_emulated=True) for u in unhonoured(data)]
     return walker.problems
 
 

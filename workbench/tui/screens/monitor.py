@@ -52,7 +52,8 @@ class MonitorScreen(Screen):
 
 The job's status, secondary status, elapsed time and the MaxRuntimeInSeconds deadline
 counting down, then a tab per host plus **All hosts**, and the job's panels: **Files**
-(each host's /opt/ml, with a preview), **Checkpoints**, **Signals** (SIGTERM, exits,
+(each host's /opt/ml, with a preview), **Checkpoints** (and **TensorBoard**, **Debugger**,
+**Profiler** when the job syncs them), **Signals** (SIGTERM, exits,
 SIGKILL per host), **Status** (transitions and notices) and **GPU**.
 
 Logs follow new lines while you are at the bottom; scroll up to pause (the status line
@@ -100,6 +101,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         self.replayed = False
         self.lines_seen = 0
         self._adding: set[str] = set()
+        self._synced: set[str] = set()  # folders synced like checkpoints that have a tab
         self._leaving = False
 
     @property
@@ -184,12 +186,15 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         self._show_record(event.record, event.roots)
         for host in event.roots:
             await self._ensure_host(host)
+        for folder in api.synced_folders(event.record):
+            await self._ensure_synced(folder.sync, folder.label)
 
     def _show_record(self, record: dict, roots: dict[str, Path]) -> None:
         self.record = record
         self.refresh_bindings()
         self.query_one("#monitor-header", JobHeader).show(record)
-        self.query_one("#checkpoints", CheckpointPanel).configure(record)
+        for panel in self.query(CheckpointPanel):
+            panel.configure(record)
         if record_kind(record) != KIND_LOCAL:
             self.query_one("#files", OptMlBrowser).set_unavailable(f"/opt/ml trees are {CLOUD_ONLY}.")
             self.query_one("#gpu", GpuPanel).set_unavailable(f"GPU metrics are {CLOUD_ONLY}.")
@@ -210,6 +215,9 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
                 await self._ensure_host(host)
         for host in batch.entries:
             await self._ensure_host(host)
+        for item in batch.events:  # a synced folder's first event: its tab, before the event is shown
+            if isinstance(item, (ev.CheckpointFileState, ev.CheckpointSummary)):
+                await self._ensure_synced(item.sync, api.sync_label(item.sync))
         try:
             self._show_lines(batch)
             self._show_events(batch.events)
@@ -245,7 +253,8 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         if header_changed and self.record.get("TrainingJobName"):
             self.query_one("#monitor-header", JobHeader).show(self.record)
             self.refresh_bindings()
-        self.query_one("#checkpoints", CheckpointPanel).apply(events)
+        for panel in self.query(CheckpointPanel):  # checkpoints, and TensorBoard, debugger, profiler output
+            panel.apply(events)
         self.query_one("#signals", SignalTimeline).apply(events)
         self.query_one("#status", StatusTransitions).apply(events)
 
@@ -257,6 +266,17 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         if event.gone and not self.record and self.is_current:  # nothing to show: go back
             self._leaving = True
             self.dismiss()
+
+    async def _ensure_synced(self, sync: str, label: str) -> None:
+        """A tab for a folder synced like checkpoints (TensorBoard, Debugger, Profiler), after Checkpoints."""
+        if sync == "checkpoints" or sync in self._synced:
+            return
+        self._synced.add(sync)
+        panel = CheckpointPanel(id=f"synced-{sync}", sync=sync, label=label)
+        await self.query_one("#monitor-tabs", TabbedContent).add_pane(
+            TabPane(label, panel, id=f"tab-synced-{sync}"), before="tab-signals")
+        if self.record:
+            panel.configure(self.record)
 
     def _host_log(self, host: str) -> HostLog:
         return self.query_one(f"#log-{host}", HostLog)
