@@ -590,8 +590,8 @@ class JobRunner:
                 self._begin_stop("MaxRuntimeExceeded")
             if interruption and not self.stop_reason and now >= interruption:
                 self._begin_stop("Interrupted", "Training job interrupted: spot capacity reclaimed (scheduled)")
-            if self.term_sent_at is not None and not self.killed and now >= self.term_sent_at + grace:
-                self._kill_remaining()
+            if self.term_sent_at is not None:
+                self._kill_after_grace(now, grace)
 
     def _handle_request(self, action: str) -> None:
         if action == "stop":
@@ -625,6 +625,18 @@ class JobRunner:
         for run in self.hosts.values():
             if run.running and run.exit_code is None:
                 self._signal(run, "SIGTERM", reason)
+
+    def _kill_after_grace(self, now: float, grace: float) -> None:
+        """SIGKILL to each host whose grace has run out, counted from its own SIGTERM (as
+        `docker stop -t` does per container): SIGTERMs to many hosts go out one after the
+        other, and a busy engine takes a while for each."""
+        for run in self.hosts.values():
+            if not run.running or run.exit_code is not None or "SIGKILL" in run.signals:
+                continue
+            sent = next((t for n, t in zip(run.signals, run.signal_times) if n == "SIGTERM"), self.term_sent_at)
+            if sent is not None and now >= sent + grace:
+                self.killed = True
+                self._signal(run, "SIGKILL", self.stop_reason or ("Failed" if self.failure else "Stopped"))
 
     def _kill_remaining(self) -> None:
         self.killed = True
