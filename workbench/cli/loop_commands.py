@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ def register(commands) -> None:
     run_in = commands.add_parser("exec", help="run a command (default: a shell) in a running host's training container")
     run_in.add_argument("job", metavar="JOB")
     run_in.add_argument("--host", help="the host (default: the first, algo-1)")
-    run_in.add_argument("command", nargs="*", metavar="-- CMD", help="the command and its arguments, after --")
+    run_in.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD", help="the command and its arguments, after --")
     run_in.set_defaults(func=exec_command)
 
     sig = commands.add_parser("signal", help="send one signal to one host's training process (on the signal timeline)")
@@ -45,7 +46,12 @@ def build_command(args) -> int:
     from workbench.spec import load_job_spec  # deferred: spec (YAML, the API model)
 
     spec = load_job_spec(Path(args.spec), overrides=args.overrides)
-    build_spec(spec, TerminalPrinter())
+    try:
+        build_spec(spec, TerminalPrinter())
+    except WorkbenchError as err:
+        if hasattr(err, "step"):  # a failed build: the printer has said which step, and its output
+            return err.exit_code
+        raise
     return 0
 
 
@@ -57,13 +63,26 @@ def exec_command(args) -> int:
     ctrl-p ctrl-q), which docker-py's exec socket would leave to us."""
     from workbench.engine.api import exec_command as command_line  # deferred: engine
 
-    command = list(args.command)
-    if command and command[0] == "--":
-        command = command[1:]
-    argv, host = command_line(args.job, args.host, command, tty=sys.stdin.isatty() and sys.stdout.isatty())
+    host, command = _host_and_command(args.host, list(args.command))
+    argv, host = command_line(args.job, host, command, tty=sys.stdin.isatty() and sys.stdout.isatty())
     if not command:
         print(f"{args.job} {host}: a shell in its training container (exit to leave)", file=sys.stderr)
     return subprocess.call(argv)
+
+
+def _host_and_command(host: str | None, rest: list[str]) -> tuple[str | None, list[str]]:
+    """`exec JOB [--host H] [-- CMD...]`: argparse hands everything after JOB over as is."""
+    options, command = (rest[:rest.index("--")], rest[rest.index("--") + 1:]) if "--" in rest else (
+        (rest, []) if rest and rest[0].startswith("-") else ([], rest))
+    if options:
+        parser = argparse.ArgumentParser(prog="sm-workbench exec JOB", add_help=False)
+        parser.add_argument("--host")
+        parsed, unknown = parser.parse_known_args(options)
+        if unknown:
+            raise WorkbenchError(f"exec: unexpected {' '.join(unknown)}; write the command after --, e.g. "
+                                 "`sm-workbench exec JOB --host algo-2 -- ls /opt/ml`")
+        host = parsed.host or host
+    return host, command
 
 
 def signal_command(args) -> int:

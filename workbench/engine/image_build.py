@@ -24,7 +24,8 @@ from typing import Callable
 from workbench.errors import WorkbenchError
 
 STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
-KEPT_LINES = 40  # lines of the failing step kept for the failure reason
+KEPT_LINES = 40  # lines of the failing step kept (BuildFailed.output)
+OUTPUT_IN_REASON = 5  # of those, the last ones the failure reason quotes
 
 
 class BuildFailed(WorkbenchError):
@@ -40,8 +41,8 @@ class BuildFailed(WorkbenchError):
 class BuildResult:
     image: str  # the tag
     image_id: str
-    steps: int
-    cached: int  # steps taken from the layer cache
+    steps: int  # steps that build a layer (FROM lines are not counted)
+    cached: int  # of those, the ones taken from the layer cache
     seconds: float
     lines: list[str] = field(default_factory=list)
 
@@ -73,7 +74,8 @@ class _Progress:
         if match:
             self.step = line
             self.instructions = int(match.group(2))
-            self.steps += 1
+            if not match.group(3).upper().startswith("FROM "):  # a FROM is never built, so never cached
+                self.steps += 1
             self.step_lines = []
             return
         if line.strip() == "---> Using cache":
@@ -82,6 +84,12 @@ class _Progress:
         if found and not self.image_id:
             self.image_id = found.group(1)
         self.step_lines = (self.step_lines + [line])[-KEPT_LINES:]
+
+
+def _builder_noise(line: str) -> bool:
+    """The builder's own lines between a step's output lines."""
+    text = line.strip()
+    return text.startswith("---> ") or text.startswith("Removing intermediate container")
 
 
 def build_image(client, context: Path | str, tag: str, *, dockerfile: str | None = None,
@@ -127,10 +135,12 @@ def build_image(client, context: Path | str, tag: str, *, dockerfile: str | None
                     progress.partial = ""
                 detail = chunk.get("errorDetail") or {}
                 message = str(detail.get("message") or chunk.get("error") or "unknown error").strip()
+                output = tuple(line for line in progress.step_lines if not _builder_noise(line))
                 emit([message])
                 where = f"at {progress.step}" if progress.step else "before its first step"
-                raise BuildFailed(f"the build of {tag} failed {where}: {message}", progress.step,
-                                  tuple(progress.step_lines))
+                shown = " / ".join(line.strip() for line in output[-OUTPUT_IN_REASON:] if line.strip())
+                raise BuildFailed(f"the build of {tag} failed {where}: {message}"
+                                  + (f"; its output ended: {shown}" if shown else ""), progress.step, output)
         if progress.partial:
             emit([progress.partial])
     except APIError as err:  # a context or Dockerfile the engine refuses before building
