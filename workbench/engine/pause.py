@@ -16,6 +16,7 @@ image's PATH beforehand, since `execve` does not search PATH.
 from __future__ import annotations
 
 import posixpath
+import signal as signals
 
 from workbench.engine import events as ev
 from workbench.engine.extension import Extension, JobContext
@@ -45,6 +46,10 @@ _CODE = {
         "e1030091020080d2030180d2e81080d2010000d4690240f961420091200040f9620e098b42400091a81b80d2010000d4"
         "e00f80d2a80b80d2010000d4")),
 }
+
+
+def signal_name(number: int) -> str:
+    return signals.Signals(number).name
 
 
 def hold_program(arch: str) -> bytes:
@@ -128,8 +133,9 @@ class PauseBeforeTrain(Extension):
     def host_exited(self, ctx: JobContext, host: str) -> None:
         self.held.discard(host)
 
-    def release(self, ctx: JobContext, containers: dict) -> None:
-        """Let every held host run its training command (a request from any process)."""
+    def release(self, ctx: JobContext, containers: dict) -> dict[str, str]:
+        """Let every held host run its training command (a request from any process);
+        returns the signal sent to each host released."""
         from docker.errors import APIError  # deferred: the Docker SDK (~0.25 s to import)
 
         released = []
@@ -147,3 +153,4 @@ class PauseBeforeTrain(Extension):
             ctx.emit(ev.TrainingReleased(tuple(released)))
         else:
             ctx.emit(ev.Notice("info", "Release: no host is held"))
+        return {host: signal_name(RELEASE_SIGNAL) for host in released}

@@ -529,10 +529,12 @@ class JobRunner:
         action, details = (request, {}) if isinstance(request, str) else request
         if action == "signal":
             self._signal_host(str(details.get("host", "")), str(details.get("signal", "")))
-        elif action == "release":
+        elif action == "release":  # Workbench.PauseBeforeTrain (engine/pause.py)
             for extension in self.extensions:
                 if hasattr(extension, "release"):
-                    extension.release(self.ctx, {h: r.container for h, r in self.hosts.items() if r.running})
+                    running = {h: r.container for h, r in self.hosts.items() if r.running}
+                    for host, sent in extension.release(self.ctx, running).items():
+                        self.hosts[host].signals.append(sent)  # ours: no outside kill
         elif action == "stop":
             if not self.stop_reason:
                 self._begin_stop("Stopped")
