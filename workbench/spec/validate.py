@@ -521,7 +521,8 @@ def _inner_loop(data: dict, target: str, base_dir: Path | None, add) -> None:
         elif not dockerfile.is_file():
             add([WORKBENCH_KEY, "Build", "Dockerfile"], f"{dockerfile} does not exist; give the Dockerfile's path "
                                                          "relative to Context")
-    source, entry, dependencies = section.get("SourceDir"), section.get("EntryPoint"), section.get("Dependencies")
+    source, entry = section.get("SourceDir", ""), section.get("EntryPoint", "")
+    dependencies = section.get("Dependencies")
     if not isinstance(source, str) or not isinstance(entry, str) or (
             dependencies is not None and check_setting("Dependencies", dependencies)):
         return  # check_setting said why
