@@ -18,6 +18,7 @@ from workbench.engine import events as ev
 from workbench.engine.checkpoints.status import CheckpointView
 from workbench.engine.cloud_jobs import CloudJobs
 from workbench.engine.container_files import Peek, is_real_folder, peek
+from workbench.engine.docker_client import require_image
 from workbench.engine.gpus import record as gpu_record
 from workbench.engine.gpus.sampler import MachineGpus
 from workbench.engine.kinds import JobKind
@@ -71,7 +72,9 @@ def lint_spec(spec: JobSpec) -> list:
     """Image lint findings for a spec (`workbench.engine.lint.Finding`s)."""
     from workbench.engine.lint import lint_image  # deferred: only `lint` needs it
 
-    return lint_image(check_ready(spec), spec.data)
+    client = check_ready(spec)
+    require_image(client, spec.image)  # a spec that builds its image: `sm-workbench build` lints it too
+    return lint_image(client, spec.data)
 
 
 def rerun_spec(name: str, *, new_name: str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> JobSpec:
@@ -278,7 +281,7 @@ def build_spec(spec: JobSpec, on_event: Callable[[ev.Event], None]):
     """`sm-workbench build`: the spec's Workbench.Build without running it; the build's
     events go to `on_event`, then the image lint's findings on the fresh image (as
     LintFinding events). Raises BuildFailed (a WorkbenchError) naming the failing step."""
-    from workbench.engine.docker_client import connect  # deferred: the Docker SDK (~0.25 s to import)
+    from workbench.engine.docker_client import connect  # deferred: only builds connect here
     from workbench.engine.image_build import build_spec_image  # deferred: only builds need it
     from workbench.engine.lint import lint_image  # deferred: only builds and `lint` need it
 
