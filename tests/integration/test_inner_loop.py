@@ -262,3 +262,27 @@ def test_run_watch_reruns_on_a_change_and_stops_the_old_round_with_sigterm(tmp_p
                           env=dict(os.environ, SM_WORKBENCH_HOME=str(state_home))).stdout
     assert "round changed" in logs
     assert leftovers(docker_client, name) == [] and leftovers(docker_client, f"{name}-w2") == []
+
+
+def test_a_one_host_job_makes_no_network_and_its_name_still_resolves(tmp_path, images, docker_client):
+    """Start faster: a one-host job runs on Docker's default bridge (creating and removing
+    a network was a third of a trivial job's start-up) and its name still resolves; two
+    hosts keep a network of their own."""
+    script = "ping -c1 -W1 algo-1 >/dev/null && echo algo-1 resolves; ls /sys/class/net | grep -x eth0"
+
+    def networks_created(ran, since: float) -> list[str]:
+        events = docker_client.events(since=int(since), until=int(time.time()) + 1, decode=True,
+                                      filters={"type": "network", "event": "create"})
+        return [e["Actor"]["Attributes"].get("name") for e in events
+                if e["Actor"]["Attributes"].get("name") == f"smw-{ran.name}"]
+
+    since = time.time() - 1
+    one = run_spec(shell_job(tmp_path, images, script), tmp_path)
+    assert one.record["TrainingJobStatus"] == "Completed", one.record.get("FailureReason")
+    assert one.log() == ["algo-1 resolves", "eth0"]
+    assert networks_created(one, since) == []
+    two = run_spec(shell_job(tmp_path, images, script, ResourceConfig={"InstanceType": "ml.m5.large",
+                                                                       "InstanceCount": 2}), tmp_path)
+    assert two.record["TrainingJobStatus"] == "Completed"
+    assert networks_created(two, since) == [f"smw-{two.name}"]
+    assert leftovers(docker_client, one.name) == [] and leftovers(docker_client, two.name) == []
