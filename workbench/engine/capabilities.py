@@ -45,6 +45,21 @@ def extensions_for(spec: dict, plan: JobPlan, settings: WorkbenchSettings) -> li
         from workbench.engine.warm_pools.extension import WarmPool  # deferred: per job
 
         extensions.append(WarmPool())
+    extensions.extend(inner_loop_extensions(settings))
+    return extensions
+
+
+def inner_loop_extensions(settings: WorkbenchSettings) -> list[Extension]:
+    """Script mode's code, then the hold before training (last: everything else is staged)."""
+    extensions: list[Extension] = []
+    if settings.EntryPoint:
+        from workbench.engine.script_code import ScriptCode  # deferred: per job
+
+        extensions.append(ScriptCode())
+    if settings.PauseBeforeTrain:
+        from workbench.engine.pause import PauseBeforeTrain  # deferred: per job
+
+        extensions.append(PauseBeforeTrain())
     return extensions
 
 

@@ -310,6 +310,51 @@ class GpuAssigned(Event):
     reason: str = ""  # why it has none although its type has some ("no GPU: NVIDIA driver not available")
 
 
+# --- inner loop: image builds, held training ---------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildStarted(Event):
+    """Workbench.Build: TrainingImage is being built from `context` before the job trains."""
+
+    image: str
+    context: str
+    dockerfile: str = ""
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class BuildOutput(Event):
+    """Lines the builder printed (a step, its command's output, `Using cache`...)."""
+
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BuildFinished(Event):
+    image: str
+    image_id: str = ""
+    steps: int = 0
+    cached: int = 0  # steps taken from the engine's layer cache
+    seconds: float = 0.0
+    failure: str = ""  # the failing step and its error, when the build failed
+    step: str = ""  # "Step 3/5 : RUN ...", the step that failed
+
+
+@dataclass(frozen=True)
+class TrainingHeld(Event):
+    """Workbench.PauseBeforeTrain: the host's container runs, everything staged, its
+    training command held until released."""
+
+    host: str
+    command: tuple[str, ...]  # what runs once released
+
+
+@dataclass(frozen=True)
+class TrainingReleased(Event):
+    hosts: tuple[str, ...]
+
+
 # --- the bus -------------------------------------------------------------------------
 
 Subscriber = Callable[[Event], None]

@@ -200,6 +200,28 @@ def _deadline_set(record: dict, event: ev.DeadlineSet) -> None:
     _bench(record)["MaxRuntimeDeadline"] = iso(event.deadline)
 
 
+# --- inner loop ---
+
+
+def _build_finished(record: dict, event: ev.BuildFinished) -> None:
+    _bench(record)["Build"] = {
+        "Image": event.image, "ImageId": event.image_id, "Steps": event.steps, "CachedSteps": event.cached,
+        "Seconds": round(event.seconds, 3), **({"Failure": event.failure, "FailedStep": event.step}
+                                               if event.failure else {})}
+
+
+def _training_held(record: dict, event: ev.TrainingHeld) -> None:
+    held = _bench(record).setdefault("Held", [])
+    if event.host not in held:
+        held.append(event.host)
+
+
+def _training_released(record: dict, event: ev.TrainingReleased) -> None:
+    bench = _bench(record)
+    bench["Held"] = [host for host in bench.get("Held") or [] if host not in event.hosts]
+    bench.setdefault("Released", []).append({"Hosts": list(event.hosts), "Time": iso(event.time)})
+
+
 def signal_summary(event: ev.SignalOutcome) -> str:
     """One line of the signal timeline: `algo-1: SIGTERM handled in 2.3 s, exit 0`."""
     took = event.exit_time - event.sigterm_time
@@ -276,4 +298,8 @@ FOLDS: dict[type, Callable[[dict, Any], None]] = {
     ev.GpuSample: fold_sample,
     # --- the rest of the training contract ---
     ev.WarmPoolChanged: _warm_pool_changed,
+    # --- inner loop ---
+    ev.BuildFinished: _build_finished,
+    ev.TrainingHeld: _training_held,
+    ev.TrainingReleased: _training_released,
 }

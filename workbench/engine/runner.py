@@ -21,7 +21,7 @@ from workbench.engine import control
 from workbench.engine import events as ev
 from workbench.engine.capabilities import extensions_for
 from workbench.engine.container_user import folder_access, private_folder
-from workbench.engine.docker_backend import DockerJob, signal_name
+from workbench.engine.docker_backend import DockerJob, needs_network, signal_name
 from workbench.engine.extension import Extension, JobContext, merge_options
 from workbench.engine.kill_events import KillEvents
 from workbench.engine.labels import LABEL_HOST
@@ -39,6 +39,7 @@ from workbench.spec.unemulated import unhonoured
 
 INTERNAL = "InternalServerError"  # the failures SageMaker's RetryStrategy retries
 POLL_SECONDS = 0.05
+USER_SIGNAL = "Signalled by the user"  # the reason `sm-workbench signal` gives on the signal timeline
 ENGINE_RETRY_SECONDS = 1.0  # between attempts to reach an engine that went away
 LOST_MARGIN = 2.0  # an exit this close before the engine was lost counts as during the outage
 
@@ -133,7 +134,7 @@ class JobRunner:
     def _watch_control(self) -> None:
         while not self._watching.is_set():
             for action, details in control.take_requests(self.paths):
-                self.requests.put(action)
+                self.requests.put((action, details) if action == "signal" else action)
                 if action in ("stop", "kill"):
                     self.ctx.cancelled.set()  # staging in progress gives up
             self._watching.wait(0.1)
@@ -154,11 +155,12 @@ class JobRunner:
         watcher.start()
         self._created = created
         lint = threading.Thread(target=self._lint, name="lint", daemon=True)
-        lint.start()
         for item in unhonoured(self.spec):  # said once, before anything runs
             self.emit(ev.Notice("warning", item.line()))
         try:
             self.set_status("InProgress", "Starting")
+            self._build()  # Workbench.Build, before anything needs the image (and the lint sees the fresh one)
+            lint.start()
             while True:
                 try:
                     self._setup()
@@ -181,8 +183,16 @@ class JobRunner:
                 self.failure = self.failure or f"ClientError: {err}"
         except Exception as err:  # a bug or an engine error: the job fails, the workbench goes on
             self._internal_error(err)
-        lint.join(timeout=10)
+        if lint.is_alive():
+            lint.join(timeout=10)
         return self._finish(watcher)
+
+    def _build(self) -> None:
+        if self.settings.Build:
+            from workbench.engine.image_build import build_spec_image  # deferred: only jobs with Workbench.Build
+
+            self.set_status("InProgress", "Starting", "Building the training image")
+            build_spec_image(self.client, self.spec, self.emit, self.ctx.cancelled)
 
     def _lint(self) -> None:
         try:
@@ -258,7 +268,7 @@ class JobRunner:
         job), a stop under way (its SIGTERM time stays the base of the SIGKILL deadline).
         Returns this attempt's signals."""
         bench = record.get("Workbench") or {}
-        signals = bench.get("Signals") or []
+        signals = [s for s in bench.get("Signals") or [] if s.get("Reason") != USER_SIGNAL]
         restarts = (bench.get("Interruptions") or []) + (bench.get("Retries") or [])
         if restarts:  # only this attempt's: earlier ones were spot interruptions or retries
             since = max(epoch(r["Time"]) or 0.0 for r in restarts)
@@ -316,21 +326,30 @@ class JobRunner:
         return self.ctx.cancelled.is_set() or bool(self.stop_reason)
 
     def _start_network(self) -> None:
-        self.docker.create_network(internal=bool(self.spec.get("EnableNetworkIsolation")))
+        isolated = bool(self.spec.get("EnableNetworkIsolation"))
+        self.docker.has_network = needs_network(len(self.plan.hosts), isolated)
+        if not self.docker.has_network:
+            return
+        self.docker.create_network(internal=isolated)
         if len(self.plan.hosts) > 1:
             self.docker.start_holders(self.plan.host_names, cancelled=self._stop_requested,
                                       started=lambda host, holder: setattr(self.hosts[host], "holder", holder))
         self._network_up = True
 
     def _check_cancel(self) -> None:
+        later = []  # a release or a signal waits for the containers
         while not self.requests.empty():
             action = self.requests.get()
-            if action in ("stop", "kill"):
+            if action == "release" or isinstance(action, tuple):
+                later.append(action)
+            elif action in ("stop", "kill"):
                 self.stop_reason = self.stop_reason or "Stopped"
             elif action == "interrupt":
                 self.emit(ev.Notice("warning", "Interrupt ignored: the job has not started training yet"))
         if not self.stop_reason and self._max_wait_passed():
             self.stop_reason = "MaxWaitTimeExceeded"
+        for action in later:
+            self.requests.put(action)
         if self.stop_reason:
             self.set_status("Stopping", "Stopping")
             raise _Cancelled()
@@ -500,6 +519,7 @@ class JobRunner:
         for extension in self.extensions:
             merge_options(options, extension.container_options(self.ctx, host))
         volumes = options.pop("volumes")
+        command = options.pop("command", command)  # an extension that wraps the training command
         environment = {**self._environment(), **options.pop("environment", {})}
         run.container = self.docker.create_training(
             host.name, run.holder, self.spec["AlgorithmSpecification"]["TrainingImage"],
@@ -593,8 +613,17 @@ class JobRunner:
             if self.term_sent_at is not None:
                 self._kill_after_grace(now, grace)
 
-    def _handle_request(self, action: str) -> None:
-        if action == "stop":
+    def _handle_request(self, request: str | tuple[str, dict]) -> None:
+        action, details = (request, {}) if isinstance(request, str) else request
+        if action == "signal":
+            self._signal_host(str(details.get("host", "")), str(details.get("signal", "")))
+        elif action == "release":  # Workbench.PauseBeforeTrain (engine/pause.py)
+            for extension in self.extensions:
+                if hasattr(extension, "release"):
+                    running = {h: r.container for h, r in self.hosts.items() if r.running}
+                    for host, sent in extension.release(self.ctx, running).items():
+                        self.hosts[host].signals.append(sent)  # ours: no outside kill
+        elif action == "stop":
             if not self.stop_reason:
                 self._begin_stop("Stopped")
         elif action == "kill":  # SIGKILL at once, stopping or not
@@ -619,6 +648,23 @@ class JobRunner:
             self._kill_remaining()
         else:
             self._terminate_remaining(reason)
+
+    def _signal_host(self, host: str, name: str) -> None:
+        """`sm-workbench signal`: one signal to one host, on the signal timeline. It counts
+        as ours (an exit it causes is no outside kill) but starts no stop: what follows
+        follows the contract (a host that exits non-zero fails the job)."""
+        from docker.errors import APIError  # deferred: the Docker SDK (~0.25 s to import)
+
+        run = self.hosts.get(host)
+        if run is None or not run.running or run.exit_code is not None or run.container is None:
+            self.emit(ev.Notice("warning", f"{name} not sent: {host} is not running", host))
+            return
+        run.signals.append(name)
+        self.emit(ev.SignalSent(host, name, USER_SIGNAL))
+        try:
+            run.container.kill(signal=name)
+        except APIError as err:
+            self.emit(ev.Notice("warning", f"{name} not delivered to {host}: {err.explanation or err}", host))
 
     def _terminate_remaining(self, reason: str) -> None:
         self.term_sent_at = time.time()

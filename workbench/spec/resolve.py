@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from workbench.paths import default_output_dir
+from workbench.spec import script_mode
 from workbench.spec.settings import WORKBENCH_KEY, WorkbenchSettings
 from workbench.storage.uri import is_local, local_path
 
@@ -84,6 +85,48 @@ def _absolute_uris(data: dict, base_dir: Path | None) -> None:
             fix(data[section], key)
 
 
+def _absolute_paths(section: dict, base_dir: Path | None) -> None:
+    """The local folders of the inner loop (build context, script-mode code), made
+    absolute like the spec's local URIs: the saved spec runs from any folder."""
+
+    def fix(value):
+        if isinstance(value, str) and value and "://" not in value:
+            path = Path(value).expanduser()
+            return str(path if path.is_absolute() or base_dir is None else (base_dir / path).resolve())
+        return value
+
+    build = section.get("Build")
+    if isinstance(build, dict) and "Context" in build:
+        build["Context"] = fix(build["Context"])
+        if isinstance(build.get("BuildArgs"), dict):
+            build["BuildArgs"] = _stringify_map(build["BuildArgs"])
+    if "SourceDir" in section:
+        section["SourceDir"] = fix(section["SourceDir"])
+    if isinstance(section.get("EntryPoint"), str) and not section.get("SourceDir"):
+        section["EntryPoint"] = fix(section["EntryPoint"])  # the script alone, found like a folder
+    if isinstance(section.get("Dependencies"), list):
+        section["Dependencies"] = [fix(item) for item in section["Dependencies"]]
+
+
+def _script_mode(spec: dict, target: str) -> None:
+    """The hyperparameters the SDK sets for script mode: locally the code is at
+    /opt/ml/code (as SDK local mode rewrites it); for SageMaker, the uploaded tarball."""
+    section = spec.get(WORKBENCH_KEY)
+    if not isinstance(section, dict) or not isinstance(section.get("EntryPoint"), str) or not section["EntryPoint"]:
+        return
+    settings = WorkbenchSettings.from_spec(spec)
+    if not isinstance(settings.SourceDir, str) or not isinstance(settings.Region, str):
+        return  # validation says why
+    directory = script_mode.CONTAINER_CODE
+    if target != "local":
+        output = (spec.get("OutputDataConfig") or {}).get("S3OutputPath") if isinstance(
+            spec.get("OutputDataConfig"), dict) else None
+        if not isinstance(output, str) or not output:
+            return
+        directory = script_mode.source_uri(output, spec["TrainingJobName"])
+    script_mode.apply(spec, settings, submit_directory=directory, region=settings.Region)
+
+
 def resolve(
     data: dict,
     *,
@@ -117,6 +160,10 @@ def resolve(
             output["S3OutputPath"] = default_output_dir().as_uri()
             spec["OutputDataConfig"] = output
         _absolute_uris(spec, Path(base_dir) if base_dir else None)
+    if isinstance(spec.get(WORKBENCH_KEY), dict):
+        _absolute_paths(spec[WORKBENCH_KEY], Path(base_dir) if base_dir else None)
+    if isinstance(spec.get("TrainingJobName"), str):
+        _script_mode(spec, target)
     return spec
 
 

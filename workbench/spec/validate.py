@@ -521,6 +521,12 @@ def check_setting(name: str, value: Any) -> str | None:
         if kind == "str_map" and not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
             return "must map strings to strings"
         return None
+    elif kind == "build":
+        return _build_problem(value)
+    elif kind == "paths":
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+            return f"must be a list of folders, e.g. [../common], not {_show(value)}"
+        return None
     elif kind == "gpus":
         if value in ("auto", "all", "none"):
             return None
@@ -542,6 +548,83 @@ def check_setting(name: str, value: Any) -> str | None:
     return None
 
 
+# --- inner loop: build, script mode ---
+
+BUILD_KEYS = ("Context", "Dockerfile", "BuildArgs", "Target")
+_ENTRY_POINT = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9._+/-]*$")  # what sagemaker-training 5.x accepts
+
+
+def _build_problem(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return f"must be a mapping like {{Context: ., Dockerfile: Dockerfile}}, not {_kind(value)} {_show(value)}"
+    if not value:
+        return None
+    for key in value:
+        if key not in BUILD_KEYS:
+            close = suggest(str(key), list(BUILD_KEYS))
+            return f"has an unknown key {key!r}; {'did you mean ' + close + '? ' if close else ''}known: {', '.join(BUILD_KEYS)}"
+    if not isinstance(value.get("Context"), str) or not value["Context"]:
+        return "needs Context: the folder to build, e.g. Context: . (relative to the spec file)"
+    for key in ("Dockerfile", "Target"):
+        if key in value and (not isinstance(value[key], str) or not value[key]):
+            return f"{key} must be a string, not {_show(value[key])}"
+    args = value.get("BuildArgs")
+    if args is not None and (not isinstance(args, dict) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, (str, int, float, bool))) for k, v in args.items())):
+        return "BuildArgs must map names to values, e.g. {BASE: python:3.11}"
+    return None
+
+
+def _local(path: Any, base_dir: Path | None) -> Path:
+    target = Path(str(path)).expanduser()
+    return target if target.is_absolute() or base_dir is None else base_dir / target
+
+
+def _inner_loop(data: dict, target: str, base_dir: Path | None, add) -> None:
+    """The Workbench.Build and script-mode folders exist and fit together (as the SDK's
+    validate_source_dir asks: the entry point is a file in SourceDir)."""
+    section = data.get(WORKBENCH_KEY)
+    if not isinstance(section, dict):
+        return
+    build = section.get("Build")
+    if target == "local" and isinstance(build, dict) and build and _build_problem(build) is None:
+        context = _local(build["Context"], base_dir)
+        dockerfile = context / build.get("Dockerfile", "Dockerfile")
+        if not context.is_dir():
+            add([WORKBENCH_KEY, "Build", "Context"], f"{context} is not a folder; give the folder to build")
+        elif not dockerfile.is_file():
+            add([WORKBENCH_KEY, "Build", "Dockerfile"], f"{dockerfile} does not exist; give the Dockerfile's path "
+                                                         "relative to Context")
+    source, entry = section.get("SourceDir", ""), section.get("EntryPoint", "")
+    dependencies = section.get("Dependencies")
+    if not isinstance(source, str) or not isinstance(entry, str) or (
+            dependencies is not None and check_setting("Dependencies", dependencies)):
+        return  # check_setting said why
+    if (source or dependencies) and not entry:
+        add([WORKBENCH_KEY, "EntryPoint"], "is required with SourceDir or Dependencies: the script the training "
+                                          "toolkit runs, e.g. train.py")
+        return
+    if not entry:
+        return
+    if source:
+        folder = _local(source, base_dir)
+        if not folder.is_dir():
+            add([WORKBENCH_KEY, "SourceDir"], f"{folder} is not a folder; give the folder with your training code")
+            return
+        if not _ENTRY_POINT.match(entry) or any(part in (".", "..") for part in entry.split("/")):
+            add([WORKBENCH_KEY, "EntryPoint"], f"{entry!r} must be a path inside SourceDir, like train.py or "
+                                              "src/train.py (the training toolkit refuses others)")
+        elif not (folder / entry).is_file():
+            add([WORKBENCH_KEY, "EntryPoint"], f"no file named {entry!r} in {folder} (SourceDir); the SDK requires "
+                                              "the entry point to be a file in source_dir")
+    elif not _local(entry, base_dir).is_file():
+        add([WORKBENCH_KEY, "EntryPoint"], f"{_local(entry, base_dir)} is not a file; give your training script, "
+                                          "or SourceDir with the script's path inside it")
+    for index, dependency in enumerate(dependencies or []):
+        if not _local(dependency, base_dir).exists():
+            add([WORKBENCH_KEY, "Dependencies", index], f"{_local(dependency, base_dir)} does not exist")
+
+
 def validate(data: dict, *, target: str = "local", base_dir: Path | str | None = None) -> list[Problem]:
     """All problems of a resolved spec for `target` ("local" or "sagemaker")."""
     if target not in TARGETS:
@@ -552,6 +635,7 @@ def validate(data: dict, *, target: str = "local", base_dir: Path | str | None =
     _workbench_section(data, walker.add)
     if target == "local":
         walker.problems += [Problem(u.path, u.message, "warning", not_emulated=True) for u in unhonoured(data)]
+    _inner_loop(data, target, walker.base_dir, walker.add)
     return walker.problems
 
 
