@@ -142,6 +142,37 @@ def test_stop_confirmation(snap_compare, history, size):
     assert snap_compare(app(), terminal_size=size, run_before=ready)
 
 
+@pytest.mark.parametrize("size", SIZES)
+def test_monitor_tensorboard_tab(snap_compare, history, size):
+    from tests.tui.test_monitor import synced_job
+
+    synced_job("tb-snapshot")
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, MonitorScreen) and pilot.app.screen.replayed
+                       and bool(pilot.app.screen.query("#synced-tensorboard")))
+        await monitor_ready(pilot, "tab-synced-tensorboard")
+
+    assert snap_compare(app(job="tb-snapshot"), terminal_size=size, run_before=ready)
+
+
+# --- inner loop ---
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_monitor_build_tab(snap_compare, history, size):
+    from tests.tui.test_inner_loop_keys import BUILD_EVENTS
+
+    make_job("built-image", start=T0 + 1200, extra_events=BUILD_EVENTS)
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, MonitorScreen) and pilot.app.screen.replayed
+                       and pilot.app.screen.query("#build"))
+        await monitor_ready(pilot, "tab-build")
+
+    assert snap_compare(app(job="built-image"), terminal_size=size, run_before=ready)
+
+
 # --- metrics ---
 
 

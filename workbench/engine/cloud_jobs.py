@@ -177,9 +177,14 @@ def submit(spec) -> dict:
     problems = errors(validate(spec.data, target="sagemaker"))
     if problems:
         raise SpecInvalid(problems, str(spec.source or "spec"))
-    request = spec.request
     paths = create_job_dir(spec.name)
     try:
+        if spec.settings.EntryPoint:  # script mode: the code goes up first, as the SDK does
+            from workbench.cloud.client import sagemaker_client  # deferred: boto3
+            from workbench.cloud.source import upload_source  # deferred: packing, only script mode
+
+            upload_source(spec.data, sagemaker_client().meta.region_name)
+        request = spec.request
         submitted = create_training_job(request)
     except BaseException:
         shutil.rmtree(paths.root, ignore_errors=True)
