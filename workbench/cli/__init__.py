@@ -19,7 +19,9 @@ from workbench.errors import WorkbenchError
 from workbench.paths import state_dir
 
 COMMAND_MODULES = ("spec_commands", "job_commands", "checkpoint_command", "image_commands", "doctor_command",
-                   "gpu_command", "cloud_commands", "cache_commands", "tui_command")
+                   "gpu_command", "cloud_commands", "cache_commands", "tui_command",
+                   "serving_commands",
+                   )
 
 
 class _Parser(argparse.ArgumentParser):

@@ -292,7 +292,7 @@ def probe_serving(client, model, existing_rules: set[str] | frozenset = frozense
             prepare_model(model.model_data, paths.root / "model", paths.root / "tmp")
             container.start(model.image, model.environment, paths.root / "model")
             wait_until_healthy("127.0.0.1", container.port, float(model.settings.StartupTimeoutSeconds),
-                               exited=container.exited, listening=container.listening)
+                               exited=container.exited_before_ping, listening=container.listening)
         except Unhealthy as err:
             if err.rule and err.rule not in existing_rules:
                 findings.append(Finding(err.rule, str(err), err.fix))

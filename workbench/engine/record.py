@@ -85,6 +85,16 @@ def record_secondary(record: dict) -> str:
     return value if isinstance(value, str) else ""
 
 
+def set_status(record: dict, status: str, secondary: str) -> None:
+    """A viewer's copy of a record brought to a new status (its top-level fields only: the
+    history's records are shared, their nested parts are not to be changed)."""
+    record[_view(record).status] = status
+    if record_kind(record) in _VIEWS:
+        record["Workbench"] = {**(record.get("Workbench") or {}), "SecondaryStatus": secondary}
+    else:
+        record["SecondaryStatus"] = secondary
+
+
 def record_end(record: dict) -> str | None:
     value: Any = record
     for key in _view(record).end:

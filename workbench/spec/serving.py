@@ -81,7 +81,7 @@ class ServingSettings:
 
 def serving_setting_kinds() -> dict[str, str]:
     """Setting name to the kind `--set Workbench.NAME=...` converts its value to."""
-    return {f.name: (f.metadata.get("kind") or ("int" if f.type in (int, "int") else "str")) for f in fields(ServingSettings)}
+    return {f.name: f.metadata.get("kind") or "int" for f in fields(ServingSettings)}
 
 
 def _check_settings(data: dict, add) -> None:
@@ -188,7 +188,8 @@ def _transform_rules(data: dict, target: str, base_dir: Path | None, add) -> Non
         for path, value in ((["TransformInput", "ContentType"], content), (["TransformOutput", "Accept"], accept)):
             if value not in DATA_PROCESSING_TYPES:
                 add(path, f"DataProcessing needs {' or '.join(DATA_PROCESSING_TYPES)} here, not {value!r}")
-        if "text/csv" in (content, accept) and (split != "Line" or _get(data, "TransformOutput", "AssembleWith") != "Line"):
+        assemble = _get(data, "TransformOutput", "AssembleWith")
+        if "text/csv" in (content, accept) and (split != "Line" or assemble != "Line"):
             add(["TransformInput", "SplitType"], "DataProcessing with text/csv needs SplitType: Line and "
                                                  "TransformOutput.AssembleWith: Line")
     count = _get(data, "TransformResources", "InstanceCount")

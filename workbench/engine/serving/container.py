@@ -95,8 +95,8 @@ class ServeContainer:
             return "gone", 137
         return state.status, state.exit_code
 
-    def exited(self) -> str | None:
-        """Why the container is no longer running (its exit code and last lines), or None."""
+    def exited(self, when: str = "") -> str | None:
+        """Why the container is no longer running (its exit code, `when`, its last lines), or None."""
         status, code = self.status()
         if status in ("running", "created", "restarting"):
             return None
@@ -106,7 +106,10 @@ class ServeContainer:
         how = f" ({signal_name(code, self.signals)})" if signal_name(code, self.signals) else ""
         lines = last_log_lines(self.paths, self.host)
         tail = ("; its last lines:\n" + "\n".join(lines)) if lines else "; it printed nothing"
-        return f"the container exited with code {code}{how}{tail}"
+        return f"the container exited with code {code}{how}{when}{tail}"
+
+    def exited_before_ping(self) -> str | None:
+        return self.exited(" before GET /ping answered 200")
 
     def listening(self) -> list[tuple[str, int]] | None:
         """(address, port) the container listens on (TCP), from its own /proc/net; None

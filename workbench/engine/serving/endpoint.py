@@ -116,7 +116,8 @@ class EndpointRunner:
                              self.model.get("ContainerHostname"))
         timeout = float(self.settings.get("StartupTimeoutSeconds") or 240)
         self._status("Creating", "Pinging", f"Waiting for GET /ping to answer 200 (at most {timeout:g} s)")
-        answer, took = wait_until_healthy("127.0.0.1", self.container.port, timeout, exited=self.container.exited,
+        answer, took = wait_until_healthy("127.0.0.1", self.container.port, timeout,
+                                          exited=self.container.exited_before_ping,
                                           listening=self.container.listening, cancelled=self._stop.is_set)
         self._health = True
         self.emit(ev.EndpointReady(self.host, self.container.url, self.container.port, took, answer.latency_ms or 0.0))

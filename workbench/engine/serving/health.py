@@ -101,7 +101,7 @@ def wait_until_healthy(host: str, port: int, timeout: float, *, exited: Callable
     while True:
         why = exited()
         if why is not None:
-            raise Unhealthy(why.replace("exited", "exited before GET /ping answered 200", 1), "serve-exits", "run `docker run --rm -p 8080:8080 IMAGE serve` and read what it "
+            raise Unhealthy(why, "serve-exits", "run `docker run --rm -p 8080:8080 IMAGE serve` and read what it "
                                                 "prints; `serve` must keep running and serve port 8080")
         last = ping(host, port)
         seen(last)

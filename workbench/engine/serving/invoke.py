@@ -95,8 +95,9 @@ def post_invocations(host: str, port: int, body: bytes, *, content_type: str | N
             response = connection.getresponse()
             data = response.read()
         except (socket.timeout, TimeoutError):
-            raise InvocationError(f"The model did not answer within {timeout:g} s; InvokeEndpoint gives up then "
-                                  "(ModelError): answer faster, or use a batch transform for slow models") from None
+            why = ("InvokeEndpoint gives up then (ModelError): answer faster, or use a batch transform for slow "
+                   "models") if timeout >= INVOCATION_TIMEOUT else "the timeout asked for"
+            raise InvocationError(f"The model did not answer within {timeout:g} s; {why}") from None
         except (ConnectionError, http.client.HTTPException) as err:
             raise InvocationError(f"The container closed the connection without an answer ({type(err).__name__}); "
                                   "its log says why") from None

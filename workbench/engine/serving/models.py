@@ -72,13 +72,14 @@ def _model_of_job(job: str, image: str | None, environment: dict[str, str] | Non
     record = load_record(paths)
     kind = record_kind(record)
     if kind not in (KIND_LOCAL, KIND_SAGEMAKER):
-        raise WorkbenchError(f"{job} is {'an' if kind[0] in 'aeiou' else 'a'} {kind}, not a training job; give "
-                             "the training job whose model it serves")
+        what = "an endpoint" if kind == "endpoint" else "a transform job"
+        raise WorkbenchError(f"{job} is {what}, not a training job; give the training job whose model it serves")
     status = record_status(record)
     artifacts = (record.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
     if status != "Completed" or not artifacts:
-        raise JobStateError(f"Job {job} is {status or 'unknown'}{' with no ModelArtifacts' if status == 'Completed' else ''}; "
-                            "only a Completed training job has a model to serve")
+        missing = " with no ModelArtifacts" if status == "Completed" else ""
+        raise JobStateError(f"Job {job} is {status or 'unknown'}{missing}; only a Completed training job has a model "
+                            "to serve")
     training_image = (record.get("AlgorithmSpecification") or {}).get("TrainingImage") or ""
     data = {"ModelName": name or job,
             "PrimaryContainer": {"Image": image or training_image, "ModelDataUrl": artifacts}}

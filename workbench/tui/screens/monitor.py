@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 
 from workbench.engine import api
 from workbench.engine import events as ev
-from workbench.engine.record import KIND_LOCAL, is_final, record_kind
+from workbench.engine.record import KIND_LOCAL, is_final, record_kind, record_name, record_status, set_status
 from workbench.errors import JobNotFound, WorkbenchError
 from workbench.tui.commands import ScreenCommands
 from workbench.tui.job_actions import JobActions
@@ -41,6 +41,7 @@ from workbench.tui.widgets.status_transitions import StatusTransitions
 if TYPE_CHECKING:  # deferred (types only): the app imports this screen, a cycle
     from workbench.tui.app import WorkbenchApp
 
+MONITOR_ACTIONS = ("stop", "interrupt", "rerun", "open_spec", "serve")
 HOST_LOG_LINES = 10_000
 ALL_LOG_LINES = 20_000
 CLOUD_ONLY = "not available for SageMaker jobs: they run on AWS, not on this machine"
@@ -61,6 +62,8 @@ then n/N jump between matches: "3 of 12"), **w** wraps long lines, **t** shows
 timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them all.
 
 - **s** stops the job, **i** interrupts a spot job, **r** reruns it, **e** opens the spec it ran with
+- **v** serves a Completed job's model: its inference container as a local endpoint, with a
+  request panel (`sm-workbench serve JOB` does the same)
 - **[** and **]** switch tabs; **escape** clears a filter or search, then goes back
 """
 
@@ -70,6 +73,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         Binding("i", "interrupt", "Interrupt", id="monitor.interrupt"),
         Binding("r", "rerun", "Rerun", id="monitor.rerun"),
         Binding("e", "open_spec", "Spec", id="monitor.spec"),
+        Binding("v", "serve", "Serve", id="monitor.serve"),
         Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False, id="monitor.prev-tab"),
         Binding("right_square_bracket", "tab(1)", "Next tab", show=False, id="monitor.next-tab"),
         Binding("escape", "back", "Back", id="monitor.back"),
@@ -124,7 +128,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         yield WorkbenchFooter()
 
     def on_mount(self) -> None:
-        known = next((r for r in self.workbench.records or [] if r.get("TrainingJobName") == self.job), None)
+        known = next((r for r in self.workbench.records or [] if record_name(r) == self.job), None)
         if known is not None:  # the history's copy shows at once (and stays if describing fails)
             self._show_record(dict(known), {})
         else:
@@ -175,7 +179,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
     def _history_changed(self, records: list[dict]) -> None:
         """Until the job has been described (SageMaker may not answer), the history's copy."""
         if not self.record:
-            known = next((r for r in records if r.get("TrainingJobName") == self.job), None)
+            known = next((r for r in records if record_name(r) == self.job), None)
             if known is not None:
                 self._show_record(dict(known), {})
 
@@ -237,12 +241,11 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         header_changed = False
         for item in events:
             if isinstance(item, (ev.StatusChanged, ev.JobFinished)):
-                self.record["TrainingJobStatus"] = item.status
-                self.record["SecondaryStatus"] = item.secondary
+                set_status(self.record, item.status, item.secondary)
                 header_changed = True
                 if isinstance(item, ev.JobFinished) and item.failure_reason:
                     self.record["FailureReason"] = item.failure_reason
-        if header_changed and self.record.get("TrainingJobName"):
+        if header_changed and record_name(self.record):
             self.query_one("#monitor-header", JobHeader).show(self.record)
             self.refresh_bindings()
         self.query_one("#checkpoints", CheckpointPanel).apply(events)
@@ -276,7 +279,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """Stop and interrupt are dimmed once the job has ended (interrupt: unless a spot job)."""
-        if action in ("stop", "interrupt") and self.record.get("TrainingJobStatus"):
+        if action in MONITOR_ACTIONS and record_status(self.record):
             return applies(action, self.record)
         return True
 
@@ -291,6 +294,9 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
 
     def action_open_spec(self) -> None:
         self.post_message(JobActions.OpenSpec(self.job, self.source))
+
+    def action_serve(self) -> None:
+        self.post_message(JobActions.Serve(self.job, self.record))
 
     def action_back(self) -> None:
         self.dismiss()
@@ -315,6 +321,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         yield ("Interrupt this job", self.action_interrupt, "simulate a spot interruption (i)")
         yield ("Rerun this job", self.action_rerun, "run its spec again, optionally edited (r)")
         yield ("Open this job's spec", self.action_open_spec, "in the composer (e)")
+        yield ("Serve this job's model", self.action_serve, "start a local endpoint with its inference image (v)")
         tabs = self.query_one("#monitor-tabs", TabbedContent)
         for pane in tabs.query(TabPane):
             label = str(tabs.get_tab(pane.id).label) if pane.id else ""
