@@ -114,9 +114,10 @@ def serve_command(args) -> int:
 
 
 def invoke_command(args) -> int:
-    from workbench.engine.api import invoke  # deferred: engine
+    from workbench.engine.api import invoke, job_kind  # deferred: engine
     from workbench.units import human_bytes
 
+    job_kind(args.endpoint)  # an unknown name is said before stdin is waited on
     if args.body == "-":
         body = sys.stdin.buffer.read()
     else:

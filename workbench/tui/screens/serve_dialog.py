@@ -41,7 +41,8 @@ def parse_environment(text: str) -> dict[str, str]:
 class ServeDialog(ModalScreen[ServeChoice | None]):
     DEFAULT_CSS = DIALOG_CSS.format(name="ServeDialog") + """
     ServeDialog > Vertical { width: 76; }
-    ServeDialog TextArea { height: 4; }
+    ServeDialog Input, ServeDialog TextArea { background: $boost; }
+    ServeDialog TextArea { height: 3; }
     ServeDialog #serve-error { color: $text-error; height: auto; }
     """
     BINDINGS = [
@@ -57,14 +58,14 @@ class ServeDialog(ModalScreen[ServeChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(f"Serve {self.job}", classes="dialog-title")
-            yield Static("`docker run IMAGE serve` with the model in /opt/ml/model; requests go to its port 8080, "
-                         "published on 127.0.0.1. It keeps serving (in a background worker) until stopped.")
+            yield Static("`docker run IMAGE serve`, the model in /opt/ml/model, 8080 published on 127.0.0.1; it "
+                         "keeps serving, in a background worker, until stopped.")
             yield Label("Inference image (default: the training image)")
-            yield Input(self.image, placeholder="IMAGE", id="serve-image")
+            yield Input(self.image, placeholder="IMAGE", id="serve-image", compact=True)
             yield Label("Port on 127.0.0.1 (empty: a free one)")
-            yield Input("", placeholder="e.g. 8080", id="serve-port", restrict=r"\d*")
+            yield Input("", placeholder="e.g. 8080", id="serve-port", restrict=r"\d*", compact=True)
             yield Label("Environment, one NAME=VALUE per line")
-            yield TextArea("", id="serve-env")
+            yield TextArea("", id="serve-env", compact=True, placeholder="NAME=value")
             yield Static("", id="serve-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Serve (ctrl+r)", variant="primary", id="serve-go")

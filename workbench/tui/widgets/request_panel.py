@@ -24,6 +24,8 @@ from workbench.tui.widgets.cells import coloured
 from workbench.units import human_bytes
 
 HISTORY_ROWS = 500
+HISTORY_COLUMNS = (("Time", 12), ("Status", 9), ("Latency", 9), ("Sent", 8), ("Answer", 8), ("Content-Type", 16),
+                   ("Error", 30))
 
 
 def status_text(status: int | None, error: str = "") -> str:
@@ -88,7 +90,8 @@ class RequestPanel(Vertical):
                 yield TextArea("", id="answer", read_only=True, compact=True, soft_wrap=True)
         yield Static("Requests sent to this endpoint, from here or any terminal (newest last)", id="history-title")
         table = DataTable(id="history", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Time", "Status", "Latency", "Sent", "Answer", "Content-Type", "Error")
+        for label, width in HISTORY_COLUMNS:  # fixed widths: rows arrive while the table is shown
+            table.add_column(label, width=width)
         yield table
 
     # --- input ------------------------------------------------------------------------
