@@ -313,8 +313,7 @@ def invoke(endpoint: str, body: bytes, *, content_type: str | None = None, accep
     """POST /invocations to an InService endpoint, as InvokeEndpoint would (its limits
     enforced: InvocationError); returns an `InvokeResult` (status, body, latency...).
     The request is recorded in the endpoint's event log."""
-    paths = existing_job(endpoint)
-    return invoke_endpoint(paths, load_record(paths), body, content_type=content_type, accept=accept,
+    return invoke_endpoint(existing_job(endpoint), body, content_type=content_type, accept=accept,
                            custom_attributes=custom_attributes, timeout=timeout)
 
 

@@ -37,6 +37,7 @@ def number(text):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms wait for an ACK between
 
     def log_message(self, fmt, *args):
         sys.stdout.write("serve: " + fmt % args + "\n")

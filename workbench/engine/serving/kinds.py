@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from workbench.engine import control
@@ -32,7 +33,7 @@ from workbench.engine.record import KIND_ENDPOINT, KIND_TRANSFORM, is_final, rec
     record_secondary, record_status
 from workbench.engine.serving.invoke import INVOCATION_TIMEOUT, InvokeResult, post_invocations, preview
 from workbench.engine.serving.records import arn, new_endpoint_record, new_transform_record
-from workbench.engine.store import JobPaths, JobRecorder, append_event, create_job_dir, load_record, \
+from workbench.engine.store import JobHistory, JobPaths, JobRecorder, append_event, create_job_dir, load_record, \
     remove_job_files
 from workbench.errors import InvocationError, JobStateError, NameClash
 from workbench.fileio import write_json_atomic
@@ -229,30 +230,68 @@ class TransformJobs(ServingJobs):
 # --- requests to an endpoint ---------------------------------------------------------------
 
 
-def invoke_endpoint(paths: JobPaths, record: dict, body: bytes, *, content_type: str | None = None,
-                    accept: str | None = None, custom_attributes: str | None = None,
-                    timeout: float | None = None) -> InvokeResult:
+@dataclass(frozen=True)
+class _Address:
+    key: tuple[int, int, int]  # describe.json's inode, mtime_ns, size when read
+    read_ns: int
+    port: int
+
+
+_addresses: dict[Path, _Address] = {}
+
+
+def _serving_port(paths: JobPaths) -> int | None:
+    """The port of an InService endpoint, from its record; re-read only when the record
+    changed (it is replaced atomically: a new inode each write; and, as the history does,
+    a record read within RACY_NS of its mtime is read again). None when it is not
+    InService (the caller reads the record to say why)."""
+    try:
+        info = os.stat(paths.describe)
+    except FileNotFoundError:
+        return None
+    key = (info.st_ino, info.st_mtime_ns, info.st_size)
+    cached = _addresses.get(paths.root)
+    if cached is not None and cached.key == key and cached.read_ns - info.st_mtime_ns > JobHistory.RACY_NS:
+        return cached.port
+    read_ns = time.time_ns()
+    record = load_record(paths)
+    port = (record.get("Workbench") or {}).get("Port")
+    if record_kind(record) != KIND_ENDPOINT or record_status(record) != "InService" or not port:
+        _addresses.pop(paths.root, None)
+        return None
+    _addresses[paths.root] = _Address(key, read_ns, int(port))
+    return int(port)
+
+
+def _not_serving(paths: JobPaths) -> JobStateError:
+    record = end_orphan(paths, load_record(paths))
+    if record_kind(record) != KIND_ENDPOINT:
+        return JobStateError(f"{paths.name} is not an endpoint; `sm-workbench serve JOB` starts one")
+    again = "; start it again with `sm-workbench serve`" if is_final(record) else ""
+    return JobStateError(f"Endpoint {paths.name} is {record_status(record)} ({record_secondary(record)}); it takes "
+                         f"requests once InService{again}")
+
+
+def invoke_endpoint(paths: JobPaths, body: bytes, *, content_type: str | None = None, accept: str | None = None,
+                    custom_attributes: str | None = None, timeout: float | None = None) -> InvokeResult:
     """POST /invocations to an InService endpoint; every request (answered or not) is
     appended to its event log, whichever process sends it. `timeout` may be shorter than
-    InvokeEndpoint's 60 s, never longer."""
-    if record_kind(record) != KIND_ENDPOINT:
-        raise JobStateError(f"{paths.name} is not an endpoint; `sm-workbench serve JOB` starts one")
-    record = end_orphan(paths, record)
-    status = record_status(record)
-    port = (record.get("Workbench") or {}).get("Port")
-    if status != "InService" or not port:
-        raise JobStateError(f"Endpoint {paths.name} is {status} ({record_secondary(record)}); it takes requests once "
-                            "InService" + ("" if not is_final(record) else
-                                           f"; start it again with `sm-workbench serve`"))
+    InvokeEndpoint's 60 s, never longer. The hot path costs a stat of the record and the
+    append (bench/serve.py measures it)."""
+    port = _serving_port(paths)
+    if port is None:
+        raise _not_serving(paths)
     started = time.perf_counter()
     try:
-        result = post_invocations("127.0.0.1", int(port), body, content_type=content_type, accept=accept,
+        result = post_invocations("127.0.0.1", port, body, content_type=content_type, accept=accept,
                                   custom_attributes=custom_attributes,
                                   timeout=min(timeout or INVOCATION_TIMEOUT, INVOCATION_TIMEOUT))
     except InvocationError as err:
         append_event(paths, ev.EndpointInvoked(
             os.urandom(8).hex(), None, (time.perf_counter() - started) * 1000, len(body), 0, content_type or "",
             accept or "", "", str(err), preview(body, 200)))
+        if str(err).startswith("Nothing answers") and _serving_port(paths) is None:
+            raise _not_serving(paths) from None  # it ended meanwhile, or its process died: say so
         raise
     append_event(paths, ev.EndpointInvoked(
         result.request_id, result.status, result.latency_ms, len(body), len(result.body), content_type or "",
