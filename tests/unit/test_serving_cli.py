@@ -70,3 +70,12 @@ def test_invoke_an_unknown_endpoint(capsys):
 def test_validate_of_a_serving_spec_imports_no_heavy_library(tmp_path):
     (tmp_path / "transform.yaml").write_text(TRANSFORM)
     assert _imports_of("validate", str(tmp_path / "transform.yaml")) == []
+
+
+def test_transform_says_how_to_give_the_model(tmp_path, capsys):
+    """ModelName names no training job of the history: the one line says what to do."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "transform.yaml").write_text(TRANSFORM)
+    assert main(["transform", str(tmp_path / "transform.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ModelName 'fitted-line'" in err and "--model" in err

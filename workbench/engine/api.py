@@ -324,7 +324,13 @@ def transform(spec, *, model: str | None = None, image: str | None = None, detac
     named ModelName."""
     source = model or spec.settings.Model or spec.data["ModelName"]
     base = spec.source.parent if spec.source else None
-    served = serving_model(source, image=image or spec.settings.Image or None, base_dir=base)
+    try:
+        served = serving_model(source, image=image or spec.settings.Image or None, base_dir=base)
+    except WorkbenchError as err:
+        if model or spec.settings.Model:
+            raise
+        raise WorkbenchError(f"ModelName {source!r}: {err}; give the model with --model (a training job, a "
+                             "model.tar.gz, a folder or a CreateModel spec) or Workbench.Model") from None
     return launch_transform(spec, served, detach=detach, subscribers=list(subscribers))
 
 

@@ -2,7 +2,8 @@
 
     <state>/jobs/<name>/
         spec.yaml        the resolved spec the job ran with
-        describe.json    DescribeTrainingJob-shaped record (atomic writes)
+        describe.json    DescribeTrainingJob-shaped record (atomic writes); an endpoint's is
+                         DescribeEndpoint-, a transform job's DescribeTransformJob-shaped
         events.jsonl     every event but log lines, one JSON object per line
         logs/<host>.log  each host's output, one `<ISO time> <text>` per line
         owner.json       the process running the job (pid, start ticks)

@@ -35,6 +35,7 @@ from workbench.engine.serving.invoke import INVOCATION_TIMEOUT, InvokeResult, po
 from workbench.engine.serving.records import arn, new_endpoint_record, new_transform_record
 from workbench.engine.store import JobHistory, JobPaths, JobRecorder, append_event, create_job_dir, load_record, \
     remove_job_files
+from workbench.engine.times import iso
 from workbench.errors import InvocationError, JobStateError, NameClash
 from workbench.fileio import write_json_atomic
 from workbench.paths import jobs_dir
@@ -112,15 +113,18 @@ def launch_endpoint(model: ModelSpec, *, name: str | None = None, port: int | No
     from workbench.engine.serving.endpoint import EndpointRunner  # deferred: the runner, only to run one
 
     client = connect()
-    require_image(client, model.image)
+    image = require_image(client, model.image)
     paths = create_job_dir(name or free_name(f"{model.name}-endpoint"))
     control.claim(paths, role="launcher")
     write_spec_file(paths.spec, model.data)
     settings = model.settings.to_dict()
     if port is not None:
         settings["Port"] = port
+    created = time.time()
     record = new_endpoint_record(paths.name, _arn("endpoint", paths.name), model_summary(model), settings,
-                                 time.time(), source)
+                                 created, source)
+    record["ProductionVariants"][0]["DeployedImages"][0].update(
+        {"ResolvedImage": getattr(image, "id", ""), "ResolutionTime": iso(created)})
     return _start(paths, record, detach, "serve", list(subscribers), EndpointRunner, client)
 
 

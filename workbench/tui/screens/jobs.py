@@ -55,6 +55,10 @@ update live; jobs keep running when the workbench is closed.
 - **r** reruns the selected job (new name and overrides, or edit it first)
 - **s** stops it (SIGTERM, the grace period, SIGKILL), **i** interrupts a spot job
 - **d** deletes a finished job's folder, **/** filters the table
+
+Endpoints (`sm-workbench serve`, or **v** on a Completed job's monitor) and batch
+transform jobs are listed too, with their status; **enter** opens an endpoint's screen:
+its health, log and a request panel.
 """
 
     COMMANDS = {ScreenCommands}
