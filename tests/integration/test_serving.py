@@ -222,3 +222,13 @@ def test_an_endpoint_whose_process_died_ends_failed_and_leaves_nothing(tmp_path,
     record = wait_for(lambda: (lambda r: r if is_final(r) else None)(api.describe_job(job.name)), what="the end")
     assert record["EndpointStatus"] == "Failed" and "ended without stopping it" in record["FailureReason"]
     assert serving_leftovers(docker_client, job.name) == []
+
+
+def test_a_container_that_dies_while_in_service_fails_the_endpoint(tmp_path, images, docker_client):
+    serving = start_serving(api.serving_model(str(model_file(tmp_path)), image=INFERENCE), name=unique("dies"))
+    record = until_served(serving)
+    docker_client.containers.get(record["Workbench"]["Hosts"]["AllTraffic"]["ContainerId"]).kill()
+    record = serving.wait()
+    assert record["EndpointStatus"] == "Failed"
+    assert "stopped while InService: the container exited with code 137 (SIGKILL)" in record["FailureReason"]
+    assert serving_leftovers(docker_client, serving.name) == []

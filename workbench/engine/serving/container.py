@@ -96,7 +96,10 @@ class ServeContainer:
         return state.status, state.exit_code
 
     def exited(self, when: str = "") -> str | None:
-        """Why the container is no longer running (its exit code, `when`, its last lines), or None."""
+        """Why the container is no longer running (its exit code, `when`, its last lines), or None.
+        While its output is still being read it is running: no call to the engine then."""
+        if self._reader is not None and self._reader.is_alive():
+            return None
         status, code = self.status()
         if status in ("running", "created", "restarting"):
             return None
