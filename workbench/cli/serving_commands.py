@@ -90,13 +90,13 @@ def serve_command(args) -> int:
     model = serving_model(args.source, image=args.image, environment=_environment(args.env), overrides=args.overrides)
     for warning in model.warnings:
         print(warning.format(str(model.source or "model")), file=sys.stderr)
-    from workbench.engine.events import EndpointReady  # deferred: engine (events)
+    from workbench.engine.events import StatusChanged  # deferred: engine (events)
 
     printer = TerminalPrinter()
     names: list[str] = []
 
     def hint(event) -> None:
-        if isinstance(event, EndpointReady) and names:
+        if isinstance(event, StatusChanged) and event.status == "InService" and names:
             printer.note(f"InService: `sm-workbench invoke {names[0]} --body FILE --content-type TYPE` sends a "
                          f"request; Ctrl-C (or `sm-workbench stop {names[0]}`) stops it")
 
