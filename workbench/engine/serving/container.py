@@ -21,6 +21,7 @@ from workbench.engine import events as ev
 from workbench.engine.docker_backend import DockerJob, signal_name
 from workbench.engine.logs import LogPump, follow_container
 from workbench.engine.serving.health import SERVE_PORT, parse_proc_net
+from workbench.engine.serving.model_data import prepare_model
 from workbench.engine.store import JobPaths, parse_log_line
 from workbench.errors import WorkbenchError
 from workbench.paths import state_dir
@@ -186,6 +187,18 @@ class ServeContainer:
             self._reader.join(timeout=2)
         if self.pump is not None:
             self.pump.close()
+
+
+def place_model(source: str, paths: JobPaths, host: str, emit: Callable[[ev.Event], None]) -> Path:
+    """The model in the host's fresh /opt/ml/model (returned), as events: what was placed,
+    and a notice naming what the archive held that was left out."""
+    target = paths.opt_ml(host) / "model"
+    prepared = prepare_model(source, target, paths.root / "tmp")
+    emit(ev.ModelPrepared(source, prepared.files, prepared.bytes, prepared.seconds, tuple(prepared.skipped)))
+    if prepared.skipped:
+        emit(ev.Notice("warning", f"{len(prepared.skipped)} member(s) of the model archive left out: "
+                                  + "; ".join(prepared.skipped[:5]), host))
+    return target
 
 
 def emit_lint(client, image: str, emit: Callable[[ev.Event], None]) -> None:

@@ -19,9 +19,8 @@ import time
 
 from workbench.engine import control
 from workbench.engine import events as ev
-from workbench.engine.serving.container import ServeContainer, emit_lint
+from workbench.engine.serving.container import ServeContainer, emit_lint, place_model
 from workbench.engine.serving.health import Unhealthy, ping, wait_until_healthy
-from workbench.engine.serving.model_data import prepare_model
 from workbench.engine.serving.records import VARIANT
 from workbench.engine.store import JobPaths, JobRecorder, load_record
 from workbench.errors import WorkbenchError
@@ -79,8 +78,8 @@ class EndpointRunner:
         finally:
             stopping = self._stop.is_set() and not failure
             if stopping:
-                self._status("Deleting", "Stopping", "Stopping the container: SIGTERM, then SIGKILL after "
-                             f"{self._grace():g} s")
+                self._status("Deleting", "Stopping", "Stopping the container: " + (
+                    "SIGKILL now" if self._kill else f"SIGTERM, then SIGKILL after {self._grace():g} s"))
             self.container.stop(self._grace(), kill=self._kill, reason="Stopped" if stopping else "Failed")
             code = self.container.exit_code
             self.container.close()
@@ -100,20 +99,14 @@ class EndpointRunner:
     def _serve(self) -> str:
         """Start, wait for health, serve until stopped; returns why it failed ("" when stopped)."""
         self._status("Creating", "Preparing", "Placing the model in /opt/ml/model")
-        source = self.model.get("ModelDataUrl") or ""
-        prepared = prepare_model(source, self.paths.opt_ml(self.host) / "model", self.paths.root / "tmp")
-        self.emit(ev.ModelPrepared(source, prepared.files, prepared.bytes, prepared.seconds, tuple(prepared.skipped)))
-        if prepared.skipped:
-            self.emit(ev.Notice("warning", f"{len(prepared.skipped)} member(s) of the model archive left out: "
-                                           + "; ".join(prepared.skipped[:5]), self.host))
+        model_dir = place_model(self.model.get("ModelDataUrl") or "", self.paths, self.host, self.emit)
         self._lint()
         if self._stop.is_set():
             return ""
         image = self.model.get("Image", "")
         self._status("Creating", "Starting", f"docker run {image} serve")
-        self.container.start(image, dict(self.model.get("Environment") or {}),
-                             self.paths.opt_ml(self.host) / "model", int(self.settings.get("Port") or 0),
-                             self.model.get("ContainerHostname"))
+        self.container.start(image, dict(self.model.get("Environment") or {}), model_dir,
+                             int(self.settings.get("Port") or 0), self.model.get("ContainerHostname"))
         timeout = float(self.settings.get("StartupTimeoutSeconds") or 240)
         self._status("Creating", "Pinging", f"Waiting for GET /ping to answer 200 (at most {timeout:g} s)")
         answer, took = wait_until_healthy("127.0.0.1", self.container.port, timeout,

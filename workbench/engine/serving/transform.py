@@ -32,10 +32,9 @@ from pathlib import Path
 from workbench.engine import control
 from workbench.engine import events as ev
 from workbench.engine.serving import data_processing as dp
-from workbench.engine.serving.container import ServeContainer, emit_lint
+from workbench.engine.serving.container import ServeContainer, emit_lint, place_model
 from workbench.engine.serving.health import Unhealthy, http_get, wait_until_healthy
 from workbench.engine.serving.invoke import InvokeResult, post_invocations, preview
-from workbench.engine.serving.model_data import prepare_model
 from workbench.engine.serving.records import TRANSFORM_HOST
 from workbench.engine.serving.splitting import MIB, Record, mini_batches, split_records
 from workbench.engine.store import JobPaths, JobRecorder, load_record
@@ -133,9 +132,7 @@ class TransformRunner:
 
     def _transform(self) -> str:
         self._status("InProgress", "Preparing", "Placing the model in /opt/ml/model and listing the input")
-        source = self.model.get("ModelDataUrl") or ""
-        prepared = prepare_model(source, self.paths.opt_ml(self.host) / "model", self.paths.root / "tmp")
-        self.emit(ev.ModelPrepared(source, prepared.files, prepared.bytes, prepared.seconds, tuple(prepared.skipped)))
+        model_dir = place_model(self.model.get("ModelDataUrl") or "", self.paths, self.host, self.emit)
         objects = self._input_objects()
         self.counts["objects_total"] = len(objects)
         self._lint()
@@ -143,8 +140,7 @@ class TransformRunner:
             raise Stopped()
         image = self.model.get("Image", "")
         self._status("InProgress", "Starting", f"docker run {image} serve (SAGEMAKER_BATCH=true)")
-        self.container.start(image, self._environment(), self.paths.opt_ml(self.host) / "model",
-                             hostname=self.model.get("ContainerHostname"))
+        self.container.start(image, self._environment(), model_dir, hostname=self.model.get("ContainerHostname"))
         timeout = float(self.settings.get("StartupTimeoutSeconds") or 240)
         self._status("InProgress", "Pinging", f"Waiting for GET /ping to answer 200 (at most {timeout:g} s)")
         answer, took = wait_until_healthy("127.0.0.1", self.container.port, timeout,
