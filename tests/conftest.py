@@ -27,6 +27,12 @@ os.environ.update({
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that restart the Docker engine run last, so no other test meets an engine (or
+    a pooled connection) that has just come back."""
+    items.sort(key=lambda item: item.get_closest_marker("restarts_engine") is not None)
+
+
 @pytest.fixture(autouse=True)
 def state_home(tmp_path, monkeypatch) -> Path:
     """Every test gets its own state directory (jobs, caches, config)."""

@@ -38,6 +38,15 @@ class ImageNotFound(WorkbenchError):
 class StorageError(WorkbenchError):
     """An S3 or local location that cannot be read or written, or unsafe keys."""
 
+    server_side = False  # S3 failed (a 5xx, or it could not be reached): not the request's fault
+
+
+def server_side_storage_error(message: str) -> StorageError:
+    """A StorageError S3 caused, not the request (a job's RetryStrategy retries those)."""
+    error = StorageError(message)
+    error.server_side = True
+    return error
+
 
 class JobNotFound(WorkbenchError):
     """No job of that name in the state directory."""

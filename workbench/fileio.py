@@ -52,6 +52,23 @@ def _create_temporary(path: Path, mode: int) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
+def write_bytes_atomic(path: Path | str, data: bytes, mode: int = 0o600) -> None:
+    """As write_text_atomic, for bytes (a small program written for containers)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = _create_temporary(path, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
 def write_json_atomic(path: Path | str, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
 

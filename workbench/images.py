@@ -6,6 +6,10 @@ recipe that produces the same image name offline:
 - `busybox`: a tarball of Debian's busybox-static plus the folder's `rootfs/`, imported.
 - `debootstrap`: Debian minbase with extra packages (python3), plus `rootfs/`, imported.
 - `dockerfile`: `docker build` of the folder; its FROM must be a local image built first.
+  `pip: [PACKAGE==VERSION, ...]` downloads those packages (and what they need) with this
+  machine's pip into the build context's `pip/` folder first, so the Dockerfile installs
+  them with `pip install --no-index --find-links pip/` and the build itself needs no
+  network (this machine's pip knows its package index, proxy and certificates).
 
 Each image built here carries a label with a fingerprint of its recipe (the folder's
 files, the offline settings, the base image), so an image whose recipe changed since it
@@ -22,6 +26,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -32,6 +37,7 @@ from typing import Callable
 import yaml
 
 from workbench.engine.docker_client import connect
+from workbench.engine.image_build import BuildFailed, build_image, remove_image_quietly
 from workbench.errors import WorkbenchError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +56,7 @@ class Recipe:
     suite: str = "bookworm"
     include: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
+    pip: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, folder: Path) -> "Recipe":
@@ -64,7 +71,7 @@ class Recipe:
         return cls(
             name=data["name"], folder=folder, method=offline.get("method", "dockerfile"), base=base,
             suite=offline.get("suite", "bookworm"), include=list(offline.get("include") or []),
-            changes=list(offline.get("changes") or []),
+            changes=list(offline.get("changes") or []), pip=list(offline.get("pip") or []),
         )
 
 
@@ -109,7 +116,8 @@ def _image_exists(client, name: str) -> bool:
 def fingerprint(recipe: Recipe, client) -> str:
     """What the image is built from: the recipe folder's files, the offline settings and,
     for a Dockerfile build, the id of its base image (a rebuilt base rebuilds its children)."""
-    digest = hashlib.sha256(json.dumps([recipe.method, recipe.suite, recipe.include, recipe.changes]).encode())
+    settings = [recipe.method, recipe.suite, recipe.include, recipe.changes] + ([recipe.pip] if recipe.pip else [])
+    digest = hashlib.sha256(json.dumps(settings).encode())
     for path in sorted(recipe.folder.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(f"{path.relative_to(recipe.folder).as_posix()}\0{path.stat().st_mode & 0o777}\0".encode())
@@ -252,31 +260,35 @@ def build(recipe: Recipe, client, *, force: bool = False, log: Callable[[str], N
             client.api.import_image_from_file(str(tarball), repository=repository, tag=tag, changes=changes)
             subprocess.run(["rm", "-rf", str(Path(tmp) / "rootfs")], check=False)
     elif recipe.method == "dockerfile":
-        from docker.errors import BuildError  # deferred: the Docker SDK (~0.25 s to import)
-
         if recipe.base and not _image_exists(client, recipe.base):
             raise WorkbenchError(f"{recipe.name} is built FROM {recipe.base}, which is not present; build it first")
-        try:
-            client.images.build(path=str(recipe.folder), tag=recipe.name, rm=True, forcerm=True, pull=False,
-                                labels={LABEL_RECIPE: built_from})
-        except BuildError as err:
-            raise WorkbenchError(f"docker build of {recipe.name} failed: {err.msg}") from None
+        with tempfile.TemporaryDirectory(prefix="smw-image-") as tmp:
+            context = recipe.folder
+            if recipe.pip:
+                context = Path(tmp) / "context"
+                shutil.copytree(recipe.folder, context)
+                _pip_download(recipe, context / "pip", log)
+            try:
+                build_image(client, context, recipe.name, labels={LABEL_RECIPE: built_from})
+            except BuildFailed as err:
+                output = "".join(f"\n    {line}" for line in err.output[-10:])
+                raise WorkbenchError(f"docker build of {recipe.name} failed: {err}{output}") from None
     else:
         raise WorkbenchError(f"{recipe.folder / 'image.yaml'}: unknown offline method {recipe.method!r}")
     log(f"{recipe.name}: built in {time.monotonic() - started:.1f} s")
     if previous is not None:
-        _remove_quietly(client, previous.id)  # the version it replaces, now untagged
+        remove_image_quietly(client, previous.id)  # the version it replaces, now untagged
     return True
 
 
-def _remove_quietly(client, image_id: str) -> None:
-    """Best effort: an old version still used by a container or a child image stays."""
-    from docker.errors import APIError  # deferred: the Docker SDK (~0.25 s to import)
-
-    try:
-        client.images.remove(image_id)
-    except APIError:
-        pass
+def _pip_download(recipe: Recipe, folder: Path, log: Callable[[str], None]) -> None:
+    """The recipe's Python packages, and all they need, as this machine's pip finds them."""
+    log(f"  pip download {' '.join(recipe.pip)}")
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(folder), *recipe.pip]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
+        raise WorkbenchError(f"pip download for {recipe.name} failed: {' / '.join(tail)}")
 
 
 def build_all(folders: list[Path] | None = None, *, force: bool = False, names: list[str] | None = None,

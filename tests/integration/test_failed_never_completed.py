@@ -187,8 +187,18 @@ def test_a_takeover_reads_the_failure_from_an_older_record(tmp_path):
     assert runner.term_sent_at == epoch("2026-01-01T00:00:05.500Z")
 
 
-@pytest.mark.skipif(not os.environ.get("SMW_TEST_ENGINE_RESTART"),
-                    reason="restarts the shared Docker engine (as root): opt in with SMW_TEST_ENGINE_RESTART=1")
+def _may_restart_engine() -> str:
+    """Why this machine's Docker engine must not be restarted by a test ("" when it may):
+    CI (or SMW_TEST_ENGINE_RESTART=1) on a dockerd that scripts/ensure-docker started."""
+    if not (os.environ.get("CI") or os.environ.get("SMW_TEST_ENGINE_RESTART")):
+        return "restarts the Docker engine: runs in CI, or opt in with SMW_TEST_ENGINE_RESTART=1"
+    if os.geteuid() != 0 or not os.path.exists("/var/run/docker.pid"):
+        return "restarting the Docker engine needs root and a dockerd started by scripts/ensure-docker"
+    return ""
+
+
+@pytest.mark.restarts_engine  # runs last (tests/conftest.py): nothing else shares the restart
+@pytest.mark.skipif(bool(_may_restart_engine()), reason=_may_restart_engine() or "-")
 def test_a_docker_engine_restart_mid_job_fails_the_job(tmp_path, images, docker_client):
     """Reproduction: the Docker engine restarted mid-job; its shutdown sent the container
     SIGTERM, the script exited 0, and the job ended Completed with no notice."""

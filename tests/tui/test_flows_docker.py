@@ -2,6 +2,8 @@
 error, fix it, save it, run it, watch its logs arrive, stop it and see the signal
 timeline; rerun it with an override from its monitor."""
 
+import asyncio
+
 import pytest
 from textual.widgets import Input, TabbedContent
 
@@ -110,8 +112,11 @@ async def test_compose_run_watch_stop_and_rerun(images, docker_client, tmp_path,
         await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen) and app.screen.job != name,
                        timeout=60, what="the rerun's monitor")
         rerun = app.screen
-        await wait_for(pilot, lambda: rerun.record.get("TrainingJobStatus") == "Completed", timeout=90,
-                       what="the rerun to complete")
+        # the job itself first (a slow machine says how far it got), then what the monitor shows
+        record = await asyncio.to_thread(api.wait_for_job, rerun.job, 180)
+        assert record["TrainingJobStatus"] == "Completed", record.get("FailureReason")
+        await wait_for(pilot, lambda: rerun.record.get("TrainingJobStatus") == "Completed", timeout=30,
+                       what="the rerun's monitor to show it complete")
         assert any("epoch 2/2" in line for line in rerun.query_one("#log-all", HostLog).view.lines)
     for job in (name, rerun.job):
         assert not leftovers(docker_client, job)

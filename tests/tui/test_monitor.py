@@ -13,6 +13,7 @@ from workbench.tui.app import WorkbenchApp
 from workbench.tui.screens.composer import ComposerScreen
 from workbench.tui.screens.monitor import MonitorScreen
 from workbench.tui.screens.rerun_dialog import RerunDialog
+from workbench.tui.widgets.checkpoint_panel import CheckpointPanel
 from workbench.tui.widgets.host_log import HostLog
 
 
@@ -42,7 +43,7 @@ async def test_a_finished_job_replays_logs_per_host_and_merged():
         screen = await open_monitor(pilot, "two-hosts")
         assert screen.hosts == ["algo-1", "algo-2"]
         tabs = [str(t.label) for t in screen.query_one("#monitor-tabs", TabbedContent).query("ContentTab")]
-        assert tabs == ["All hosts", "algo-1", "algo-2", "Files", "Checkpoints", "Signals", "Status", "GPU"]
+        assert tabs == ["All hosts", "algo-1", "algo-2", "Files", "Checkpoints", "Signals", "Status", "GPU", "Metrics"]
         merged = screen.query_one("#log-all", HostLog).view.lines
         assert len(merged) == 12 and merged[:2] == ["algo-1: epoch 1/6 loss=0.9", "algo-2: epoch 1/6 loss=0.9"]
         assert screen.query_one("#log-algo-2", HostLog).view.lines[-1] == "algo-2: epoch 6/6 loss=0.4"
@@ -315,3 +316,36 @@ async def test_stop_and_interrupt_are_dimmed_once_the_job_has_ended():
         keys = screen.active_bindings
         assert not keys["s"].enabled and not keys["i"].enabled
         assert keys["r"].enabled and keys["e"].enabled
+
+
+# --- the rest of the training contract: synced output folders, retries -----------------
+
+
+def synced_job(name: str) -> None:
+    extra = [
+        ev.CheckpointFileState("algo-1", "events.out.tfevents.1", "synced", 2048, lag=0.5, sync="tensorboard",
+                               time=T0 + 3),
+        ev.CheckpointFileState("algo-1", "train/events.out.tfevents.2", "retrying", 512, error="S3 does not answer",
+                               attempts=2, sync="tensorboard", time=T0 + 3.5),
+        ev.CheckpointSummary(2, 2560, 1, 1.0, synced=1, retrying=1, sync="tensorboard", time=T0 + 4),
+        ev.AttemptStarted(2, "InternalServerError", failure="InternalServerError: the engine went away",
+                          time=T0 + 4.5),
+    ]
+    spec = spec_for(name, TensorBoardOutputConfig={"S3OutputPath": "s3://b/tb"})
+    make_job(name, spec=spec, extra_events=extra)
+
+
+async def test_tensorboard_output_has_a_tab_of_its_own_beside_checkpoints():
+    synced_job("tb-job")
+    app = monitor_app("tb-job")
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_monitor(pilot, "tb-job")
+        await wait_for(pilot, lambda: bool(screen.query("#synced-tensorboard")), what="the TensorBoard tab")
+        tabs = [str(t.label) for t in screen.query_one("#monitor-tabs", TabbedContent).query("ContentTab")]
+        assert tabs.index("TensorBoard") == tabs.index("Checkpoints") + 1
+        panel = screen.query_one("#synced-tensorboard", CheckpointPanel)
+        assert panel.config == {"S3Uri": "s3://b/tb/tb-job/tensorboard-output", "LocalPath": "/opt/ml/output/tensorboard"}
+        assert panel.files["algo-1", "train/events.out.tfevents.2"].state == "retrying"
+        assert panel.summary is not None and panel.summary.retrying == 1
+        assert screen.query_one("#checkpoints", CheckpointPanel).files == {}  # not the checkpoints' table
+        assert "attempt 2" in await show_tab(pilot, screen, "tab-signals")  # the retry, in the timeline

@@ -142,6 +142,74 @@ def test_stop_confirmation(snap_compare, history, size):
     assert snap_compare(app(), terminal_size=size, run_before=ready)
 
 
+@pytest.mark.parametrize("size", SIZES)
+def test_monitor_tensorboard_tab(snap_compare, history, size):
+    from tests.tui.test_monitor import synced_job
+
+    synced_job("tb-snapshot")
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, MonitorScreen) and pilot.app.screen.replayed
+                       and bool(pilot.app.screen.query("#synced-tensorboard")))
+        await monitor_ready(pilot, "tab-synced-tensorboard")
+
+    assert snap_compare(app(job="tb-snapshot"), terminal_size=size, run_before=ready)
+
+
+# --- inner loop ---
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_monitor_build_tab(snap_compare, history, size):
+    from tests.tui.test_inner_loop_keys import BUILD_EVENTS
+
+    make_job("built-image", start=T0 + 1200, extra_events=BUILD_EVENTS)
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, MonitorScreen) and pilot.app.screen.replayed
+                       and pilot.app.screen.query("#build"))
+        await monitor_ready(pilot, "tab-build")
+
+    assert snap_compare(app(job="built-image"), terminal_size=size, run_before=ready)
+
+
+# --- metrics ---
+
+
+@pytest.fixture
+def metric_history(tmp_path, monkeypatch):
+    from tests.tui.test_metrics_tui import metric_job
+
+    monkeypatch.chdir(tmp_path)
+    metric_job("sweep-lr-0-1", start=T0, lr="0.1")
+    metric_job("sweep-lr-0-01", start=T0 + 600, scale=1.5, lr="0.01")
+    return tmp_path
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_monitor_metrics(snap_compare, metric_history, size):
+    async def ready(pilot):
+        await monitor_ready(pilot, "tab-metrics")
+        panel = pilot.app.screen.query_one("#metrics")
+        await wait_for(pilot, lambda: panel.chart is not None and panel.chart.is_mounted and panel.chart.curves)
+        await pilot.pause(0.3)
+
+    assert snap_compare(app(job="sweep-lr-0-1"), terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_compare_view(snap_compare, metric_history, size):
+    from workbench.tui.screens.compare import CompareScreen
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: pilot.app.records is not None and pilot.app.screen.table.row_count == 2)
+        await pilot.press("space", "down", "space", "c")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CompareScreen) and pilot.app.screen.chart)
+        await pilot.pause(0.3)
+
+    assert snap_compare(app(), terminal_size=size, run_before=ready)
+
+
 # --- serving ---------------------------------------------------------------------------
 
 

@@ -20,6 +20,9 @@ from workbench.paths import state_dir
 
 COMMAND_MODULES = ("spec_commands", "job_commands", "checkpoint_command", "image_commands", "doctor_command",
                    "gpu_command", "cloud_commands", "cache_commands", "tui_command",
+                   "pool_commands",
+                   "loop_commands",
+                   "metrics_commands",
                    "serving_commands",
                    )
 

@@ -1,4 +1,5 @@
-"""`sm-workbench checkpoints JOB [--follow]`: each checkpoint file's sync state, and a summary."""
+"""`sm-workbench checkpoints JOB [--follow] [--folder F]`: each file's sync state, and a summary, of the
+checkpoint folder or of another folder synced the same way (TensorBoard, debugger, profiler output)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ def register(commands) -> None:
     parser.add_argument("job", metavar="JOB")
     parser.add_argument("--follow", "-f", action="store_true",
                         help="print every change as it happens until the job ends")
+    parser.add_argument("--folder", choices=FOLDERS, default="checkpoints",
+                        help="which synced folder (default checkpoints; tensorboard, debugger and profiler output "
+                             "are synced the same way)")
     parser.set_defaults(func=checkpoints_command)
+
+
+FOLDERS = ("checkpoints", "tensorboard", "debugger", "profiler")
 
 
 def _seconds(value: float | None) -> str:
@@ -51,11 +58,11 @@ def table_lines(view) -> list[str]:
 
 
 def header_lines(name: str, view) -> list[str]:
-    from workbench.engine.api import checkpoint_local_path, job_spec  # deferred: engine
+    from workbench.engine.api import job_spec, synced_folders  # deferred: engine
 
-    spec = job_spec(name)
-    lines = [f"Checkpoints of {name}: {(spec.get('CheckpointConfig') or {}).get('S3Uri')} <-> "
-             f"{checkpoint_local_path(spec)}"
+    folder = next(f for f in synced_folders(job_spec(name)) if f.sync == view.sync)
+    arrow = "<->" if folder.restore else "<-"  # checkpoints come back at every start
+    lines = [f"{folder.label} of {name}: {folder.uri} {arrow} {folder.local_path}"
              + (f" (attempt {view.attempt})" if view.attempt > 1 else "")]
     if view.restored:
         lines.append("Restored: " + "; ".join(f"{r.host} {r.files} files, {human_bytes(r.bytes)} in {r.seconds:.2f} s"
@@ -63,19 +70,26 @@ def header_lines(name: str, view) -> list[str]:
     return lines
 
 
-def _require_checkpoints(name: str) -> None:
-    from workbench.engine.api import job_spec  # deferred: engine
+MEMBERS = {"tensorboard": "TensorBoardOutputConfig", "debugger": "DebugHookConfig", "profiler": "ProfilerConfig"}
 
-    if not (job_spec(name).get("CheckpointConfig") or {}).get("S3Uri"):
+
+def _require_folder(name: str, sync: str) -> None:
+    from workbench.engine.api import job_spec, synced_folders  # deferred: engine
+
+    if any(f.sync == sync for f in synced_folders(job_spec(name))):
+        return
+    if sync == "checkpoints":
         raise WorkbenchError(f"Job {name} has no CheckpointConfig, so nothing is synced; set CheckpointConfig.S3Uri "
                              "in its spec (and LocalPath, default /opt/ml/checkpoints) and rerun it")
+    raise WorkbenchError(f"Job {name} has no {MEMBERS[sync]} with an S3OutputPath, so no {sync} output is synced; "
+                         "see docs/contract.md")
 
 
 def checkpoints_command(args) -> int:
     from workbench.engine.api import CheckpointView  # deferred: engine
 
-    _require_checkpoints(args.job)
-    view = CheckpointView()
+    _require_folder(args.job, args.folder)
+    view = CheckpointView(sync=args.folder)
     if not args.follow:
         from workbench.engine.api import job_events  # deferred: engine
 

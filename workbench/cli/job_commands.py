@@ -10,7 +10,7 @@ from pathlib import Path
 
 from workbench.cli.spec_commands import add_spec_options
 from workbench.engine.times import epoch
-from workbench.errors import JobStateError
+from workbench.errors import JobStateError, WorkbenchError
 
 
 def register(commands) -> None:
@@ -18,6 +18,11 @@ def register(commands) -> None:
     run.add_argument("spec", metavar="SPEC", help="spec file (YAML)")
     add_spec_options(run)
     run.add_argument("--detach", action="store_true", help="run in a background worker; print the job name and return")
+    run.add_argument("--watch", action="store_true",
+                     help="rerun whenever the spec, its build context, script-mode code or local channel folders change "
+                     "(each round a job of its own: NAME, NAME-w2, ...)")
+    run.add_argument("--watch-grace", type=int, metavar="SECONDS",
+                     help="with --watch: the grace between SIGTERM and SIGKILL when a change stops a round")
     run.set_defaults(func=run_command)
 
     jobs = commands.add_parser("jobs", help="list jobs, newest first")
@@ -63,7 +68,8 @@ def _run_spec(spec, detach: bool) -> int:
 
     printer = TerminalPrinter()
     for warning in spec.warnings:
-        print(warning.format(str(spec.source or "spec")), file=sys.stderr)
+        if not warning.not_emulated or detach:  # a foreground run's notices say those at its start
+            print(warning.format(str(spec.source or "spec")), file=sys.stderr)
     job = launch(spec, detach=detach, subscribers=[printer])
     if detach:
         print(job.name)
@@ -94,6 +100,13 @@ def _run_spec(spec, detach: bool) -> int:
 
 def run_command(args) -> int:
     from workbench.spec import load_job_spec  # deferred: spec (YAML, the API model)
+
+    if args.watch or args.watch_grace is not None:  # inner loop: rounds until Ctrl-C
+        if args.detach or not args.watch:
+            raise WorkbenchError("--watch runs in the foreground (without --detach); --watch-grace goes with --watch")
+        from workbench.cli.loop_commands import run_watch  # deferred: watchfiles, only --watch
+
+        return run_watch(args)
 
     spec = load_job_spec(Path(args.spec), name=args.name, overrides=args.overrides)
     return _run_spec(spec, args.detach)

@@ -99,12 +99,33 @@ class TerminalPrinter:
         elif isinstance(event, ev.SignalOutcome):
             self.note(signal_summary(event), "info" if not event.killed else "warning")
         elif isinstance(event, ev.AttemptStarted):
-            self.note(f"spot: attempt {event.attempt} starts after the interruption", "warning")
+            self.note(f"spot: attempt {event.attempt} starts after the interruption" if event.reason == "Interrupted"
+                      else f"retry: attempt {event.attempt} starts after {event.reason}", "warning")
         elif isinstance(event, ev.OutputsUploaded):
             self.note(f"outputs: {event.model_artifacts} ({event.files} files, {human_bytes(event.bytes)})")
         elif isinstance(event, ev.CheckpointsRestored):
             self.note(f"{event.host}: checkpoints restored from {event.source}: {event.files} files, "
                       f"{human_bytes(event.bytes)} in {event.seconds:.2f} s")
+        # --- inner loop ---
+        elif isinstance(event, ev.BuildStarted):
+            self.note(f"build: {event.image} from {event.context}"
+                      + (f" ({event.dockerfile})" if event.dockerfile else "")
+                      + (f", target {event.target}" if event.target else ""))
+        elif isinstance(event, ev.BuildOutput):
+            prefix = "\x1b[2mbuild |\x1b[0m " if self.color else "build | "
+            self.err.write("".join(prefix + line + "\n" for line in event.lines))
+            self.err.flush()
+        elif isinstance(event, ev.BuildFinished) and event.failure:
+            self.note(f"build failed: {event.failure}", "error")
+        elif isinstance(event, ev.BuildFinished):
+            cached = ("every step from the cache, nothing rebuilt" if event.steps and event.cached == event.steps
+                      else f"{event.cached} of {event.steps} steps from the cache")
+            self.note(f"build: {event.image} ({event.image_id.removeprefix('sha256:')[:12]}) in "
+                      f"{event.seconds:.1f} s, {cached}")
+        elif isinstance(event, ev.TrainingHeld):
+            self.note(f"{event.host}: training held before `{' '.join(event.command)}`", "warning")
+        elif isinstance(event, ev.TrainingReleased):
+            self.note(f"released: {', '.join(event.hosts)} start training")
         elif isinstance(event, ev.ModelPrepared):  # --- serving ---
             skipped = f", {len(event.skipped)} archive member(s) left out" if event.skipped else ""
             self.note(f"model: {event.source or '(none)'}: {event.files} files, {human_bytes(event.bytes)} in "
@@ -125,7 +146,7 @@ class TerminalPrinter:
                 self.note(f"{event.output}: {event.records} records in {event.requests} requests, "
                           f"{event.seconds:.2f} s")
         elif isinstance(event, ev.CheckpointSummary) and event.final:
-            self.note(f"checkpoints: {event.synced} of {event.files} files synced ({human_bytes(event.bytes)}), "
+            self.note(f"{event.sync}: {event.synced} of {event.files} files synced ({human_bytes(event.bytes)}), "
                       f"{event.deleted} deleted" + (f", {event.pending} NOT synced" if event.pending else ""),
                       "warning" if event.pending else "info")
 
@@ -155,6 +176,8 @@ def summary_lines(record: dict) -> list[str]:
     if bench.get("Interruptions"):
         lines.append(f"Spot:       {len(bench['Interruptions'])} interruption(s), billable "
                      f"{record.get('BillableTimeInSeconds', 0)} s of {record.get('TrainingTimeInSeconds', 0)} s")
+    if bench.get("Retries"):
+        lines.append(f"Retries:    {len(bench['Retries'])} after internal errors (RetryStrategy)")
     for index, row in enumerate(bench.get("SignalTimeline") or []):
         lines.append(("Signals:    " if index == 0 else "            ") + row["Summary"])
     if record.get("FailureReason"):

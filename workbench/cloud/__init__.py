@@ -4,5 +4,5 @@ A library: the CLI and the TUI reach it only through `workbench.engine.api`, whi
 cloud jobs in the same job history as local ones. Modules: `client` (boto3 clients with
 the user's AWS configuration), `errors` (AWS failures as one line), `jobs` (create,
 describe, stop), `logs` (CloudWatch streams per host), `importer` (a job back into a
-spec), `upload` (local data to S3).
+spec), `upload` (local data to S3), `metrics` (a job's metric series from CloudWatch).
 """

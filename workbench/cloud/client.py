@@ -11,7 +11,7 @@ from workbench import aws
 from workbench.aws import reset_clients as reset
 from workbench.cloud.errors import aws_error_types, cloud_error
 
-_LABELS = {"sagemaker": "SageMaker", "logs": "CloudWatch Logs"}
+_LABELS = {"sagemaker": "SageMaker", "logs": "CloudWatch Logs", "cloudwatch": "CloudWatch"}
 
 
 def _client(service: str, region: str | None, quick: bool):
@@ -30,6 +30,11 @@ def sagemaker_client(region: str | None = None, *, quick: bool = False):
 
 def logs_client(region: str | None = None, *, quick: bool = False):
     return _client("logs", region, quick)
+
+
+def cloudwatch_client(region: str | None = None, *, quick: bool = False):
+    """CloudWatch metrics (a training job's MetricDefinitions series)."""
+    return _client("cloudwatch", region, quick)
 
 
 def reset_clients() -> None:

@@ -24,6 +24,7 @@ _PERMISSIONS = {
     "ListTags": "sagemaker:ListTags",
     "DescribeLogStreams": "logs:DescribeLogStreams on /aws/sagemaker/TrainingJobs",
     "GetLogEvents": "logs:GetLogEvents on /aws/sagemaker/TrainingJobs",
+    "GetMetricData": "cloudwatch:GetMetricData",
 }
 
 

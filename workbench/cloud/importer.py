@@ -16,6 +16,7 @@ from typing import Any
 from workbench.cloud.client import sagemaker_client
 from workbench.cloud.jobs import describe_training_job, user_tags
 from workbench.spec import dump_spec
+from workbench.spec.unemulated import unhonoured
 
 # The API's documented defaults, which DescribeTrainingJob reports although nobody sent
 # them. "*" stands for every item of a list.
@@ -29,6 +30,8 @@ SERVICE_DEFAULTS: tuple[tuple[tuple[str, ...], Any], ...] = (
     (("InputDataConfig", "*", "RecordWrapperType"), "None"),
     (("InputDataConfig", "*", "DataSource", "S3DataSource", "S3DataDistributionType"), "FullyReplicated"),
 )
+# Members the description reports that CreateTrainingJob does not accept (read-only).
+READ_ONLY = (("ResourceConfig", "SelectedInstanceType"), ("ResourceConfig", "SelectedInstanceCount"))
 
 
 @dataclass
@@ -49,6 +52,10 @@ class ImportedSpec:
         if failure:
             lines.append(f"FailureReason: {failure[0][:200]}")
         lines.append("Run it here with `sm-workbench run SPEC`; submit it again with `sm-workbench submit SPEC`.")
+        members = sorted({u.path for u in unhonoured(self.data)})
+        if members:
+            lines.append("A local run does not honour: " + ", ".join(members) + " (`sm-workbench validate` says what "
+                         "SageMaker does with each)")
         return "".join(f"# {line}\n" for line in lines)
 
     def text(self) -> str:
@@ -101,6 +108,9 @@ def spec_from_description(description: dict, fields: list[str], tags: list[dict]
     spec = _prune_empty(spec)
     for path, default in SERVICE_DEFAULTS:
         _drop_default(spec, path, default)
+    for parent, member in READ_ONLY:
+        if isinstance(spec.get(parent), dict):
+            spec[parent].pop(member, None)
     return spec
 
 
@@ -109,4 +119,6 @@ def import_training_job(name: str, region: str | None = None) -> ImportedSpec:
     client = sagemaker_client(region)
     tags, warning = user_tags(description["TrainingJobArn"], region)
     spec = spec_from_description(description, request_fields(client), tags)
-    return ImportedSpec(name, spec, description, [warning] if warning else [])
+    warnings = [warning] if warning else []
+    warnings += [f"{u.line()} (a local run of this spec)" for u in unhonoured(spec)]
+    return ImportedSpec(name, spec, description, warnings)

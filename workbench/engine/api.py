@@ -12,18 +12,20 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from workbench.engine import cloud_jobs
 from workbench.engine import events as ev
 from workbench.engine.checkpoints.status import CheckpointView
 from workbench.engine.cloud_jobs import CloudJobs
 from workbench.engine.container_files import Peek, is_real_folder, peek
+from workbench.engine.docker_client import require_image
 from workbench.engine.gpus import record as gpu_record
 from workbench.engine.gpus.sampler import MachineGpus
 from workbench.engine.kinds import JobKind
-from workbench.engine.layout import checkpoint_local_path
+from workbench.engine.checkpoints.synced import LABELS, checkpoint_local_path, synced_folders
 from workbench.engine.local_jobs import LocalJob, LocalJobs, check_ready, launch, remove_damaged
+from workbench.engine.metrics.series import MetricSeries, Summary, thinned
 from workbench.engine.record import KIND_ENDPOINT, KIND_TRANSFORM, is_final, record_kind, record_name, \
     record_secondary
 from workbench.engine.serving.kinds import EndpointJobs, ServingJob, TransformJobs, invoke_endpoint, \
@@ -36,9 +38,15 @@ from workbench.engine.store import (
     read_events,
     read_history,
 )
+from workbench.engine.warm_pools import store as pool_store
 from workbench.errors import JobStateError, RecordDamaged, WorkbenchError
 from workbench.spec import JobSpec, check_spec, read_spec_file
+from workbench.spec.metrics import metric_definitions
 from workbench.storage.cache import ContentCache
+
+if TYPE_CHECKING:  # deferred (types only): reading and comparing metrics is for a few commands
+    from workbench.engine.metrics.compare import Comparison
+    from workbench.engine.metrics.reading import Matched
 
 __all__ = [
     "KINDS", "History", "LocalJob", "check_ready", "launch", "lint_spec", "job_history", "list_jobs",
@@ -46,6 +54,15 @@ __all__ = [
     "stop_job", "interrupt_job", "wait_for_job", "remove_job", "rerun_spec", "job_kind", "job_gpus",
     "machine_gpus", "peek_host_file", "is_host_folder", "cache_stats", "clear_cache", "submit", "upload",
     "import_job", "CheckpointView", "checkpoint_local_path",
+    # --- the rest of the training contract ---
+    "list_pools", "terminate_pool", "synced_folders", "sync_label",
+    # --- inner loop ---
+    "build_spec", "signal_host", "signal_name", "release_job", "exec_command", "watched_paths", "next_round_name",
+    # --- metrics ---
+    "metric_samples", "metric_series", "metric_definitions_from", "compare_jobs", "last_run", "sample_output",
+    "preview_metrics", "PREVIEW_LINES", "MetricSeries", "Summary", "thinned",
+
+
     # --- serving ---
     "SERVING_KINDS", "ServingJob", "serving_model", "serve", "invoke", "transform", "lint_model",
 ]
@@ -77,7 +94,9 @@ def lint_spec(spec: JobSpec) -> list:
     """Image lint findings for a spec (`workbench.engine.lint.Finding`s)."""
     from workbench.engine.lint import lint_image  # deferred: only `lint` needs it
 
-    return lint_image(check_ready(spec), spec.data)
+    client = check_ready(spec)
+    require_image(client, spec.image)  # a spec that builds its image: `sm-workbench build` lints it too
+    return lint_image(client, spec.data)
 
 
 def rerun_spec(name: str, *, new_name: str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> JobSpec:
@@ -280,6 +299,213 @@ def import_job(name: str, *, output: str | None = None, force: bool = False, his
         if why_not:
             imported.warnings.append(why_not)
     return imported
+
+
+# --- warm pools (the rest of the training contract) -----------------------------------
+
+
+def list_pools() -> list:
+    """Every warm pool (`warm_pools.store.PoolView`), newest first; expired ones are
+    terminated as they are read, whether or not a process ran when they expired."""
+    return pool_store.list_pools()
+
+
+def terminate_pool(name: str):
+    """Terminate a warm pool named by its id or by a job that used it; its cache goes too."""
+    return pool_store.terminate(name)
+
+
+def sync_label(sync: str) -> str:
+    """How viewers title a synced folder (Checkpoints, TensorBoard, Debugger, Profiler)."""
+    return LABELS.get(sync, sync)
+
+
+# --- inner loop: build, signal one host, release, exec -----------------------------------
+
+
+def build_spec(spec: JobSpec, on_event: Callable[[ev.Event], None]):
+    """`sm-workbench build`: the spec's Workbench.Build without running it; the build's
+    events go to `on_event`, then the image lint's findings on the fresh image (as
+    LintFinding events). Raises BuildFailed (a WorkbenchError) naming the failing step."""
+    from workbench.engine.docker_client import connect  # deferred: only builds connect here
+    from workbench.engine.image_build import build_spec_image  # deferred: only builds need it
+    from workbench.engine.lint import lint_image  # deferred: only builds and `lint` need it
+
+    if not spec.settings.Build:
+        raise WorkbenchError(f"{spec.source or 'The spec'} has no Workbench.Build; add "
+                             "`Workbench: {Build: {Context: .}}` to build TrainingImage from a Dockerfile")
+    client = connect()
+    result = build_spec_image(client, spec.data, on_event)
+    for finding in lint_image(client, spec.data):
+        on_event(ev.LintFinding(finding.rule, finding.message, finding.fix))
+    return result
+
+
+def signal_name(text: str) -> str:
+    """SIGUSR1, USR1, usr1 or 10 as the signal's name (SIGUSR1)."""
+    import signal as signals
+
+    value = str(text).strip().upper()
+    if value.isdigit():
+        try:
+            return signals.Signals(int(value)).name
+        except ValueError:
+            raise WorkbenchError(f"{text!r} is not a signal number; give a name like SIGUSR1") from None
+    name = value if value.startswith("SIG") else f"SIG{value}"
+    if name not in signals.Signals.__members__ or name.startswith("SIG_"):
+        raise WorkbenchError(f"{text!r} is not a signal; give one like SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGKILL")
+    return name
+
+
+def signal_host(name: str, host: str, signal: str) -> str:
+    """Send one signal to one host's training process (through the job's runner, which
+    records it on the signal timeline). Returns the signal's name."""
+    chosen = signal_name(signal)
+    paths, record, kind = _job(name)
+    kind.request(paths, record, "signal", host=host, signal=chosen)
+    return chosen
+
+
+def release_job(name: str) -> None:
+    """Let the training command of a Workbench.PauseBeforeTrain job's held hosts start."""
+    paths, record, kind = _job(name)
+    held = (record.get("Workbench") or {}).get("Held")
+    settings = (record.get("Workbench") or {}).get("Settings") or {}
+    if not held and not settings.get("PauseBeforeTrain"):
+        raise JobStateError(f"Job {name} holds nothing: only jobs with Workbench.PauseBeforeTrain: true wait to be "
+                            "released")
+    kind.request(paths, record, "release")
+
+
+SHELL = ["/bin/sh", "-c", "command -v bash >/dev/null 2>&1 && exec bash || exec sh"]
+
+
+def exec_command(name: str, host: str | None = None, command: list[str] | tuple[str, ...] = (),
+                 tty: bool = True) -> tuple[list[str], str]:
+    """The `docker exec` command line that runs `command` (default: an interactive shell,
+    bash when the image has it, else sh) in a host's running training container, and the
+    host. The docker CLI runs it: it owns the terminal (raw mode, resizes, detach keys)."""
+    import shutil
+
+    paths, record, kind = _job(name)
+    container, chosen = kind.training_container(paths, record, host)
+    docker = shutil.which("docker")
+    if docker is None:
+        raise WorkbenchError("`exec` runs the docker command-line tool, which is not on PATH; install it "
+                             "(e.g. `apt-get install docker.io`), or use `docker exec` where it is")
+    flags = ["-i", "-t"] if tty else ["-i"]
+    return [docker, "exec", *flags, container, *(list(command) or SHELL)], chosen
+
+
+def watched_paths(spec: JobSpec) -> list[Path]:
+    """What `run --watch` follows for a spec (see engine/watch.py)."""
+    from workbench.engine.watch import watched_paths as paths  # deferred: only --watch
+
+    return paths(spec)
+
+
+def next_round_name(name: str) -> str:
+    from workbench.engine.watch import next_round_name as following  # deferred: only --watch
+
+    return following(name)
+
+
+def watch_changes(spec: JobSpec | None, on_change: Callable[[list[str]], None], spec_file: str = ""):
+    """Start watching what the spec's job reads (a ChangeWatcher; `.stop()` ends it); with
+    no spec (it did not validate), its file alone."""
+    from workbench.engine.watch import ChangeWatcher, watched_paths as paths, written_by_jobs  # deferred: --watch
+
+    if spec is None:
+        return ChangeWatcher([Path(spec_file).resolve()], on_change).start()
+    return ChangeWatcher(paths(spec), on_change, ignore=written_by_jobs(spec)).start()
+
+
+# --- metrics ---------------------------------------------------------------------------
+
+
+def metric_samples(name: str, *, host: str | None = None, definitions: list[dict] | None = None,
+                   follow: bool = False, stop: Callable[[], bool] | None = None) -> Iterator[ev.Event]:
+    """A job's metric values, as MetricSamples events in time order per host (and Notices
+    when some cannot be read): as recorded while it ran (a SageMaker job's from CloudWatch),
+    or, with `definitions`, read again from its stored output with those. `host` keeps
+    one host's (and values no host is known for); `follow` goes on until the job ends."""
+    paths, record, kind = _job(name)
+    if host is not None and not follow and host not in kind.hosts(paths, record):
+        hosts = kind.hosts(paths, record)
+        raise WorkbenchError(f"Job {name} has no host {host!r}; its hosts: {', '.join(hosts) or 'none yet'}")
+    if definitions is not None:
+        from workbench.engine.metrics.reading import reextract  # deferred: only when reading again
+
+        source = reextract(kind.read_logs(paths, record, host, follow, 0.2), definitions)
+    else:
+        source = kind.metric_samples(paths, record, follow, stop)
+    for event in source:
+        if host is None or getattr(event, "host", "") in (host, ""):
+            yield event
+
+
+def metric_series(name: str, definitions: list[dict] | None = None) -> MetricSeries:
+    """Every metric value of a job so far, folded per metric and host (bounded)."""
+    return MetricSeries().add_all(metric_samples(name, definitions=definitions))
+
+
+def metric_definitions_from(spec: str | Path | None = None, regexes: list[str] | tuple[str, ...] = ()) -> tuple[
+        list[dict], list]:
+    """MetricDefinitions from a YAML file (a spec's AlgorithmSpecification.MetricDefinitions,
+    or a top-level `MetricDefinitions:` list) and NAME=REGEX strings, checked as `validate` checks a spec's:
+    SpecInvalid when one cannot work; returns them and the warnings (spec Problems)."""
+    definitions: list[dict] = []
+    source = "--regex"
+    if spec is not None:
+        source = str(spec)
+        document = read_spec_file(spec)
+        found = document.get("MetricDefinitions")
+        definitions.extend(found if isinstance(found, list) else metric_definitions(document))
+    for text in regexes:
+        metric, sep, regex = text.partition("=")
+        if not sep or not metric.strip():
+            raise WorkbenchError(f"--regex {text!r}: write NAME=REGEX, e.g. --regex 'train:loss=loss=([0-9.]+)'")
+        definitions.append({"Name": metric.strip(), "Regex": regex})
+    from workbench.engine.metrics.reading import check_definitions  # deferred: only `metrics --regex`
+
+    return definitions, check_definitions(definitions, source)
+
+
+def compare_jobs(names: list[str]) -> "Comparison":
+    """Jobs side by side: hyperparameters (the differing ones flagged) and final metrics."""
+    if len(names) < 2:
+        raise WorkbenchError("compare needs at least two jobs, e.g. `sm-workbench compare JOB-A JOB-B`")
+    from workbench.engine.metrics.compare import compare  # deferred: only `compare` and its screen
+
+    return compare([describe_job(name) for name in dict.fromkeys(names)])
+
+
+def last_run(records: list[dict], spec: dict) -> str | None:
+    """The job whose output a spec's metric regexes are checked against in the composer: a
+    job of the spec's name, else the newest one that ran the same image and entrypoint."""
+    from workbench.engine.metrics.reading import last_run as find  # deferred: only the composer's check
+
+    return find(records, spec)
+
+
+PREVIEW_LINES = 20_000  # lines of a job's output the composer checks regexes against
+
+
+def sample_output(name: str, limit: int = PREVIEW_LINES) -> list[tuple[float, str, str]]:
+    """The first `limit` lines of a job's stored output, every host merged in time order."""
+    lines = []
+    for line in read_logs(name):
+        lines.append(line)
+        if len(lines) >= limit:
+            break
+    return lines
+
+
+def preview_metrics(lines: list[tuple[float, str, str]], definitions: list[dict]) -> list["Matched"]:
+    """What each definition finds in these lines: matches, values, the first few lines."""
+    from workbench.engine.metrics.reading import preview  # deferred: only the composer's check
+
+    return preview(lines, definitions)
 
 
 # --- serving: endpoints and batch transform jobs (engine/serving) ----------------------

@@ -6,9 +6,12 @@ checkpoint sync (watchfiles) or GPU sampling."""
 
 from __future__ import annotations
 
+from workbench.engine.checkpoints.synced import synced_folders
 from workbench.engine.extension import Extension
 from workbench.engine.plan import JobPlan
+from workbench.engine.warm_pools.store import has_pools, keep_alive, match_key
 from workbench.errors import WorkbenchError
+from workbench.spec.metrics import metric_definitions
 from workbench.spec.settings import WorkbenchSettings
 
 
@@ -35,10 +38,34 @@ def extensions_for(spec: dict, plan: JobPlan, settings: WorkbenchSettings) -> li
     if fs_channels:
         extensions.append(FileSystemChannels(fs_channels, dict(settings.FileSystems)))
     extensions.extend(streamed_channel_extensions(streamed))
-    if (spec.get("CheckpointConfig") or {}).get("S3Uri"):
-        from workbench.engine.checkpoints.extension import Checkpoints  # deferred: per job
+    if synced_folders(spec):  # checkpoints, TensorBoard, debugger and profiler output
+        from workbench.engine.checkpoints.extension import folder_syncs  # deferred: per job
 
-        extensions.append(Checkpoints(spec))
+        extensions.extend(folder_syncs(spec))
+    if match_key(spec) is not None and (keep_alive(spec) or has_pools()):  # it may keep or reuse a pool
+        from workbench.engine.warm_pools.extension import WarmPool  # deferred: per job
+
+        extensions.append(WarmPool())
+    # --- metrics ---
+    if metric_definitions(spec):
+        from workbench.engine.metrics.extension import Metrics  # deferred: per job
+
+        extensions.append(Metrics(spec))
+    extensions.extend(inner_loop_extensions(settings))
+    return extensions
+
+
+def inner_loop_extensions(settings: WorkbenchSettings) -> list[Extension]:
+    """Script mode's code, then the hold before training (last: everything else is staged)."""
+    extensions: list[Extension] = []
+    if settings.EntryPoint:
+        from workbench.engine.script_code import ScriptCode  # deferred: per job
+
+        extensions.append(ScriptCode())
+    if settings.PauseBeforeTrain:
+        from workbench.engine.pause import PauseBeforeTrain  # deferred: per job
+
+        extensions.append(PauseBeforeTrain())
     return extensions
 
 

@@ -23,12 +23,13 @@ from typing import Callable, Iterator
 from workbench.cloud.client import region_of_arn
 from workbench.cloud.jobs import create_training_job, describe_training_job, stop_training_job
 from workbench.cloud.logs import JobLogReader
+from workbench.cloud.metrics import PERIOD, metric_series
 from workbench.engine import events as ev
 from workbench.engine.kinds import JobKind
 from workbench.engine.plan import make_plan, natural_key
 from workbench.engine.record import KIND_SAGEMAKER, epoch, is_final, iso, new_record, record_kind
 from workbench.engine.store import JobPaths, create_job_dir, job_paths, load_record, remove_job_files
-from workbench.errors import JobStateError, SpecInvalid, WorkbenchError
+from workbench.errors import CloudError, JobStateError, SpecInvalid, WorkbenchError
 from workbench.fileio import write_json_atomic, write_text_atomic
 from workbench.spec import errors, validate, write_spec_file
 
@@ -176,9 +177,14 @@ def submit(spec) -> dict:
     problems = errors(validate(spec.data, target="sagemaker"))
     if problems:
         raise SpecInvalid(problems, str(spec.source or "spec"))
-    request = spec.request
     paths = create_job_dir(spec.name)
     try:
+        if spec.settings.EntryPoint:  # script mode: the code goes up first, as the SDK does
+            from workbench.cloud.client import sagemaker_client  # deferred: boto3
+            from workbench.cloud.source import upload_source  # deferred: packing, only script mode
+
+            upload_source(spec.data, sagemaker_client().meta.region_name)
+        request = spec.request
         submitted = create_training_job(request)
     except BaseException:
         shutil.rmtree(paths.root, ignore_errors=True)
@@ -285,12 +291,15 @@ def follow_events(paths: JobPaths, poll: float = 0.0, stop: Callable[[], bool] |
 
     yield from fresh(record)
     reader = JobLogReader(record["TrainingJobName"], region=region_of(record))
+    metrics = CloudMetrics()
+    yield from metrics.poll(record)
     last_refresh = time.monotonic()
     while True:
         yield from _log_events(reader.poll())
         if is_final(record):
             if _ended_recently(record) and not _sleep(max(poll, LOG_POLL_INTERVAL), stop):
                 yield from _log_events(reader.poll())
+            yield from metrics.poll(record)
             finished = [e for e in events_of(record) if isinstance(e, ev.JobFinished)]
             yield from finished
             return
@@ -300,6 +309,7 @@ def follow_events(paths: JobPaths, poll: float = 0.0, stop: Callable[[], bool] |
             record = refresh(paths, record, quiet=True)
             last_refresh = time.monotonic()
             yield from fresh(record)
+            yield from metrics.poll(record)
 
 
 # --- stopping ------------------------------------------------------------------------
@@ -318,6 +328,75 @@ def stop(paths: JobPaths, record: dict, *, kill: bool = False) -> dict:
         return record
     stop_training_job(name, region_of(record))
     return refresh(paths, record, quiet=True)
+
+
+# --- metrics -------------------------------------------------------------------------
+
+
+def metric_names(record: dict) -> list[str]:
+    """The job's metrics: its MetricDefinitions' names, then any other FinalMetricDataList has."""
+    defined = [d.get("Name") for d in (record.get("AlgorithmSpecification") or {}).get("MetricDefinitions") or []
+               if isinstance(d, dict) and d.get("Name")]
+    final = [m.get("MetricName") for m in record.get("FinalMetricDataList") or [] if m.get("MetricName")]
+    return list(dict.fromkeys(defined + final))
+
+
+class CloudMetrics:
+    """A cloud job's metric values as MetricSamples events (host "": CloudWatch does not
+    say), each point once: CloudWatch's per-minute series where it answers; once the job
+    has ended, FinalMetricDataList's value for any metric CloudWatch had nothing for, or
+    for every metric when CloudWatch cannot be read (a Notice says why, once)."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, float] = {}  # metric -> time of the last point handed out
+        self.failed = ""
+
+    def poll(self, record: dict) -> list[ev.Event]:
+        names = metric_names(record)
+        created = epoch(record.get("CreationTime"))
+        if not names or not created:
+            return []
+        final = is_final(record)
+        ended = epoch(record.get("TrainingEndTime")) or epoch(record.get("LastModifiedTime")) or time.time()
+        out: list[ev.Event] = []
+        series: dict[str, list[tuple[float, float]]] = {}
+        if not self.failed:
+            try:
+                series = metric_series(record["TrainingJobName"], names, created, ended if final else time.time(),
+                                       region_of(record))
+            except CloudError as err:
+                self.failed = str(err)
+                out.append(ev.Notice("warning", f"{err}; showing the final metric values only"))
+        settled = time.time() - PERIOD  # a minute still being averaged may change: not yet
+        points: list[tuple[float, str, float]] = []
+        for name, values in series.items():
+            for moment, value in values:
+                if moment > self.last.get(name, -1.0) and (final or moment <= settled):
+                    points.append((moment, name, value))
+                    self.last[name] = moment
+        if final:
+            for entry in record.get("FinalMetricDataList") or []:
+                name, moment = entry.get("MetricName"), epoch(entry.get("Timestamp"))
+                known = name in self.last or moment is None or not isinstance(entry.get("Value"), (int, float))
+                if name and not known:
+                    points.append((moment, name, float(entry["Value"])))
+                    self.last[name] = moment
+        if points:
+            points.sort()
+            out.append(ev.MetricSamples("", tuple(points), time=points[-1][0]))
+        return out
+
+
+def metric_samples(paths: JobPaths, record: dict, follow: bool,
+                   stop: Callable[[], bool] | None) -> Iterator[ev.Event]:
+    """The job's metric values (see CloudMetrics); `follow` polls until the job has ended."""
+    metrics = CloudMetrics()
+    record = refresh(paths, record) if follow or not is_final(record) else record
+    while True:
+        yield from metrics.poll(record)
+        if not follow or is_final(record) or _sleep(REFRESH_INTERVAL, stop):
+            return
+        record = refresh(paths, record, quiet=True)
 
 
 def write_imported(imported, output: Path | str, *, force: bool = False) -> None:
@@ -360,6 +439,10 @@ class CloudJobs(JobKind):
     def interrupt(self, paths: JobPaths, record: dict) -> dict:
         raise JobStateError(f"Job {paths.name} runs on SageMaker, where a spot interruption cannot be caused; "
                             "rerun it here (`sm-workbench rerun`) to practise one")
+
+    def metric_samples(self, paths: JobPaths, record: dict, follow: bool,
+                       stop: Callable[[], bool] | None) -> Iterator[ev.Event]:
+        return metric_samples(paths, record, follow, stop)
 
     def remove(self, paths: JobPaths, record: dict) -> None:
         record = self.current(paths, record)

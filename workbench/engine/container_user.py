@@ -82,10 +82,16 @@ def _numeric(text: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+_remapped: dict[int, bool] = {}
+
+
 def _ids_remapped(client) -> bool:
-    """User namespaces (userns-remap, rootless): container ids are not ours."""
-    options = client.info().get("SecurityOptions") or []
-    return any("name=userns" in o or "name=rootless" in o for o in options)
+    """User namespaces (userns-remap, rootless): container ids are not ours. Asked once
+    per client (`docker info` is one of the slower calls on a job's start-up path)."""
+    if id(client) not in _remapped:
+        options = client.info().get("SecurityOptions") or []
+        _remapped[id(client)] = any("name=userns" in o or "name=rootless" in o for o in options)
+    return _remapped[id(client)]
 
 
 def _image_files(client, image: str) -> tuple[str, str]:

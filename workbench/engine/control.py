@@ -1,4 +1,5 @@
-"""Who runs a job, and requests to it from other processes (stop, kill, interrupt).
+"""Who runs a job, and requests to it from other processes (stop, kill, interrupt,
+signal one host, release held training).
 
 A job is run by exactly one process (a foreground `run`, or a detached worker). Others
 talk to it through request files in the job's control folder, which the runner polls.
@@ -16,7 +17,8 @@ from workbench.engine.store import JobPaths
 from workbench.fileio import read_json, write_json_atomic
 from workbench.procfs import process_alive, process_stat
 
-REQUESTS = ("stop", "kill", "interrupt")
+REQUESTS = ("stop", "kill", "interrupt",
+            "signal", "release")  # inner loop: one signal to one host; let held training start
 
 
 def claim(paths: JobPaths, pid: int | None = None, role: str = "runner") -> None:
@@ -41,17 +43,27 @@ def owner_alive(paths: JobPaths) -> bool:
 
 
 def request(paths: JobPaths, action: str, **details) -> None:
+    """A request file the runner takes; one with details (a signal for a host) gets a name
+    of its own, so two quick ones do not overwrite each other."""
     assert action in REQUESTS
     paths.control.mkdir(exist_ok=True)
-    write_json_atomic(paths.control / action, {"time": time.time(), "pid": os.getpid(), **details})
+    name = f"{action}.{time.time_ns()}-{os.getpid()}" if details else action
+    write_json_atomic(paths.control / name, {"time": time.time(), "pid": os.getpid(), **details})
 
 
 def take_requests(paths: JobPaths) -> list[tuple[str, dict]]:
     """Pending requests, oldest first; each is consumed."""
     found = []
-    for action in REQUESTS:
-        path = paths.control / action
-        data = read_json(path) if path.exists() else None
+    try:
+        names = sorted(entry.name for entry in os.scandir(paths.control))
+    except FileNotFoundError:
+        return []
+    for name in names:
+        action = name.split(".", 1)[0]
+        if action not in REQUESTS:
+            continue
+        path = paths.control / name
+        data = read_json(path)
         if data is not None:
             try:
                 path.unlink()

@@ -219,13 +219,15 @@ class DeadlineSet(Event):
 
 @dataclass(frozen=True)
 class AttemptStarted(Event):
-    """A spot restart: the job starts again (attempt 2, 3, ...)."""
+    """The job starts again (attempt 2, 3, ...): after a spot interruption ("Interrupted"),
+    or a RetryStrategy retry after an internal error ("InternalServerError")."""
 
     attempt: int
     reason: str = "Interrupted"
+    failure: str = ""  # a retry: why the attempt before failed
 
 
-# --- checkpoints ---------------------------------------------------------------------
+# --- checkpoints (and the other folders synced the same way) -----------------------
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,7 @@ class CheckpointFileState(Event):
     lag: float | None = None  # seconds from its last write to synced
     error: str = ""  # the last error while retrying
     attempts: int = 0  # failed tries so far (retrying)
+    sync: str = "checkpoints"  # which synced folder: checkpoints, tensorboard, debugger, profiler
 
 
 @dataclass(frozen=True)
@@ -261,6 +264,19 @@ class CheckpointSummary(Event):
     retrying: int = 0
     deleted: int = 0
     final: bool = False  # the sync has been drained: nothing more will change
+    sync: str = "checkpoints"  # which synced folder (see CheckpointFileState)
+
+
+# --- warm pools ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WarmPoolChanged(Event):
+    """The job's WarmPoolStatus, as DescribeTrainingJob shapes it ({Status, ...}). Later
+    changes (reused by another job, expired, terminated) are read from the pool itself."""
+
+    pool_id: str
+    status: dict
 
 
 # --- GPUs ----------------------------------------------------------------------------
@@ -292,6 +308,79 @@ class GpuAssigned(Event):
     expected: int  # GPUs its instance type has on SageMaker
     names: tuple[str, ...] = ()  # the GPUs' names, in the order of `gpus`
     reason: str = ""  # why it has none although its type has some ("no GPU: NVIDIA driver not available")
+
+
+# --- inner loop: image builds, held training ---------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildStarted(Event):
+    """Workbench.Build: TrainingImage is being built from `context` before the job trains."""
+
+    image: str
+    context: str
+    dockerfile: str = ""
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class BuildOutput(Event):
+    """Lines the builder printed (a step, its command's output, `Using cache`...)."""
+
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BuildFinished(Event):
+    image: str
+    image_id: str = ""
+    steps: int = 0
+    cached: int = 0  # steps taken from the engine's layer cache
+    seconds: float = 0.0
+    failure: str = ""  # the failing step and its error, when the build failed
+    step: str = ""  # "Step 3/5 : RUN ...", the step that failed
+
+
+@dataclass(frozen=True)
+class TrainingHeld(Event):
+    """Workbench.PauseBeforeTrain: the host's container runs, everything staged, its
+    training command held until released."""
+
+    host: str
+    command: tuple[str, ...]  # what runs once released
+
+
+@dataclass(frozen=True)
+class TrainingReleased(Event):
+    hosts: tuple[str, ...]
+# --- metrics -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricSample(Event):
+    """One value of one metric (a MetricDefinition's Name), read from one line of one host's
+    output; `time` is the line's. Host "" when the source does not say (CloudWatch)."""
+
+    metric: str
+    host: str
+    value: float
+
+
+@dataclass(frozen=True)
+class MetricSamples(Event):
+    """The MetricSamples read from one batch of a host's lines (one LogLines), in line
+    order, as (line time, metric, value). They travel and are stored as one event per batch,
+    as the lines are: a host printing thousands of metric lines a second costs a few events."""
+
+    host: str
+    points: tuple[tuple[float, str, float], ...]
+
+    def to_dict(self) -> dict:  # asdict would copy every point: thousands per batch
+        return {"time": self.time, "host": self.host, "points": self.points, "type": self.kind}
+
+    @property
+    def samples(self) -> list[MetricSample]:
+        return [MetricSample(metric, self.host, value, time=moment) for moment, metric, value in self.points]
 
 
 # --- serving: endpoints and transform jobs -------------------------------------------

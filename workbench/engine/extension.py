@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:
     from workbench.engine.container_user import FolderAccess
     from workbench.engine.docker_backend import DockerJob
-    from workbench.engine.events import Event
+    from workbench.engine.events import Event, LogLines
     from workbench.engine.plan import HostPlan, JobPlan
     from workbench.engine.store import JobPaths
     from workbench.spec.settings import WorkbenchSettings
@@ -30,7 +30,7 @@ class JobContext:
     emit: Callable[["Event"], None]
     docker: "DockerJob | None" = None
     cancelled: threading.Event = field(default_factory=threading.Event)
-    attempt: int = 1  # 2, 3, ... after spot interruptions
+    attempt: int = 1  # 2, 3, ... after spot interruptions and retries
     access: "FolderAccess | None" = None  # owner and mode of the folders the containers write
 
     def opt_ml(self, host: str) -> Path:
@@ -44,11 +44,12 @@ class Extension:
     """Hooks, in call order. The defaults do nothing.
 
     One attempt runs prepare -> container_options/before_start (per host) -> started ->
-    host_exited (per host) -> stopped. A spot interruption ends an attempt (stopped is
-    called, its work drained) and starts the next one on fresh host trees (`ctx.attempt`
-    counts them): prepare, ..., stopped again. `close` is called once, at the very end,
-    also after errors. Set `adoptable = False` when a new process cannot take over a
+    host_exited (per host) -> stopped. A spot interruption or a retry ends an attempt
+    (stopped is called, its work drained) and starts the next one on fresh host trees
+    (`ctx.attempt` counts them): prepare, ..., stopped again. `close` is called once, at
+    the very end, also after errors, then `finished` with the job's outcome. Set `adoptable = False` when a new process cannot take over a
     running attempt (e.g. pipe feeders that lived in the dead process).
+    `log_lines` gets every batch of the containers' output lines, as they are stored.
     """
 
     adoptable = True
@@ -69,11 +70,20 @@ class Extension:
     def host_exited(self, ctx: JobContext, host: str) -> None:
         """One host's container exited."""
 
+    def log_lines(self, ctx: JobContext, event: "LogLines") -> None:
+        """A batch of one host's output lines (stdout and stderr), just stored: every line
+        of every host reaches here, in order per host, before `close`. Called from the log
+        pump, off the containers' reading path; keep it quick (readers wait when it lags)."""
+
     def stopped(self, ctx: JobContext) -> None:
         """Every container exited; finish pending work before outputs are uploaded."""
 
     def close(self, ctx: JobContext) -> None:
         """Always called last, also after errors."""
+
+    def finished(self, ctx: JobContext, status: str, failure: str) -> None:
+        """The job's outcome is final (TrainingJobStatus, FailureReason), just before it is
+        recorded; called once, after `close`, also for a job taken over."""
 
 
 def merge_options(into: dict, extra: dict) -> dict:

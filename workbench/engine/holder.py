@@ -30,8 +30,13 @@ _lock = threading.Lock()
 
 
 def holder_program(arch: str) -> bytes:
-    """A minimal static ELF64 executable with one loadable segment."""
-    machine, code = _CODE[_ALIASES.get(arch, arch)]
+    return static_program(arch, _CODE)
+
+
+def static_program(arch: str, codes: dict[str, tuple[int, bytes]]) -> bytes:
+    """A minimal static ELF64 executable with one loadable segment: `codes` maps an
+    architecture to its ELF machine number and position-independent machine code."""
+    machine, code = codes[_ALIASES.get(arch, arch)]
     base, header, phentsize = 0x400000, 64, 56
     offset = header + phentsize
     size = offset + len(code)

@@ -57,3 +57,22 @@ class JobKind:
 
     def remove(self, paths: JobPaths, record: dict) -> None:
         raise NotImplementedError
+
+    # --- inner loop ---
+
+    def request(self, paths: JobPaths, record: dict, action: str, **details) -> dict:
+        """A request to the job's runner (signal one host, release held training)."""
+        raise JobStateError(f"Job {paths.name} runs on {self.name}; only local jobs take this request")
+
+    def training_container(self, paths: JobPaths, record: dict, host: str | None) -> tuple[str, str]:
+        """(container id, host) of a running host, to run a command in."""
+        raise JobStateError(f"Job {paths.name} runs on {self.name}; only local jobs' containers are on this machine")
+
+
+    # --- metrics ---
+
+    def metric_samples(self, paths: JobPaths, record: dict, follow: bool,
+                       stop: Callable[[], bool] | None) -> Iterator[ev.Event]:
+        """The job's metric samples as recorded (MetricSamples or MetricSample events, and a
+        Notice when some cannot be read); `follow` keeps going until the job has ended."""
+        return iter(())

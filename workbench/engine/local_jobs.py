@@ -22,6 +22,7 @@ from workbench.engine.capabilities import preflight
 from workbench.engine.docker_backend import DockerJob, leftover_jobs
 from workbench.engine.docker_client import connect, require_image
 from workbench.engine.kinds import JobKind
+from workbench.engine.labels import LABEL_HOST
 from workbench.engine.plan import natural_key
 from workbench.engine.record import KIND_LOCAL, is_final, new_record, record_kind
 from workbench.engine.store import (
@@ -31,8 +32,10 @@ from workbench.engine.store import (
     create_job_dir,
     hosts_with_logs,
     load_record,
+    read_events,
     remove_job_files,
 )
+from workbench.engine.warm_pools.store import job_warm_pool
 from workbench.errors import JobStateError, WorkbenchError
 from workbench.fileio import write_json_atomic
 from workbench.paths import state_dir
@@ -64,9 +67,11 @@ class LocalJob:
 
 
 def check_ready(spec: JobSpec):
-    """Fail early, before anything is created: no engine, no image, or GPUs the job cannot have."""
+    """Fail early, before anything is created: no engine, no image (unless the job builds
+    it: Workbench.Build), or GPUs the job cannot have."""
     client = connect()
-    require_image(client, spec.image)
+    if not spec.settings.Build:
+        require_image(client, spec.image)
     preflight(spec.data, client)
     return client
 
@@ -169,6 +174,15 @@ class LocalJobs(JobKind):
     def after_listing(self, records: list[dict]) -> None:
         remove_leftovers(records)
 
+    def describe(self, paths: JobPaths, record: dict) -> dict:
+        """With the WarmPoolStatus the pool has now: reused by a later job, expired, terminated."""
+        record = self.current(paths, record)
+        if is_final(record) and record.get("WarmPoolStatus"):
+            status = job_warm_pool(paths.name)
+            if status is not None:
+                record = {**record, "WarmPoolStatus": status}
+        return record
+
     def hosts(self, paths: JobPaths, record: dict) -> list[str]:
         hosts = list((record.get("Workbench") or {}).get("Hosts") or {})
         hosts += [host for host in hosts_with_logs(paths) if host not in hosts]
@@ -241,6 +255,34 @@ class LocalJobs(JobKind):
         control.request(paths, "interrupt")
         return record
 
+    # --- inner loop: requests to a running job's runner ---
+
+    def request(self, paths: JobPaths, record: dict, action: str, **details) -> dict:
+        record = reconcile(paths, record)
+        if is_final(record):
+            raise JobStateError(f"Job {paths.name} has already ended ({record['TrainingJobStatus']})")
+        host = details.get("host")
+        if host is not None and host not in (hosts := self.hosts(paths, record)):
+            raise WorkbenchError(f"Job {paths.name} has no host {host!r}; its hosts: {', '.join(hosts) or 'none yet'}")
+        control.request(paths, action, **details)
+        return record
+
+    def training_container(self, paths: JobPaths, record: dict, host: str | None) -> tuple[str, str]:
+        """(container id, host) of a host's running training container (the first host by default)."""
+        record = reconcile(paths, record)
+        if is_final(record):
+            raise JobStateError(f"Job {paths.name} has ended ({record['TrainingJobStatus']}); its containers are gone")
+        hosts = self.hosts(paths, record)
+        host = host or (hosts[0] if hosts else "algo-1")
+        if host not in hosts:
+            raise WorkbenchError(f"Job {paths.name} has no host {host!r}; its hosts: {', '.join(hosts) or 'none yet'}")
+        found = [c for c in DockerJob(connect(), paths.name, str(state_dir())).find(role="training")
+                 if c.labels.get(LABEL_HOST) == host and c.status == "running"]
+        if not found:
+            raise JobStateError(f"{host} of {paths.name} has no running training container (the job is "
+                                f"{record.get('SecondaryStatus', '?')}); try again once it is Training")
+        return found[0].id, host
+
     def remove(self, paths: JobPaths, record: dict) -> None:
         record = reconcile(paths, record)
         if not is_final(record):
@@ -248,3 +290,11 @@ class LocalJobs(JobKind):
                                 f"(`sm-workbench stop {paths.name}`)")
         remove_leftovers([record], every=0)
         remove_job_files(paths)
+
+    # --- metrics ---
+
+    def metric_samples(self, paths: JobPaths, record: dict, follow: bool,
+                       stop: Callable[[], bool] | None) -> Iterator[ev.Event]:
+        """From the event log, where the runner recorded them as it read the output."""
+        source = self.follow_events(paths, record, 0.2, stop, logs=False) if follow else read_events(paths)
+        return (event for event in source if isinstance(event, (ev.MetricSamples, ev.MetricSample)))

@@ -15,6 +15,9 @@ from workbench.spec.validate import NO_HOSTS, channel_input_mode
 from workbench.storage.uri import Location, parse_location
 
 HOMOGENEOUS_GROUP = "homogeneousCluster"
+# S3 data types staged as another: Converse data is a prefix of conversation files, which a
+# container of yours reads as it reads any prefix (SageMaker's own customization parses them).
+STAGED_AS = {"Converse": "S3Prefix"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class ChannelPlan:
     shuffle_seed: int | None = None
     attribute_names: tuple[str, ...] = ()
     file_system: dict | None = None  # FileSystemDataSource
+    s3_data_type: str = ""  # as the request says it (Converse is staged as S3Prefix)
 
     def input_config(self) -> dict:
         """This channel's entry in inputdataconfig.json."""
@@ -99,14 +103,26 @@ def make_plan(spec: dict) -> JobPlan:
                 members.append(host.name)
             groups.append(InstanceGroupPlan(group["InstanceGroupName"], group["InstanceType"], tuple(members)))
     else:
-        count = int(resources.get("InstanceCount", 1))
-        instance_type = resources.get("InstanceType", "ml.m5.large")
+        instance_type, count = selected_instances(resources)
         hosts = [HostPlan(f"algo-{i + 1}", i, HOMOGENEOUS_GROUP, instance_type) for i in range(count)]
         groups = [InstanceGroupPlan(HOMOGENEOUS_GROUP, instance_type, tuple(h.name for h in hosts))]
     if not hosts:
         raise WorkbenchError(f"ResourceConfig.InstanceCount: {NO_HOSTS}")
     channels = tuple(_channel_plan(spec, channel, hosts) for channel in spec.get("InputDataConfig") or [])
     return JobPlan(tuple(hosts), tuple(groups), channels)
+
+
+def selected_instances(resources: dict) -> tuple[str, int]:
+    """The instance type and count a job without instance groups runs on. With
+    InstancePreferences, the first preference: SageMaker takes the first type that has
+    capacity, and this machine always has it (describe reports it as SelectedInstanceType)."""
+    if resources.get("SelectedInstanceType"):  # described: the one SageMaker chose
+        return resources["SelectedInstanceType"], int(resources.get("SelectedInstanceCount") or 1)
+    preferences = resources.get("InstancePreferences") or []
+    if preferences:
+        first = preferences[0]
+        return first["InstanceType"], int(first.get("InstanceCount", resources.get("InstanceCount", 1)))
+    return resources.get("InstanceType", "ml.m5.large"), int(resources.get("InstanceCount", 1))
 
 
 def _channel_plan(spec: dict, channel: dict, hosts: list[HostPlan]) -> ChannelPlan:
@@ -126,10 +142,14 @@ def _channel_plan(spec: dict, channel: dict, hosts: list[HostPlan]) -> ChannelPl
     )
     if fs:
         return ChannelPlan(source=None, data_type="FileSystem", distribution="FullyReplicated", file_system=fs, **common)
+    if not s3:  # validation refuses these first (DatasetSource); a spec that bypassed it gets a clear answer
+        raise WorkbenchError(f"Channel {channel['ChannelName']!r} has no S3DataSource or FileSystemDataSource, so it "
+                             "cannot be staged here (a DatasetSource is a SageMaker Hub dataset)")
+    declared = s3.get("S3DataType", "S3Prefix")
     return ChannelPlan(
-        source=parse_location(s3["S3Uri"]), data_type=s3.get("S3DataType", "S3Prefix"),
+        source=parse_location(s3["S3Uri"]), data_type=STAGED_AS.get(declared, declared),
         distribution=s3.get("S3DataDistributionType") or "FullyReplicated",
-        attribute_names=tuple(s3.get("AttributeNames") or ()), **common,
+        attribute_names=tuple(s3.get("AttributeNames") or ()), s3_data_type=declared, **common,
     )
 
 

@@ -12,8 +12,11 @@ from typing import Any, Callable
 
 from workbench.engine import events as ev
 from workbench.engine.channels.records import fold_cache_used, fold_pipe_epoch
-from workbench.engine.checkpoints.status import fold_restored, fold_summary
+from workbench.engine.checkpoints.status import fold_restored, fold_summary, synced_section
+from workbench.engine.checkpoints.synced import synced_folders
 from workbench.engine.gpus.record import fold_assigned, fold_sample
+from workbench.engine.plan import selected_instances
+from workbench.engine.metrics import record as metrics_record
 from workbench.engine.serving import records as serving
 from workbench.engine.times import epoch, iso
 from workbench.spec.settings import WorkbenchSettings
@@ -116,9 +119,15 @@ def new_record(spec: dict, arn: str, created: float) -> dict:
     for key in REQUEST_FIELDS:
         if key in spec:
             record[key] = copy.deepcopy(spec[key])
+    resources = record.get("ResourceConfig")
+    if isinstance(resources, dict) and resources.get("InstancePreferences"):  # the choice, as Describe reports it
+        resources["SelectedInstanceType"], resources["SelectedInstanceCount"] = selected_instances(resources)
 
     record["Workbench"] = {"Kind": KIND_LOCAL, "Settings": WorkbenchSettings.from_spec(spec).to_dict(),
                            "Hosts": {}, "Channels": {}, "Signals": [], "Notices": []}
+    for folder in synced_folders(spec):  # where TensorBoard, debugger and profiler output go
+        if folder.sync != "checkpoints":
+            synced_section(record, folder.sync).update({"LocalPath": folder.local_path, "S3Uri": folder.uri})
     return record
 
 
@@ -158,8 +167,8 @@ def _host_started(record: dict, event: ev.HostStarted) -> None:
     host = _bench(record).setdefault("Hosts", {}).setdefault(event.host, {})
     host.update({"ContainerId": event.container_id, "Group": event.group,
                  "InstanceType": event.instance_type, "StartTime": iso(event.time)})
-    host.pop("ExitCode", None)
-    host.pop("Signal", None)
+    for key in ("ExitCode", "Signal", "EndTime", "OOMKilled", "FailureReason"):  # an earlier attempt's
+        host.pop(key, None)
 
 
 def _host_exited(record: dict, event: ev.HostExited) -> None:
@@ -242,12 +251,45 @@ def _lint_finding(record: dict, event: ev.LintFinding) -> None:
 def _attempt_started(record: dict, event: ev.AttemptStarted) -> None:
     bench = _bench(record)
     bench["Attempt"] = event.attempt
-    bench.setdefault("Interruptions", []).append(
-        {"Attempt": event.attempt - 1, "Time": iso(event.time), "Reason": event.reason})
+    if event.reason == "Interrupted":
+        bench.setdefault("Interruptions", []).append(
+            {"Attempt": event.attempt - 1, "Time": iso(event.time), "Reason": event.reason})
+    else:  # a RetryStrategy retry: the attempt that failed, and why
+        bench.setdefault("Retries", []).append(
+            {"Attempt": event.attempt - 1, "Time": iso(event.time), "Reason": event.reason,
+             "FailureReason": event.failure})
+
+
+def _warm_pool_changed(record: dict, event: ev.WarmPoolChanged) -> None:
+    record["WarmPoolStatus"] = dict(event.status)
+    if event.pool_id:
+        _bench(record)["WarmPool"] = event.pool_id
 
 
 def _deadline_set(record: dict, event: ev.DeadlineSet) -> None:
     _bench(record)["MaxRuntimeDeadline"] = iso(event.deadline)
+
+
+# --- inner loop ---
+
+
+def _build_finished(record: dict, event: ev.BuildFinished) -> None:
+    _bench(record)["Build"] = {
+        "Image": event.image, "ImageId": event.image_id, "Steps": event.steps, "CachedSteps": event.cached,
+        "Seconds": round(event.seconds, 3), **({"Failure": event.failure, "FailedStep": event.step}
+                                               if event.failure else {})}
+
+
+def _training_held(record: dict, event: ev.TrainingHeld) -> None:
+    held = _bench(record).setdefault("Held", [])
+    if event.host not in held:
+        held.append(event.host)
+
+
+def _training_released(record: dict, event: ev.TrainingReleased) -> None:
+    bench = _bench(record)
+    bench["Held"] = [host for host in bench.get("Held") or [] if host not in event.hosts]
+    bench.setdefault("Released", []).append({"Hosts": list(event.hosts), "Time": iso(event.time)})
 
 
 def signal_summary(event: ev.SignalOutcome) -> str:
@@ -293,7 +335,8 @@ def instances(record: dict) -> tuple[str, str]:
         kinds = ", ".join(f"{g.get('InstanceGroupName')}: {g.get('InstanceCount')} × {g.get('InstanceType')}"
                           for g in groups)
         return str(count), kinds
-    return str(config.get("InstanceCount", "-")), str(config.get("InstanceType", "-"))
+    return (str(config.get("InstanceCount", config.get("SelectedInstanceCount", "-"))),
+            str(config.get("InstanceType", config.get("SelectedInstanceType", "-"))))
 
 
 def instances_line(record: dict) -> str:
@@ -323,6 +366,15 @@ FOLDS: dict[type, Callable[[dict, Any], None]] = {
     ev.CheckpointSummary: fold_summary,
     ev.GpuAssigned: fold_assigned,
     ev.GpuSample: fold_sample,
+    # --- the rest of the training contract ---
+    ev.WarmPoolChanged: _warm_pool_changed,
+    # --- inner loop ---
+    ev.BuildFinished: _build_finished,
+    ev.TrainingHeld: _training_held,
+    ev.TrainingReleased: _training_released,
+    # --- metrics ---
+    ev.MetricSamples: metrics_record.fold_samples,
+    ev.MetricSample: metrics_record.fold_sample,
 }
 
 # --- endpoints and transform jobs ------------------------------------------------------

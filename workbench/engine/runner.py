@@ -21,7 +21,7 @@ from workbench.engine import control
 from workbench.engine import events as ev
 from workbench.engine.capabilities import extensions_for
 from workbench.engine.container_user import folder_access, private_folder
-from workbench.engine.docker_backend import DockerJob, signal_name
+from workbench.engine.docker_backend import DockerJob, needs_network, signal_name
 from workbench.engine.extension import Extension, JobContext, merge_options
 from workbench.engine.kill_events import KillEvents
 from workbench.engine.labels import LABEL_HOST
@@ -32,11 +32,14 @@ from workbench.engine.outputs import failure_reason, pack_and_upload
 from workbench.engine.plan import HostPlan, make_plan, natural_key
 from workbench.engine.record import epoch, new_record
 from workbench.engine.store import JobPaths, JobRecorder, load_record, log_boundary
-from workbench.errors import WorkbenchError
+from workbench.errors import StorageError, WorkbenchError
 from workbench.paths import state_dir
 from workbench.spec.settings import WorkbenchSettings
+from workbench.spec.unemulated import unhonoured
 
+INTERNAL = "InternalServerError"  # the failures SageMaker's RetryStrategy retries
 POLL_SECONDS = 0.05
+USER_SIGNAL = "Signalled by the user"  # the reason `sm-workbench signal` gives on the signal timeline
 ENGINE_RETRY_SECONDS = 1.0  # between attempts to reach an engine that went away
 LOST_MARGIN = 2.0  # an exit this close before the engine was lost counts as during the outage
 
@@ -111,6 +114,9 @@ class JobRunner:
         self.training_ended: float | None = None
         self.billable = 0.0  # seconds of training, over every spot attempt
         self.adopted_deadline: float | None = None  # MaxRuntime's, as the dead runner said it
+        self._network_up = False  # the job's network and holders (kept by spot restarts, made again by retries)
+        self.retries = 0  # RetryStrategy: attempts started again after an internal error
+        self._failed_readers: list[Extension] = []
 
     # --- plumbing --------------------------------------------------------------------
 
@@ -126,10 +132,22 @@ class JobRunner:
         self.requests.put("kill" if kill else "stop")
         self.ctx.cancelled.set()
 
+    def _lines_flushed(self, event: ev.LogLines) -> None:
+        """A batch of lines: stored first, then read by the extensions that read output (metrics)."""
+        self.emit(event)
+        for extension in self.extensions:
+            try:
+                extension.log_lines(self.ctx, event)
+            except Exception as err:  # a reader's bug must not stop the lines (the pump's thread)
+                if extension not in self._failed_readers:
+                    self._failed_readers.append(extension)
+                    self.emit(ev.Notice("warning", f"{type(extension).__name__} stopped reading the output: "
+                                                   f"{type(err).__name__}: {err}"))
+
     def _watch_control(self) -> None:
         while not self._watching.is_set():
             for action, details in control.take_requests(self.paths):
-                self.requests.put(action)
+                self.requests.put((action, details) if action == "signal" else action)
                 if action in ("stop", "kill"):
                     self.ctx.cancelled.set()  # staging in progress gives up
             self._watching.wait(0.1)
@@ -137,7 +155,7 @@ class JobRunner:
     def _attach_store(self, record: dict) -> None:
         self.recorder = JobRecorder(self.paths, record)
         self.bus.subscribe(self.recorder)
-        self.pump = LogPump(self.emit)
+        self.pump = LogPump(self._lines_flushed)
 
     # --- the lifecycle ---------------------------------------------------------------
 
@@ -150,12 +168,21 @@ class JobRunner:
         watcher.start()
         self._created = created
         lint = threading.Thread(target=self._lint, name="lint", daemon=True)
-        lint.start()
+        for item in unhonoured(self.spec):  # said once, before anything runs
+            self.emit(ev.Notice("warning", item.line()))
         try:
             self.set_status("InProgress", "Starting")
+            self._build()  # Workbench.Build, before anything needs the image (and the lint sees the fresh one)
+            lint.start()
             while True:
-                self._setup()
-                self._train()
+                try:
+                    self._setup()
+                    self._train()
+                except _Cancelled:
+                    raise
+                except Exception as err:
+                    if not self._attempt_failed(err):
+                        raise
                 if not self._should_restart():
                     break
                 self._restart()
@@ -169,8 +196,16 @@ class JobRunner:
                 self.failure = self.failure or f"ClientError: {err}"
         except Exception as err:  # a bug or an engine error: the job fails, the workbench goes on
             self._internal_error(err)
-        lint.join(timeout=10)
+        if lint.is_alive():
+            lint.join(timeout=10)
         return self._finish(watcher)
+
+    def _build(self) -> None:
+        if self.settings.Build:
+            from workbench.engine.image_build import build_spec_image  # deferred: only jobs with Workbench.Build
+
+            self.set_status("InProgress", "Starting", "Building the training image")
+            build_spec_image(self.client, self.spec, self.emit, self.ctx.cancelled)
 
     def _lint(self) -> None:
         try:
@@ -207,6 +242,9 @@ class JobRunner:
                 + f"; its outputs were saved. Rerun it with `sm-workbench rerun {self.name}`"
             )
             return self._finish(watcher)
+        bench = record.get("Workbench") or {}
+        self.ctx.attempt = int(bench.get("Attempt") or 1)
+        self.retries = len(bench.get("Retries") or [])
         self.training_started = epoch(record.get("TrainingStartTime")) or time.time()
         self.adopted_deadline = epoch((record.get("Workbench") or {}).get("MaxRuntimeDeadline"))
         signals = self._resume_stop(record)
@@ -243,10 +281,10 @@ class JobRunner:
         job), a stop under way (its SIGTERM time stays the base of the SIGKILL deadline).
         Returns this attempt's signals."""
         bench = record.get("Workbench") or {}
-        signals = bench.get("Signals") or []
-        interruptions = bench.get("Interruptions") or []
-        if interruptions:  # only this attempt's: earlier ones were spot interruptions
-            since = epoch(interruptions[-1]["Time"]) or 0.0
+        signals = [s for s in bench.get("Signals") or [] if s.get("Reason") != USER_SIGNAL]
+        restarts = (bench.get("Interruptions") or []) + (bench.get("Retries") or [])
+        if restarts:  # only this attempt's: earlier ones were spot interruptions or retries
+            since = max(epoch(r["Time"]) or 0.0 for r in restarts)
             signals = [s for s in signals if (epoch(s["Time"]) or 0.0) >= since]
         terms = [s for s in signals if s["Signal"] == "SIGTERM"]
         hosts = bench.get("Hosts") or {}
@@ -280,11 +318,12 @@ class JobRunner:
             self.ctx.access = folder_access(self.client, self.spec["AlgorithmSpecification"]["TrainingImage"])
         private_folder(self.paths.root / "hosts")  # no other user of this machine reaches the trees
         for host in self.plan.hosts:
-            write_host_tree(self.paths.opt_ml(host.name), self.spec, self.plan, host, self.ctx.access)
+            write_host_tree(self.paths.opt_ml(host.name), self.spec, self.plan, host, self.ctx.access,
+                            arn=self.arn, attempt=self.ctx.attempt)
         # The network and the holders come up while the data is staged (once: a spot
         # restart keeps them, so every host keeps its identity).
         with ThreadPoolExecutor(max_workers=1) as pool:
-            network = pool.submit(self._start_network if self.ctx.attempt == 1 else lambda: None)
+            network = pool.submit(self._start_network if not self._network_up else lambda: None)
             try:
                 self._check_cancel()
                 self.set_status("InProgress", "Downloading")
@@ -300,20 +339,30 @@ class JobRunner:
         return self.ctx.cancelled.is_set() or bool(self.stop_reason)
 
     def _start_network(self) -> None:
-        self.docker.create_network(internal=bool(self.spec.get("EnableNetworkIsolation")))
+        isolated = bool(self.spec.get("EnableNetworkIsolation"))
+        self.docker.has_network = needs_network(len(self.plan.hosts), isolated)
+        if not self.docker.has_network:
+            return
+        self.docker.create_network(internal=isolated)
         if len(self.plan.hosts) > 1:
             self.docker.start_holders(self.plan.host_names, cancelled=self._stop_requested,
                                       started=lambda host, holder: setattr(self.hosts[host], "holder", holder))
+        self._network_up = True
 
     def _check_cancel(self) -> None:
+        later = []  # a release or a signal waits for the containers
         while not self.requests.empty():
             action = self.requests.get()
-            if action in ("stop", "kill"):
+            if action == "release" or isinstance(action, tuple):
+                later.append(action)
+            elif action in ("stop", "kill"):
                 self.stop_reason = self.stop_reason or "Stopped"
             elif action == "interrupt":
                 self.emit(ev.Notice("warning", "Interrupt ignored: the job has not started training yet"))
         if not self.stop_reason and self._max_wait_passed():
             self.stop_reason = "MaxWaitTimeExceeded"
+        for action in later:
+            self.requests.put(action)
         if self.stop_reason:
             self.set_status("Stopping", "Stopping")
             raise _Cancelled()
@@ -357,6 +406,8 @@ class JobRunner:
         return self.training_started + float(schedule[self.ctx.attempt - 1])
 
     def _should_restart(self) -> bool:
+        if self._retryable():
+            return True
         if self.stop_reason != "Interrupted" or self.failure:
             return False
         if self._max_wait_passed():
@@ -364,9 +415,67 @@ class JobRunner:
             return False
         return True
 
+    # --- retries (RetryStrategy) -------------------------------------------------------
+
+    @property
+    def max_retries(self) -> int:
+        return int((self.spec.get("RetryStrategy") or {}).get("MaximumRetryAttempts") or 0)
+
+    def _retryable(self) -> bool:
+        """SageMaker retries a job that failed for an internal reason (InternalServerError),
+        never for the algorithm's own error or the client's; nor a job being stopped."""
+        if not self.failure.startswith(INTERNAL) or self.stop_reason or self.ctx.cancelled.is_set():
+            return False
+        if self.retries >= self.max_retries:
+            if self.max_retries:
+                one = self.max_retries == 1
+                self.emit(ev.Notice("error", f"RetryStrategy: the {self.max_retries} retr{'y' if one else 'ies'} "
+                                             f"allowed {'is' if one else 'are'} used up"))
+            return False
+        return True
+
+    def _attempt_failed(self, err: Exception) -> bool:
+        """An attempt raised instead of ending: record why. True when the job may go on
+        (a retry, if RetryStrategy allows it); False to let the error end the job."""
+        if isinstance(err, WorkbenchError):
+            if self.ctx.cancelled.is_set() or not (isinstance(err, StorageError) and err.server_side):
+                return False  # a stop cutting staging short, or the client's own error
+            self.failure = self.failure or f"{INTERNAL}: {err}"
+            self.emit(ev.Notice("error", f"{INTERNAL}: {err}"))
+        else:
+            self._internal_error(err)  # a container that could not be made, the engine gone, a bug
+        self._end_attempt_now()
+        return True
+
+    def _end_attempt_now(self) -> None:
+        """After an attempt raised: no container of it runs on, and the synced folders drain."""
+        self._stop_everything_now()
+        for run in self.hosts.values():
+            if run.thread:
+                run.thread.join(timeout=10)
+        for extension in self.extensions:
+            try:
+                extension.stopped(self.ctx)
+            except Exception as err:  # the attempt failed already; this one only adds to the log
+                self._internal_error(err)
+
     def _restart(self) -> None:
-        """After a spot interruption: new host trees, fresh containers, the same identities."""
-        self._remove_training_containers()
+        """After a spot interruption or an internal error: new host trees, fresh containers,
+        the same identities (a retry makes the job's network and holders again too: the
+        engine that failed may have taken them down)."""
+        retry = bool(self.failure)
+        if retry:
+            failure, self.failure = self.failure, ""
+            self.retries += 1
+            try:
+                self.docker.remove_all()
+            except Exception as err:  # the engine may still be away; the next attempt finds out
+                self._internal_error(err, fails=False)
+            self._network_up = False
+            for run in self.hosts.values():
+                run.holder = None
+        else:
+            self._remove_training_containers()
         attempt = self.ctx.attempt
         archive = self.paths.root / "attempts" / str(attempt)
         archive.mkdir(parents=True, exist_ok=True)
@@ -379,6 +488,13 @@ class JobRunner:
         for run in self.hosts.values():
             run.container, run.running, run.exit_code, run.thread, run.skipped = None, False, None, None, False
             run.signals, run.signal_times = [], []
+        if retry:
+            self.emit(ev.AttemptStarted(self.ctx.attempt, INTERNAL, failure=failure[:1024]))
+            self.emit(ev.Notice("warning", f"RetryStrategy: retry {self.retries} of {self.max_retries} after "
+                                           f"{failure[:300]}"))
+            self.set_status("InProgress", "Starting", f"Retrying the training job after an internal error "
+                                                       f"(retry {self.retries} of {self.max_retries})")
+            return
         self.emit(ev.AttemptStarted(self.ctx.attempt))
         self.set_status("InProgress", "Starting", "Restarting training after the spot interruption")
 
@@ -416,6 +532,7 @@ class JobRunner:
         for extension in self.extensions:
             merge_options(options, extension.container_options(self.ctx, host))
         volumes = options.pop("volumes")
+        command = options.pop("command", command)  # an extension that wraps the training command
         environment = {**self._environment(), **options.pop("environment", {})}
         run.container = self.docker.create_training(
             host.name, run.holder, self.spec["AlgorithmSpecification"]["TrainingImage"],
@@ -506,11 +623,20 @@ class JobRunner:
                 self._begin_stop("MaxRuntimeExceeded")
             if interruption and not self.stop_reason and now >= interruption:
                 self._begin_stop("Interrupted", "Training job interrupted: spot capacity reclaimed (scheduled)")
-            if self.term_sent_at is not None and not self.killed and now >= self.term_sent_at + grace:
-                self._kill_remaining()
+            if self.term_sent_at is not None:
+                self._kill_after_grace(now, grace)
 
-    def _handle_request(self, action: str) -> None:
-        if action == "stop":
+    def _handle_request(self, request: str | tuple[str, dict]) -> None:
+        action, details = (request, {}) if isinstance(request, str) else request
+        if action == "signal":
+            self._signal_host(str(details.get("host", "")), str(details.get("signal", "")))
+        elif action == "release":  # Workbench.PauseBeforeTrain (engine/pause.py)
+            for extension in self.extensions:
+                if hasattr(extension, "release"):
+                    running = {h: r.container for h, r in self.hosts.items() if r.running}
+                    for host, sent in extension.release(self.ctx, running).items():
+                        self.hosts[host].signals.append(sent)  # ours: no outside kill
+        elif action == "stop":
             if not self.stop_reason:
                 self._begin_stop("Stopped")
         elif action == "kill":  # SIGKILL at once, stopping or not
@@ -536,11 +662,40 @@ class JobRunner:
         else:
             self._terminate_remaining(reason)
 
+    def _signal_host(self, host: str, name: str) -> None:
+        """`sm-workbench signal`: one signal to one host, on the signal timeline. It counts
+        as ours (an exit it causes is no outside kill) but starts no stop: what follows
+        follows the contract (a host that exits non-zero fails the job)."""
+        from docker.errors import APIError  # deferred: the Docker SDK (~0.25 s to import)
+
+        run = self.hosts.get(host)
+        if run is None or not run.running or run.exit_code is not None or run.container is None:
+            self.emit(ev.Notice("warning", f"{name} not sent: {host} is not running", host))
+            return
+        run.signals.append(name)
+        self.emit(ev.SignalSent(host, name, USER_SIGNAL))
+        try:
+            run.container.kill(signal=name)
+        except APIError as err:
+            self.emit(ev.Notice("warning", f"{name} not delivered to {host}: {err.explanation or err}", host))
+
     def _terminate_remaining(self, reason: str) -> None:
         self.term_sent_at = time.time()
         for run in self.hosts.values():
             if run.running and run.exit_code is None:
                 self._signal(run, "SIGTERM", reason)
+
+    def _kill_after_grace(self, now: float, grace: float) -> None:
+        """SIGKILL to each host whose grace has run out, counted from its own SIGTERM (as
+        `docker stop -t` does per container): SIGTERMs to many hosts go out one after the
+        other, and a busy engine takes a while for each."""
+        for run in self.hosts.values():
+            if not run.running or run.exit_code is not None or "SIGKILL" in run.signals:
+                continue
+            sent = next((t for n, t in zip(run.signals, run.signal_times) if n == "SIGTERM"), self.term_sent_at)
+            if sent is not None and now >= sent + grace:
+                self.killed = True
+                self._signal(run, "SIGKILL", self.stop_reason or ("Failed" if self.failure else "Stopped"))
 
     def _kill_remaining(self) -> None:
         self.killed = True
@@ -601,14 +756,15 @@ class JobRunner:
 
     # --- the end ---------------------------------------------------------------------
 
-    def _internal_error(self, err: Exception) -> None:
+    def _internal_error(self, err: Exception, fails: bool = True) -> None:
         text = traceback.format_exc()
         try:
             with open(self.paths.root / "engine-error.log", "a", encoding="utf-8") as handle:
                 handle.write(text + "\n")
         except OSError:
             pass
-        self.failure = self.failure or f"InternalServerError: {type(err).__name__}: {err}"
+        if fails:
+            self.failure = self.failure or f"{INTERNAL}: {type(err).__name__}: {err}"
         self.emit(ev.Notice("error", f"sm-workbench error: {type(err).__name__}: {err} (details in engine-error.log)"))
 
     def _stop_everything_now(self) -> None:
@@ -625,6 +781,8 @@ class JobRunner:
                 for run in self.hosts.values():
                     if run.thread:
                         run.thread.join(timeout=10)
+            if self.pump:
+                self.pump.flush()  # every line reaches the extensions before they close
             self._close_extensions()
             # Containers and the network go while the outputs are packed.
             teardown = threading.Thread(target=self._remove_containers, name="teardown")
@@ -639,6 +797,11 @@ class JobRunner:
             else:
                 teardown.join()
         status, secondary = self._final_status()
+        for extension in self.extensions:
+            try:
+                extension.finished(self.ctx, status, self.failure)
+            except Exception as err:  # the outcome stands; the error is logged and noted
+                self._internal_error(err, fails=False)
         model = (self.recorder.record.get("ModelArtifacts") or {}).get("S3ModelArtifacts", "") if self.recorder else ""
         if self.pump:
             self.pump.close()

@@ -304,7 +304,7 @@ class JobRecorder:
     PROGRESS_WRITE_INTERVAL = 0.5
     # Frequent events: folded into the record at once, written to disk at most twice a second.
     FREQUENT = (ev.StagingProgress, ev.GpuSample, ev.CheckpointFileState, ev.CheckpointSummary,
-                ev.TransformProgress)
+                ev.TransformProgress, ev.MetricSamples, ev.MetricSample)  # --- metrics: the last ones are saved by JobFinished
 
     def __init__(self, paths: JobPaths, record: dict) -> None:
         self.paths = paths

@@ -55,6 +55,28 @@ class WorkbenchSettings:
         f"holder when there are several); raise it if this machine can hold more (at most {MAX_HOSTS})",
         minimum=1, maximum=MAX_HOSTS,
     )
+    # --- inner loop: build, script mode, pause ---
+    Build: dict = _setting(
+        {}, "build TrainingImage from a Dockerfile before each run (the engine's layer cache makes an unchanged "
+        "image free): {Context: ., Dockerfile: Dockerfile, BuildArgs: {NAME: value}, Target: stage}; paths are "
+        "relative to the spec file", kind="build"
+    )
+    SourceDir: str = _setting(
+        "", "script mode, as the SageMaker SDK's source_dir: a local folder with your training code, put at "
+        "/opt/ml/code (submit packs it as sourcedir.tar.gz); relative to the spec file"
+    )
+    EntryPoint: str = _setting(
+        "", "script mode, as the SDK's entry_point: the script in SourceDir the framework image's training "
+        "toolkit runs (the sagemaker_program hyperparameter), e.g. train.py"
+    )
+    Dependencies: list = _setting(
+        [], "script mode, as the SDK's dependencies: more local folders put beside SourceDir's files in "
+        "/opt/ml/code, each under its own name, e.g. [../common]", kind="paths"
+    )
+    PauseBeforeTrain: bool = _setting(
+        False, "start each host with everything staged but hold its training command until "
+        "`sm-workbench release JOB` (or g in the workbench's job monitor), to look inside or attach a debugger first"
+    )
 
     @classmethod
     def from_spec(cls, data: dict | None) -> "WorkbenchSettings":

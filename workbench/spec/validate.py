@@ -14,9 +14,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
+from workbench.spec.metrics import FIELD as METRICS_FIELD
+from workbench.spec.metrics import definition_problems, metric_definitions
 from workbench.spec.model import Shape, request_model
 from workbench.spec.paths import format_path
+from workbench.spec.resolve import is_placeholder_role
 from workbench.spec.settings import MAX_SECONDS, WORKBENCH_KEY, setting_default, setting_fields, setting_kind
+from workbench.spec.unemulated import unhonoured
 from workbench.storage.uri import is_local, local_path
 
 TARGETS = ("local", "sagemaker")
@@ -33,6 +37,7 @@ class Problem:
     path: str
     message: str
     severity: str = "error"  # "error" or "warning"
+    not_emulated: bool = False  # a member a local run does not honour (the runner says so again)
 
     def format(self, source: str = "spec") -> str:
         where = f"{self.path}: " if self.path else ""
@@ -275,23 +280,38 @@ def _cross_field(data: dict, target: str, add) -> None:
     groups = resources.get("InstanceGroups") if isinstance(resources.get("InstanceGroups"), list) else None
     algo = data.get("AlgorithmSpecification") if isinstance(data.get("AlgorithmSpecification"), dict) else None
 
+    serverless = data.get("ServerlessJobConfig") is not None
+    if serverless and target == "local":
+        add(["ServerlessJobConfig"], "a serverless job runs SageMaker's own customization or evaluation of "
+            "BaseModelArn, with no training image of yours, so it cannot run on this machine; send it to "
+            "SageMaker with `sm-workbench submit`")
     if algo is None:
-        add(["AlgorithmSpecification"], "is required: give at least TrainingImage (and TrainingInputMode)")
+        if not serverless:
+            add(["AlgorithmSpecification"], "is required: give at least TrainingImage (and TrainingInputMode)")
     elif not algo.get("TrainingImage") and not algo.get("AlgorithmName"):
         add(["AlgorithmSpecification", "TrainingImage"], "is required: the Docker image that runs the training")
     elif target == "local" and not algo.get("TrainingImage"):
         add(["AlgorithmSpecification", "AlgorithmName"],
             "marketplace algorithms cannot run locally; give TrainingImage instead")
 
+    preferences = resources.get("InstancePreferences")
+    preferences = preferences if isinstance(preferences, list) else None
     if groups:
         for member in ("InstanceType", "InstanceCount"):
             if member in resources:
                 add(["ResourceConfig", member],
                     "cannot be combined with InstanceGroups; set the type and count on each instance group instead")
-    elif target == "sagemaker":
+    elif preferences:
+        _instance_preferences(data, resources, preferences, add)
+    elif target == "sagemaker" and not serverless:
         for member in ("InstanceType", "InstanceCount"):
             if member not in resources:
                 add(["ResourceConfig", member], "is required when ResourceConfig has no InstanceGroups")
+    for member in ("SelectedInstanceType", "SelectedInstanceCount"):
+        if member in resources:
+            add(["ResourceConfig", member], "is read-only: DescribeTrainingJob reports the instance type SageMaker "
+                "chose from InstancePreferences, CreateTrainingJob does not accept it; remove it")
+    _warm_pool(data, resources, groups, add)
 
     group_names: list[str] = []
     for index, group in enumerate(groups or []):
@@ -336,6 +356,10 @@ def _cross_field(data: dict, target: str, add) -> None:
         if _get(channel, "DataSource", "FileSystemDataSource") and mode != "File":
             add(["InputDataConfig", index, "InputMode"],
                 f"file system channels use File mode, not {mode}")
+        if _get(channel, "DataSource", "DatasetSource") is not None and target == "local":
+            add(["InputDataConfig", index, "DataSource", "DatasetSource"],
+                "a SageMaker Hub dataset cannot be read on this machine; give the channel's data as "
+                "S3DataSource (an s3:// URI or a local path) to run it here")
         source = _get(channel, "DataSource")
         if isinstance(source, dict) and not any(source.get(k) for k in ("S3DataSource", "FileSystemDataSource", "DatasetSource")):
             add(["InputDataConfig", index, "DataSource"], "needs S3DataSource (an s3:// URI or local path) or FileSystemDataSource")
@@ -345,7 +369,7 @@ def _cross_field(data: dict, target: str, add) -> None:
                 "is missing: with instance groups, either every channel names InstanceGroupNames or none does")
 
     role = data.get("RoleArn")
-    if target == "sagemaker" and isinstance(role, str) and role.endswith(":role/sm-workbench-local"):
+    if target == "sagemaker" and isinstance(role, str) and is_placeholder_role(role):
         add(["RoleArn"], f"{role!r} is sm-workbench's stand-in for local runs; give the IAM role SageMaker runs "
                          "the job as, e.g. arn:aws:iam::123456789012:role/SageMakerRole")
 
@@ -367,6 +391,54 @@ def _cross_field(data: dict, target: str, add) -> None:
                 f"{max_wait} is less than MaxRuntimeInSeconds ({max_runtime}); it must be at least as long")
 
 
+def _instance_preferences(data: dict, resources: dict, preferences: list, add) -> None:
+    """InstancePreferences' rules, as the API model's documentation states them."""
+    for member in ("InstanceType", "InstancePlacementConfig"):
+        if member in resources:
+            add(["ResourceConfig", member], "cannot be combined with InstancePreferences; SageMaker picks the "
+                "instance type from the list: remove one of them")
+    if data.get("EnableManagedSpotTraining") is True:
+        add(["EnableManagedSpotTraining"], "cannot be combined with ResourceConfig.InstancePreferences, which "
+            "supports only on-demand capacity and flexible training plans")
+    items = [p for p in preferences if isinstance(p, dict)]
+    counted = [p for p in items if "InstanceCount" in p]
+    path = ["ResourceConfig", "InstancePreferences"]
+    if counted and len(counted) != len(items):
+        add(path, "set InstanceCount on every preference or on none of them (then in ResourceConfig)")
+    elif counted and "InstanceCount" in resources:
+        add(["ResourceConfig", "InstanceCount"], "cannot be set both here and on the instance preferences; "
+            "keep one of them")
+    elif not counted and "InstanceCount" not in resources:
+        add(["ResourceConfig", "InstanceCount"], "is required with InstancePreferences unless every preference "
+            "sets its own InstanceCount")
+    types = [p.get("InstanceType") for p in items]
+    for index, kind in enumerate(types):
+        if kind is not None and kind in types[:index]:
+            add(path + [index, "InstanceType"], f"{kind} is listed twice; an instance type can appear only once")
+    if resources.get("TrainingPlanArn") and any(p.get("TrainingPlanArns") for p in items):
+        add(["ResourceConfig", "TrainingPlanArn"], "cannot be combined with TrainingPlanArns on the instance "
+            "preferences; keep one of them")
+
+
+# What the developer guide allows, where the API model allows more (the service may enforce either).
+WARM_POOL_DOCUMENTED_MAX = 3600
+
+
+def _warm_pool(data: dict, resources: dict, groups: list | None, add) -> None:
+    keep_alive = resources.get("KeepAlivePeriodInSeconds")
+    if not _is_int(keep_alive) or keep_alive <= 0:
+        return
+    path = ["ResourceConfig", "KeepAlivePeriodInSeconds"]
+    if keep_alive > WARM_POOL_DOCUMENTED_MAX:
+        add(path, f"{keep_alive} s is more than the {WARM_POOL_DOCUMENTED_MAX} s the SageMaker developer guide "
+            "allows (the API model allows up to 21600); SageMaker may refuse it", "warning")
+    if groups:
+        add(path, "SageMaker keeps no warm pool for heterogeneous clusters (InstanceGroups); none is kept here "
+            "either", "warning")
+    if data.get("EnableManagedSpotTraining") is True:
+        add(path, "SageMaker keeps no warm pool for managed spot training; none is kept here either", "warning")
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -380,6 +452,10 @@ def _host_count(data: dict, resources: dict, groups: list | None, add) -> None:
         count, path = sum(counts), ["ResourceConfig", "InstanceGroups"]
     else:
         count, path = resources.get("InstanceCount", 1), ["ResourceConfig", "InstanceCount"]
+        preferences = resources.get("InstancePreferences")
+        if "InstanceCount" not in resources and isinstance(preferences, list) and preferences \
+                and isinstance(preferences[0], dict):  # the first preference is the one a local run uses
+            count, path = preferences[0].get("InstanceCount", 1), ["ResourceConfig", "InstancePreferences", 0]
         if not _is_int(count):
             return
     if count < 1:
@@ -447,6 +523,12 @@ def check_setting(name: str, value: Any) -> str | None:
         if kind == "str_map" and not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
             return "must map strings to strings"
         return None
+    elif kind == "build":
+        return _build_problem(value)
+    elif kind == "paths":
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+            return f"must be a list of folders, e.g. [../common], not {_show(value)}"
+        return None
     elif kind == "gpus":
         if value in ("auto", "all", "none"):
             return None
@@ -468,6 +550,83 @@ def check_setting(name: str, value: Any) -> str | None:
     return None
 
 
+# --- inner loop: build, script mode ---
+
+BUILD_KEYS = ("Context", "Dockerfile", "BuildArgs", "Target")
+_ENTRY_POINT = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9._+/-]*$")  # what sagemaker-training 5.x accepts
+
+
+def _build_problem(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return f"must be a mapping like {{Context: ., Dockerfile: Dockerfile}}, not {_kind(value)} {_show(value)}"
+    if not value:
+        return None
+    for key in value:
+        if key not in BUILD_KEYS:
+            close = suggest(str(key), list(BUILD_KEYS))
+            return f"has an unknown key {key!r}; {'did you mean ' + close + '? ' if close else ''}known: {', '.join(BUILD_KEYS)}"
+    if not isinstance(value.get("Context"), str) or not value["Context"]:
+        return "needs Context: the folder to build, e.g. Context: . (relative to the spec file)"
+    for key in ("Dockerfile", "Target"):
+        if key in value and (not isinstance(value[key], str) or not value[key]):
+            return f"{key} must be a string, not {_show(value[key])}"
+    args = value.get("BuildArgs")
+    if args is not None and (not isinstance(args, dict) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, (str, int, float, bool))) for k, v in args.items())):
+        return "BuildArgs must map names to values, e.g. {BASE: python:3.11}"
+    return None
+
+
+def _local(path: Any, base_dir: Path | None) -> Path:
+    target = Path(str(path)).expanduser()
+    return target if target.is_absolute() or base_dir is None else base_dir / target
+
+
+def _inner_loop(data: dict, target: str, base_dir: Path | None, add) -> None:
+    """The Workbench.Build and script-mode folders exist and fit together (as the SDK's
+    validate_source_dir asks: the entry point is a file in SourceDir)."""
+    section = data.get(WORKBENCH_KEY)
+    if not isinstance(section, dict):
+        return
+    build = section.get("Build")
+    if target == "local" and isinstance(build, dict) and build and _build_problem(build) is None:
+        context = _local(build["Context"], base_dir)
+        dockerfile = context / build.get("Dockerfile", "Dockerfile")
+        if not context.is_dir():
+            add([WORKBENCH_KEY, "Build", "Context"], f"{context} is not a folder; give the folder to build")
+        elif not dockerfile.is_file():
+            add([WORKBENCH_KEY, "Build", "Dockerfile"], f"{dockerfile} does not exist; give the Dockerfile's path "
+                                                         "relative to Context")
+    source, entry = section.get("SourceDir", ""), section.get("EntryPoint", "")
+    dependencies = section.get("Dependencies")
+    if not isinstance(source, str) or not isinstance(entry, str) or (
+            dependencies is not None and check_setting("Dependencies", dependencies)):
+        return  # check_setting said why
+    if (source or dependencies) and not entry:
+        add([WORKBENCH_KEY, "EntryPoint"], "is required with SourceDir or Dependencies: the script the training "
+                                          "toolkit runs, e.g. train.py")
+        return
+    if not entry:
+        return
+    if source:
+        folder = _local(source, base_dir)
+        if not folder.is_dir():
+            add([WORKBENCH_KEY, "SourceDir"], f"{folder} is not a folder; give the folder with your training code")
+            return
+        if not _ENTRY_POINT.match(entry) or any(part in (".", "..") for part in entry.split("/")):
+            add([WORKBENCH_KEY, "EntryPoint"], f"{entry!r} must be a path inside SourceDir, like train.py or "
+                                              "src/train.py (the training toolkit refuses others)")
+        elif not (folder / entry).is_file():
+            add([WORKBENCH_KEY, "EntryPoint"], f"no file named {entry!r} in {folder} (SourceDir); the SDK requires "
+                                              "the entry point to be a file in source_dir")
+    elif not _local(entry, base_dir).is_file():
+        add([WORKBENCH_KEY, "EntryPoint"], f"{_local(entry, base_dir)} is not a file; give your training script, "
+                                          "or SourceDir with the script's path inside it")
+    for index, dependency in enumerate(dependencies or []):
+        if not _local(dependency, base_dir).exists():
+            add([WORKBENCH_KEY, "Dependencies", index], f"{_local(dependency, base_dir)} does not exist")
+
+
 def validate(data: dict, *, target: str = "local", base_dir: Path | str | None = None) -> list[Problem]:
     """All problems of a resolved spec for `target` ("local" or "sagemaker")."""
     if target not in TARGETS:
@@ -476,7 +635,20 @@ def validate(data: dict, *, target: str = "local", base_dir: Path | str | None =
     walker.walk(data, request_model().root, [])
     _cross_field(data, target, walker.add)
     _workbench_section(data, walker.add)
+    if target == "local":
+        walker.problems += [Problem(u.path, u.message, "warning", not_emulated=True) for u in unhonoured(data)]
+    _inner_loop(data, target, walker.base_dir, walker.add)
+    _metric_definitions(data, walker.add)
     return walker.problems
+
+
+# --- metrics ---
+
+
+def _metric_definitions(data: dict, add) -> None:
+    """Regexes that do not compile (refused), or that would never give a value (warned)."""
+    for path, message, severity in definition_problems(metric_definitions(data)):
+        add([*METRICS_FIELD, *path], message, severity)
 
 
 def validate_request(data: Any, operation: str, *, target: str = "local",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from workbench import aws
 from workbench.aws import common_reason
 from workbench.aws import reset_clients as reset
-from workbench.errors import StorageError
+from workbench.errors import StorageError, server_side_storage_error
 from workbench.storage.uri import Location
 
 MAX_POOL_CONNECTIONS = 32
@@ -108,5 +108,20 @@ def storage_error(err: BaseException, what: str) -> StorageError:
     `what` is the action and its target, e.g. "list s3://bucket/train/"; the message reads
     "Cannot list s3://bucket/train/: <reason>; <what to do>".
     """
-    text = f"Cannot {what}: {_reason(_root_cause(err))}"
-    return StorageError(" ".join(line.strip() for line in text.splitlines() if line.strip()))
+    cause = _root_cause(err)
+    text = " ".join(line.strip() for line in f"Cannot {what}: {_reason(cause)}".splitlines() if line.strip())
+    return server_side_storage_error(text) if is_server_side(cause) else StorageError(text)
+
+
+def is_server_side(err: BaseException) -> bool:
+    """S3 answered with a server error (5xx) or could not be reached at all."""
+    from botocore import exceptions as bx  # deferred: botocore (~0.2 s to import)
+
+    if isinstance(err, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError,
+                        bx.ReadTimeoutError)):
+        return True
+    if isinstance(err, bx.ClientError):
+        status = (err.response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0
+        code = str(err.response.get("Error", {}).get("Code", ""))
+        return int(status) >= 500 or code in ("InternalError", "ServiceUnavailable", "500", "503")
+    return False

@@ -18,8 +18,9 @@ from textual.widget import Widget
 from textual.widgets import Label, RadioButton, RadioSet, TextArea
 
 from workbench.errors import WorkbenchError
+from workbench.spec.metrics import FIELD as METRICS_FIELD
 from workbench.spec.model import instance_types, request_model
-from workbench.spec.paths import parse_path
+from workbench.spec.paths import format_path, parse_path
 from workbench.spec.settings import WORKBENCH_KEY, setting_fields
 from workbench.tui.widgets.channel_list import PATH as CHANNELS_PATH
 from workbench.tui.widgets.channel_list import ChannelList
@@ -175,6 +176,29 @@ class Resources:
         yield InstanceGroupsEditor(instance_types(), id="groups-editor")
 
 
+METRICS_PATH = format_path(list(METRICS_FIELD))
+
+
+@dataclass(frozen=True)
+class MetricDefinitions:
+    """AlgorithmSpecification.MetricDefinitions as rows, each regex checked live against
+    the spec's last run. Its own section: AlgorithmSpecification's other members stay in
+    the Algorithm section (`OWN_SECTIONS`)."""
+
+    def members(self) -> tuple[str, ...]:
+        return ()
+
+    def paths(self) -> tuple[str, ...]:
+        return (METRICS_PATH,)
+
+    def compose(self) -> ComposeResult:
+        # deferred: its live check (reading a job's output) is only for the composer, not the app's start
+        from workbench.tui.widgets.metric_definitions_editor import MetricDefinitionsEditor
+
+        yield MetricDefinitionsEditor(help="read from every host's stdout and stderr as SageMaker reads them: "
+                                           "the value is the first group ( ), read as a number")
+
+
 @dataclass(frozen=True)
 class Settings:
     """The Workbench settings, generated from their own metadata (see SettingsForm)."""
@@ -263,6 +287,7 @@ FORM: tuple[Section, ...] = (
         Text("AlgorithmSpecification.ContainerArguments", "Arguments", placeholder="e.g. --epochs 3",
              help="empty: `train` (with no entrypoint), as SageMaker runs it"),
     )),
+    Section("metrics", "Metrics", (MetricDefinitions(),)),
     Section("hyperparameters", "Hyperparameters", (
         KeyValues("HyperParameters", "Hyperparameters",
                   help="strings to strings; the container reads /opt/ml/input/config/hyperparameters.json"),
@@ -295,10 +320,15 @@ FORM: tuple[Section, ...] = (
 )
 
 SECTION_OF = {member: section.key for section in FORM for member in section.members()}
+# Fields shown in a section other than their top-level member's (the longest path wins).
+OWN_SECTIONS = {METRICS_PATH: "metrics"}
 
 
 def section_for(path: str) -> str:
     """The section that shows a problem at `path` (the YAML for members the form has no field for)."""
+    for own, key in OWN_SECTIONS.items():
+        if path == own or path.startswith((own + ".", own + "[")):
+            return key
     try:
         top = parse_path(path)[0] if path else ""
     except WorkbenchError:

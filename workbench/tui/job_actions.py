@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial, singledispatchmethod
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from textual.message import Message
@@ -21,9 +22,9 @@ from textual.message import Message
 from workbench.engine import api
 from workbench.engine.record import is_final, record_status
 from workbench.errors import WorkbenchError
-from workbench.spec import JobSpec, WorkbenchSettings
+from workbench.spec import JobSpec, WorkbenchSettings, load_job_spec
 from workbench.tui.draft import ran_from
-from workbench.tui.screens.confirm import ConfirmDialog
+from workbench.tui.screens.confirm import ChoiceDialog, ConfirmDialog
 from workbench.tui.screens.rerun_dialog import RerunChoice, RerunDialog
 from workbench.tui.screens.serve_dialog import ServeChoice, ServeDialog
 
@@ -92,6 +93,43 @@ class JobActions:
 
         name: str
 
+    # --- inner loop: a shell in a host, one signal to one host, release, watch ---
+
+    @dataclass
+    class Shell(Action):
+        """A shell in a host's training container: the app suspends and comes back."""
+
+        name: str
+        host: str | None = None
+
+    @dataclass
+    class Signal(Action):
+        """Choose a signal for one host (SIGKILL asks first)."""
+
+        name: str
+        host: str
+
+    @dataclass
+    class Release(Action):
+        """Let a Workbench.PauseBeforeTrain job's held hosts start training."""
+
+        name: str
+
+    @dataclass
+    class Watch(Action):
+        """Toggle: rerun the job's spec whenever what it reads changes (as `run --watch`)."""
+
+        name: str
+        source: str = ""  # the spec file it came from, when there is one
+    # --- metrics ---
+
+    @dataclass
+    class Compare(Action):
+        """The jobs side by side (hyperparameters, final metrics, curves)."""
+
+        names: list[str]
+
+
     # --- serving ---
 
     @dataclass
@@ -104,6 +142,7 @@ class JobActions:
 
     def __init__(self, app: "WorkbenchApp") -> None:
         self.app = app
+        self.watches: dict[str, dict] = {}  # the job a watch runs now -> its watcher and spec
 
     @singledispatchmethod
     def carry_out(self, action: Action) -> None:
@@ -239,6 +278,122 @@ class JobActions:
     @carry_out.register(Launched)
     def _launched(self, action: Launched) -> None:
         self.app.job_launched(action.name)
+
+    # --- inner loop ------------------------------------------------------------------
+
+    @carry_out.register(Shell)
+    def _shell(self, action: Shell) -> None:
+        self._in_thread(partial(self._find_shell, action.name, action.host), group="shell")
+
+    def _find_shell(self, name: str, host: str | None) -> None:
+        try:
+            argv, chosen = api.exec_command(name, host)
+        except WorkbenchError as err:
+            self.app.call_from_thread(self.app.notify, str(err), severity="error", title="Cannot open a shell")
+            return
+        self.app.call_from_thread(self._run_shell, argv, name, chosen)
+
+    def _run_shell(self, argv: list[str], name: str, host: str) -> None:
+        """The terminal is the shell's until it exits (`App.suspend`), then the app redraws."""
+        import subprocess
+
+        try:
+            with self.app.suspend():
+                print(f"{name} {host}: a shell in its training container; exit to come back to the workbench")
+                subprocess.call(argv)
+        except Exception as err:  # SuspendNotSupported (textual-web, tests' headless driver)
+            self.app.notify(f"Cannot hand the terminal over here ({type(err).__name__}); run "
+                            f"`sm-workbench exec {name} --host {host}` in a terminal", severity="error")
+
+    @carry_out.register(Signal)
+    def _signal(self, action: Signal) -> None:
+        name, host = action.name, action.host
+
+        def chosen(signal: str | None) -> None:
+            if not signal:
+                return
+            send = partial(self._act, lambda: api.signal_host(name, host, signal), f"{signal} sent to {host}",
+                           "Cannot signal")
+            if signal == "SIGKILL":
+                self._confirm_then(f"SIGKILL {host}?", f"{host} of {name} is killed at once: it cannot save "
+                                   "anything, and its non-zero exit fails the job (the other hosts are stopped).",
+                                   "Kill", lambda: api.signal_host(name, host, signal), f"SIGKILL sent to {host}",
+                                   "Cannot signal")
+            else:
+                self._in_thread(send)
+
+        self.app.push_screen(ChoiceDialog(
+            f"Send a signal to {host}", f"One signal to {host}'s training process, recorded on the Signals tab. "
+            "What follows follows the contract: a host that exits non-zero fails the job.",
+            [("SIGTERM", "TERM", "t"), ("SIGINT", "INT", "i"), ("SIGUSR1", "USR1", "1"), ("SIGUSR2", "USR2", "2"),
+             ("SIGHUP", "HUP", "h"), ("SIGKILL", "KILL", "k")]), chosen)
+
+    @carry_out.register(Release)
+    def _release(self, action: Release) -> None:
+        self._in_thread(partial(self._act, lambda: api.release_job(action.name),
+                                f"Released {action.name}: its hosts start training", "Cannot release"))
+
+    @carry_out.register(Watch)
+    def _watch(self, action: Watch) -> None:
+        if action.name in self.watches:
+            self.watches.pop(action.name)["watcher"].stop()
+            self.app.notify(f"No longer rerunning {action.name} on changes")
+            return
+        self._in_thread(partial(self._start_watch, action.name, action.source), group="watch")
+
+    def watching(self, name: str) -> bool:
+        return name in self.watches
+
+    def _round_spec(self, name: str, source: str) -> JobSpec:
+        """The next round: the spec file as it is now (when the job came from one), else the job's own spec."""
+        following = api.next_round_name(name)
+        if source and Path(source).is_file() and not Path(source).is_relative_to(api.job_paths(name).root.parent):
+            return load_job_spec(source, name=following)
+        return api.rerun_spec(name, new_name=following)
+
+    def _start_watch(self, name: str, source: str) -> None:
+        try:
+            spec = self._round_spec(name, source)
+            watch = {"source": source, "spec": spec}
+            watch["watcher"] = api.watch_changes(spec, partial(self._changed, watch))
+        except WorkbenchError as err:
+            self.app.call_from_thread(self.app.notify, str(err), severity="error", title="Cannot watch")
+            return
+        watch["job"] = name
+        self.watches[name] = watch
+        shown = ", ".join(p.name for p in api.watched_paths(spec))
+        self.app.call_from_thread(self.app.notify, f"Rerunning {name}'s spec whenever {shown} change (W again stops)",
+                                  title="Watching")
+
+    def _changed(self, watch: dict, paths: list[str]) -> None:
+        """In the watcher's thread: stop the running round the normal way, start the next."""
+        current = watch["job"]
+        try:
+            if not is_final(api.describe_job(current)):
+                api.stop_job(current, wait=True)
+            spec = self._round_spec(current, watch["source"])
+            job = api.launch(spec, detach=True)
+        except WorkbenchError as err:
+            self.app.call_from_thread(self.app.notify, str(err), severity="error", title="Watch: cannot rerun")
+            return
+        self.watches.pop(current, None)
+        watch["job"] = job.name
+        self.watches[job.name] = watch
+        self.app.call_from_thread(self.app.job_launched, job.name)
+
+
+    # --- metrics ---------------------------------------------------------------------
+
+    @carry_out.register(Compare)
+    def _compare(self, action: Compare) -> None:
+        from workbench.tui.screens.compare import CompareScreen  # deferred: a cycle (it is a screen of the app)
+
+        if len(action.names) < 2:
+            self.app.notify("Mark two jobs or more with space, then press c to compare them", severity="warning",
+                            title="Compare")
+            return
+        self.app.push_screen(CompareScreen(action.names))
+
 
     # --- serving ---------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ posts it as one message. Each host's lines sit in a bounded deque: under a log s
 the oldest undisplayed lines are dropped (and counted, with a note in the log; they stay
 in the job's log files), so memory stays bounded and the event loop gets one message per
 interval, not per line. Draining also prepares the lines for display (see `log_lines`),
-so the event loop only appends them.
+so the event loop only appends them. Metric values are folded as they come into a
+bounded series (exact last/min/max, thinned points), which the Metrics tab reads at most
+twice a second (`metric_view`): a job with millions of values costs no more.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from workbench.engine import api
 from workbench.engine import events as ev
 from workbench.tui.log_lines import Entry, Numberer, merge_hosts
 
@@ -32,6 +35,7 @@ class Batch:
     dropped: dict[str, int] = field(default_factory=dict)  # lines that overflowed the buffer
     events: list[ev.Event] = field(default_factory=list)  # everything but log lines, in order
     finished: bool = False  # the stream has ended (the job finished, or following stopped)
+    metrics: bool = False  # metric values arrived (read them with EventPump.metric_view)
 
     @property
     def lines(self) -> dict[str, list[tuple[float, str]]]:
@@ -56,10 +60,14 @@ class EventPump:
         self._lock = threading.Lock()
         self._finished = False
         self._drained_finish = False
+        self._metrics = api.MetricSeries()
+        self._metrics_changed = False
 
     def feed(self, event: ev.Event) -> None:
         with self._lock:
-            if isinstance(event, ev.LogLines):
+            if self._metrics.add_event(event):
+                self._metrics_changed = True
+            elif isinstance(event, ev.LogLines):
                 buffer = self._lines.get(event.host)
                 if buffer is None:
                     buffer = self._lines[event.host] = deque(maxlen=self._max_lines)
@@ -84,7 +92,8 @@ class EventPump:
         """Everything buffered, prepared for display; None when nothing new arrived.
         Call it from one thread (the flusher)."""
         with self._lock:
-            if not self._events and not any(self._lines.values()) and not self._dropped:
+            metrics, self._metrics_changed = self._metrics_changed, False
+            if not self._events and not any(self._lines.values()) and not self._dropped and not metrics:
                 if self._finished and not self._drained_finish:
                     self._drained_finish = True
                     return Batch(finished=True)
@@ -96,9 +105,21 @@ class EventPump:
             events = list(self._events)
             self._dropped.clear()
             self._events.clear()
-        return self._prepare(lines, dropped, events)
+        return self._prepare(lines, dropped, events, metrics)
 
-    def _prepare(self, lines: dict, dropped: dict, events: list) -> Batch:
+    def metric_view(self, metric: str | None, points: int) -> "MetricView":
+        """Every metric's summary per host, and one metric's points per host thinned to
+        about `points` (a chart's twice its width): a copy, drawn without the lock."""
+        with self._lock:
+            series = self._metrics
+            curves = {}
+            if metric is not None:
+                for host in series.hosts(metric):
+                    track = series.track(metric, host)
+                    curves[host] = api.thinned(track.times, track.values, points)
+            return MetricView(series.metrics, series.summaries(), curves, series.samples)
+
+    def _prepare(self, lines: dict, dropped: dict, events: list, metrics: bool = False) -> Batch:
         """Outside the lock: the follower keeps feeding while lines are prepared. A note
         for each host that lost lines comes first (it stands where the lost lines were)."""
         notes = [self._numberer.marker(lines[host][0][0] if lines.get(host) else 0.0, host,
@@ -108,7 +129,18 @@ class EventPump:
         entries: dict[str, list[Entry]] = {}
         for entry in merged:
             entries.setdefault(entry.host, []).append(entry)
-        return Batch(entries, merged, dropped, events)
+        return Batch(entries, merged, dropped, events, metrics=metrics)
+
+
+@dataclass(frozen=True)
+class MetricView:
+    """What the Metrics tab draws: the metrics (first seen first), each one's summary per
+    host, and the chosen metric's thinned (times, values) per host."""
+
+    metrics: list[str]
+    summaries: list
+    curves: dict[str, tuple[list[float], list[float]]]
+    samples: int
 
 
 def pump_events(source: Iterable[ev.Event], pump: EventPump) -> None:

@@ -17,7 +17,7 @@ from workbench.engine import events as ev
 from workbench.engine.channels.ordering import host_share, pipe_only_settings
 from workbench.engine.channels.sources import load_channel_data, outside_links_notice, require_data
 from workbench.engine.extension import Extension, JobContext
-from workbench.engine.layout import channel_dir, container_channel_path
+from workbench.engine.layout import channel_dir, container_channel_path, write_manifest
 from workbench.engine.plan import ChannelPlan
 from workbench.errors import WorkbenchError
 from workbench.storage.cache import ContentCache
@@ -90,6 +90,7 @@ class FileChannels(Extension):
                     report = ProgressReporter(ctx, channel.name, host, len(chosen), sum(o.size for o in chosen))
                     download_objects([local_copy(o) for o in chosen], dest, cancel=ctx.cancelled, readable=True,
                                      on_progress=lambda p, r=report: r.set(p.files_done, p.bytes_done))
+                    write_manifest(ctx.opt_ml(host), channel.name, channel.source, [o.location.uri for o in chosen])
                     ctx.emit(ev.ChannelStaged(channel.name, host, channel.mode, len(chosen),
                                               sum(o.size for o in chosen), time.monotonic() - started,
                                               channel.source.uri))

@@ -1,68 +1,69 @@
-"""CheckpointConfig in a job's lifecycle: restore in prepare, mount, live sync, drain.
+"""Synced folders in a job's lifecycle: restore in prepare, mount, live sync, drain.
 
-Each host's folder is `<job>/hosts/<host>/checkpoints`, mounted at LocalPath. Every
-attempt (a new job, each spot restart) restores from S3 into fresh folders and syncs
-until its containers have exited; `stopped` drains before outputs are uploaded, so a
-stopped, interrupted or failed attempt leaves its checkpoints in S3 too. A process that
-takes over a running job resumes the sync from the folders and the ledgers on disk.
+One extension per synced folder (`synced.py`: checkpoints, TensorBoard, debugger,
+profiler). Each host's copy is `<job>/hosts/<host>/<sync>`, mounted at its LocalPath.
+Every attempt (a new job, each spot restart or retry) starts from fresh folders (the
+checkpoints restored from S3) and syncs until its containers have exited; `stopped`
+drains before outputs are uploaded, so a stopped, interrupted or failed attempt leaves
+its files in S3 too. A process that takes over a running job resumes the sync from the
+folders and the ledgers on disk.
 """
 
 from __future__ import annotations
 
-import posixpath
 from pathlib import Path
 
 from workbench.engine import events as ev
 from workbench.engine.checkpoints.ledger import Ledger
 from workbench.engine.checkpoints.remote import CheckpointStore
-from workbench.engine.checkpoints.restore import restore
-from workbench.engine.checkpoints.status import NOTICE_PREFIX
+from workbench.engine.checkpoints.restore import fresh_folder, restore
 from workbench.engine.checkpoints.sync import CheckpointSync
+from workbench.engine.checkpoints.synced import SyncedFolder, check_local_paths, synced_folders
 from workbench.engine.checkpoints.writers import WriterProbe
 from workbench.engine.container_user import WIDE
 from workbench.engine.extension import Extension, JobContext
 from workbench.engine.labels import LABEL_HOST
-from workbench.engine.layout import checkpoint_local_path
-from workbench.errors import WorkbenchError
+from workbench.engine.layout import write_manifest
 from workbench.storage.transfer import TransferCancelled
 
 DEFAULT_DRAIN_SECONDS = 300
 
 
-class Checkpoints(Extension):
+class FolderSync(Extension):
+    """One synced folder on every host; `others` are the job's other synced folders (their
+    LocalPaths must not overlap this one's)."""
+
     adoptable = True
 
-    def __init__(self, spec: dict) -> None:
-        self.store = CheckpointStore.parse(spec["CheckpointConfig"]["S3Uri"])
-        self.local_path = checkpoint_local_path(spec) or ""
+    def __init__(self, folder: SyncedFolder, others: tuple[SyncedFolder, ...] = ()) -> None:
+        self.folder_spec = folder
+        self.others = others
+        self.store = CheckpointStore.parse(folder.uri)
+        self.local_path = folder.local_path
         self.sync = None
 
-    @staticmethod
-    def folder(ctx: JobContext, host: str) -> Path:
-        return ctx.host_dir(host) / "checkpoints"
+    def folder(self, ctx: JobContext, host: str) -> Path:
+        return ctx.host_dir(host) / self.folder_spec.sync
 
-    @staticmethod
-    def ledger_path(ctx: JobContext, host: str) -> Path:
-        return ctx.host_dir(host) / "checkpoint-ledger.json"
+    def ledger_path(self, ctx: JobContext, host: str) -> Path:
+        return ctx.host_dir(host) / self.folder_spec.ledger
 
     def _check_local_path(self) -> None:
-        path = self.local_path
-        if not posixpath.isabs(path):
-            raise WorkbenchError(f"CheckpointConfig.LocalPath {path!r} must be an absolute path in the container "
-                                 "(default /opt/ml/checkpoints)")
-        normal = posixpath.normpath(path)
-        if normal == "/" or "/opt/ml".startswith(normal.rstrip("/") + "/") or normal == "/opt/ml":
-            raise WorkbenchError(f"CheckpointConfig.LocalPath {path!r} would hide /opt/ml; use a folder of its "
-                                 "own such as /opt/ml/checkpoints")
+        check_local_paths([*self.others, self.folder_spec])
 
     # --- hooks -------------------------------------------------------------------------
 
     def prepare(self, ctx: JobContext) -> None:
         self._check_local_path()
         folders = {host: self.folder(ctx, host) for host in ctx.plan.host_names}
+        if not self.folder_spec.restore:
+            for folder in folders.values():
+                fresh_folder(folder, ctx.access or WIDE)
+            return
+        prefix = self.folder_spec.prefix
 
         def shadowed(uris: list[str]) -> None:
-            ctx.emit(ev.Notice("warning", NOTICE_PREFIX + f"not restored: {', '.join(uris[:5])}"
+            ctx.emit(ev.Notice("warning", prefix + f"not restored: {', '.join(uris[:5])}"
                                + (f" and {len(uris) - 5} more" if len(uris) > 5 else "")
                                + f"; a key under {self.store.base_key or 'the bucket'} has the same path "
                                "(S3Uri is a raw prefix, so it also matches these)"))
@@ -72,8 +73,11 @@ class Checkpoints(Extension):
                                access=ctx.access or WIDE)
         except TransferCancelled:
             return  # the job is being stopped; the runner ends it
+        channels = {c.name for c in ctx.plan.channels}
         for item in restored:
             Ledger(self.ledger_path(ctx, item.host), item.signatures).save()
+            if "checkpoints" not in channels:  # SageMaker stages checkpoints as a hidden channel of that name
+                write_manifest(ctx.opt_ml(item.host), "checkpoints", self.store.location, list(item.sources))
             ctx.emit(ev.CheckpointsRestored(item.host, item.files, item.bytes, item.seconds, self.store.uri,
                                             ctx.attempt))
 
@@ -85,11 +89,15 @@ class Checkpoints(Extension):
             return
         hosts = [h for h in ctx.plan.host_names if self.folder(ctx, h).is_dir()]
         pids, exited = _containers(ctx)
+        name = self.folder_spec.sync
         self.sync = CheckpointSync(
             self.store, {h: self.folder(ctx, h) for h in hosts},
             {h: Ledger.load(self.ledger_path(ctx, h)) for h in hosts}, ctx.emit,
             probe=WriterProbe(pids),
             final_hosts={h for h in hosts if h in exited}, mount=self.local_path,
+            sync=name, prefix=self.folder_spec.prefix,
+            what="checkpoint folder" if name == "checkpoints" else f"{self.folder_spec.label} folder",
+            kept_in=f"hosts/<host>/{name}",
         )
         self.sync.start()
 
@@ -112,6 +120,19 @@ class Checkpoints(Extension):
             sync.drain(float(seconds))
         finally:
             sync.close()
+
+
+class Checkpoints(FolderSync):
+    """CheckpointConfig: the synced folder that is also restored at every attempt's start."""
+
+    def __init__(self, spec: dict) -> None:
+        super().__init__(synced_folders({"CheckpointConfig": spec["CheckpointConfig"]})[0])
+
+
+def folder_syncs(spec: dict) -> list[FolderSync]:
+    """One extension per folder the job syncs (checkpoints, TensorBoard, debugger, profiler)."""
+    folders = synced_folders(spec)
+    return [FolderSync(folder, tuple(f for f in folders if f is not folder)) for folder in folders]
 
 
 def _containers(ctx: JobContext) -> tuple[list[int], set[str]]:

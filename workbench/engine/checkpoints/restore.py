@@ -27,6 +27,7 @@ class Restored:
     bytes: int
     seconds: float
     signatures: dict[str, Signature]  # what now lies in the folder, as S3 has it
+    sources: tuple[str, ...] = ()  # the URIs restored (the host's checkpoints-manifest lists them)
 
 
 def fresh_folder(folder: Path, access: FolderAccess = WIDE) -> None:
@@ -76,5 +77,6 @@ def restore(store: CheckpointStore, folders: dict[str, Path], cancel=None, on_sh
         else:
             files, size = 0, 0
         signatures = {rel: Signature.of(info) for rel, info in scan(folder)[0].items()}
-        results.append(Restored(host, files, size, time.monotonic() - started, signatures))
+        results.append(Restored(host, files, size, time.monotonic() - started, signatures,
+                                tuple(o.location.uri for o in objects)))
     return results

@@ -1,9 +1,10 @@
-"""Checkpoint status as viewers see it: a table folded from the job's events.
+"""Sync status as viewers see it: a table per synced folder, folded from the job's events.
 
-The sync emits one CheckpointFileState per change and a CheckpointSummary now and then;
-any viewer (the `checkpoints` command, the TUI's panel) folds the same stored events into
-a CheckpointView, so a finished job shows what a live one showed. The record keeps the
-restores and the last summary under Workbench.Checkpoints.
+Each sync emits one CheckpointFileState per change and a CheckpointSummary now and then,
+both naming their folder (`sync`); any viewer (the `checkpoints` command, the TUI's
+panels) folds the same stored events into a CheckpointView of one folder, so a finished
+job shows what a live one showed. The record keeps the checkpoint restores and last
+summary under Workbench.Checkpoints, and each other folder's under Workbench.Synced.<Label>.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workbench.engine import events as ev
+from workbench.engine.checkpoints.synced import LABELS, notice_prefix
 from workbench.engine.plan import natural_key
 from workbench.engine.times import iso
 
@@ -43,9 +45,17 @@ class CheckpointView:
     restored: dict[str, ev.CheckpointsRestored] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     attempt: int = 1
+    sync: str = "checkpoints"  # the synced folder this view shows
+
+    @property
+    def prefix(self) -> str:
+        """Its notices start so."""
+        return notice_prefix(self.sync)
 
     def apply(self, event: ev.Event) -> bool:
         """Fold one event in; True when it changed what a viewer shows."""
+        if isinstance(event, (ev.CheckpointFileState, ev.CheckpointSummary)) and event.sync != self.sync:
+            return False
         if isinstance(event, ev.CheckpointFileState):
             self.files[(event.host, event.path)] = FileRow(event.host, event.path, event.state, event.size,
                                                            event.lag, event.error, event.attempts, event.time)
@@ -58,7 +68,7 @@ class CheckpointView:
             self.restored.clear()
             self.summary = None
             self.attempt = event.attempt
-        elif isinstance(event, ev.Notice) and event.message.startswith(NOTICE_PREFIX):
+        elif isinstance(event, ev.Notice) and event.message.startswith(self.prefix):
             self.warnings.append(event.message)
         else:
             return False
@@ -68,7 +78,12 @@ class CheckpointView:
         return sorted(self.files.values(), key=lambda r: (natural_key(r.host), r.path))
 
 
-NOTICE_PREFIX = "Checkpoints: "  # every Notice the checkpoint sync emits starts so
+NOTICE_PREFIX = notice_prefix("checkpoints")  # every Notice the checkpoint sync emits starts so
+
+
+def synced_section(record: dict, sync: str) -> dict:
+    """Workbench.Synced.<label>: a folder synced like checkpoints (TensorBoard, Debugger, Profiler)."""
+    return record.setdefault("Workbench", {}).setdefault("Synced", {}).setdefault(LABELS.get(sync, sync), {})
 
 
 def _section(record: dict) -> dict:
@@ -85,7 +100,8 @@ def fold_restored(record: dict, event: ev.CheckpointsRestored) -> None:
 
 
 def fold_summary(record: dict, event: ev.CheckpointSummary) -> None:
-    _section(record)["Summary"] = {
+    section = _section(record) if event.sync == "checkpoints" else synced_section(record, event.sync)
+    section["Summary"] = {
         "Files": event.files, "Bytes": event.bytes, "Synced": event.synced, "Pending": event.pending,
         "Retrying": event.retrying, "Deleted": event.deleted,
         "OldestUnsyncedAgeSeconds": None if event.oldest_unsynced_age is None else round(event.oldest_unsynced_age, 3),

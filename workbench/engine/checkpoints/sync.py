@@ -1,4 +1,8 @@
-"""Live sync: every host's checkpoint folder to S3 while the containers run.
+"""Live sync: every host's copy of one synced folder to S3 while the containers run.
+
+One mechanism for every folder SageMaker uploads during training (checkpoints,
+TensorBoard output, debugger tensors, profiler output: `synced.py` says which); each
+sync's events carry its name, so viewers keep one table per folder.
 
 A watcher (watch.py) reports paths that may have changed. One loop thread owns every
 file's state: it waits until a file has stopped changing (and, when /proc tells, until
@@ -85,8 +89,13 @@ class CheckpointSync:
     def __init__(self, store: CheckpointStore, folders: dict[str, Path], ledgers: dict[str, Ledger],
                  emit: Callable[[ev.Event], None], *, probe: WriterProbe | None = None,
                  final_hosts: set[str] | frozenset[str] = frozenset(), quiet: float = QUIET_SECONDS,
-                 mount: str | None = None) -> None:
+                 mount: str | None = None, sync: str = "checkpoints", prefix: str = NOTICE_PREFIX,
+                 what: str = "checkpoint folder", kept_in: str = "hosts/<host>/checkpoints") -> None:
         self.store = store
+        self.sync = sync  # which synced folder: every event says so
+        self.prefix = prefix  # every notice starts so
+        self.what = what  # how notices name one host's folder
+        self.kept_in = kept_in  # where unsynced files stay, in the job's folder
         self.mount = mount  # where the folders are mounted in the containers (absolute symlinks)
         self.folders = dict(folders)
         self.ledgers = ledgers
@@ -170,7 +179,7 @@ class CheckpointSync:
             errors = [e.error for e in left if e.error]
             self._notice("error", f"{len(left)} file{'s' if len(left) != 1 else ''} did not reach {self.store.uri} "
                                   f"within {timeout:.0f} s" + (f" (last error: {errors[-1]})" if errors else "")
-                                  + "; they are kept in the job's hosts/<host>/checkpoints folders")
+                                  + f"; they are kept in the job's {self.kept_in} folders")
         self.emit(self._summary(final=True))
         return not left
 
@@ -214,7 +223,7 @@ class CheckpointSync:
             self._cond.notify()
 
     def _watch_failed(self, err: Exception) -> None:
-        self._notice("warning", f"cannot watch the checkpoint folders ({err}); scanning them every "
+        self._notice("warning", f"cannot watch the {self.what}s ({err}); scanning them every "
                                 f"{POLL_INTERVAL} s instead")
         with self._cond:
             self._poll_only = True
@@ -261,7 +270,7 @@ class CheckpointSync:
         except Exception as err:  # a bug: say so, and let drain() return instead of waiting
 
             self.failure = f"{type(err).__name__}: {err}"
-            self._notice("error", f"the checkpoint sync stopped: {self.failure}\n{traceback.format_exc()}")
+            self._notice("error", f"the sync stopped: {self.failure}\n{traceback.format_exc()}")
             self._settled.set()
 
     def _is_settled(self) -> bool:
@@ -321,7 +330,7 @@ class CheckpointSync:
                 source = link_target(root, entry.rel, self.mount)
             except Outside:
                 self._warn_once(f"link:{entry.host}:{entry.rel}", f"{entry.rel} is a symlink leading out of the "
-                                "checkpoint folder; it is not followed and not uploaded", entry.host)
+                                f"{self.what}; it is not followed and not uploaded", entry.host)
                 info = None
             else:
                 info = lstat_inside(root, source)
@@ -481,7 +490,7 @@ class CheckpointSync:
         self._changed = True
         self.emit(ev.CheckpointFileState(
             entry.host, entry.rel, state, entry.size, entry.lag if state == "synced" else None,
-            entry.error if state == "retrying" else "", entry.attempts, time=at or time.time()))
+            entry.error if state == "retrying" else "", entry.attempts, sync=self.sync, time=at or time.time()))
 
     def _warn_once(self, key: str, message: str, host: str = "") -> None:
         if key not in self._warned:
@@ -489,7 +498,7 @@ class CheckpointSync:
             self._notice("warning", message, host)
 
     def _notice(self, level: str, message: str, host: str = "") -> None:
-        self.emit(ev.Notice(level, NOTICE_PREFIX + message, host))
+        self.emit(ev.Notice(level, self.prefix + message, host))
 
     def _summary(self, final: bool = False) -> ev.CheckpointSummary:
         files = size = pending = synced = retrying = deleted = 0
@@ -510,7 +519,7 @@ class CheckpointSync:
             retrying += entry.state == "retrying"
             age = max(0.0, wall - entry.mtime)
             oldest = age if oldest is None else max(oldest, age)
-        return ev.CheckpointSummary(files, size, pending, oldest, synced, retrying, deleted, final)
+        return ev.CheckpointSummary(files, size, pending, oldest, synced, retrying, deleted, final, sync=self.sync)
 
     # --- the workers ---------------------------------------------------------------------
 

@@ -55,6 +55,8 @@ update live; jobs keep running when the workbench is closed.
 - **r** reruns the selected job (new name and overrides, or edit it first)
 - **s** stops it (SIGTERM, the grace period, SIGKILL), **i** interrupts a spot job
 - **d** deletes a finished job's folder, **/** filters the table
+- **space** marks jobs (●), **c** compares the marked ones: hyperparameters side by side,
+  final metrics and a metric's curves overlaid
 
 Endpoints (`sm-workbench serve`, or **v** on a Completed job's monitor) and batch
 transform jobs are listed too, with their status; **enter** opens an endpoint's screen:
@@ -71,6 +73,8 @@ its health, log and a request panel.
         Binding("i", "interrupt", "Interrupt", id="jobs.interrupt"),
         Binding("d", "delete", "Delete", id="jobs.delete"),
         Binding("slash", "filter", "Filter", id="jobs.filter"),
+        Binding("space", "mark", "Mark", id="jobs.mark"),
+        Binding("c", "compare", "Compare", id="jobs.compare"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="jobs.clear-filter"),
         Binding("q", "app.quit", "Quit", show=False, id="jobs.quit"),
     ]
@@ -183,6 +187,18 @@ its health, log and a request panel.
         if name:
             self.post_message(JobActions.Delete(name, self.table.records.get(name)))
 
+    # --- metrics: comparing jobs ---
+
+    def action_mark(self) -> None:
+        name = self._need_selection()
+        if name:
+            self.table.toggle_mark(name)
+            self.refresh_bindings()
+
+    def action_compare(self) -> None:
+        marked = [name for name in self.table.marked if name in self.table.records]
+        self.post_message(JobActions.Compare(marked))
+
     def action_filter(self) -> None:
         box = self.query_one("#jobs-filter", Input)
         box.display = True
@@ -198,6 +214,9 @@ its health, log and a request panel.
         """Keys that do not apply to the selected job are dimmed in the footer (None)."""
         if action == "clear_filter":
             return self.query_one("#jobs-filter").display
+        if action == "compare":  # --- metrics: two marked jobs or more
+            tables = self.query(JobTable)
+            return True if tables and len(tables.first().marked) >= 2 else None
         if action in JOB_ACTIONS:
             tables = self.query(JobTable)
             record = tables.first().selected_record if tables else None

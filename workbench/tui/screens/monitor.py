@@ -24,16 +24,19 @@ from textual.worker import get_current_worker
 from workbench.engine import api
 from workbench.engine import events as ev
 from workbench.engine.record import KIND_LOCAL, is_final, record_kind, record_name, record_status, set_status
+from workbench.engine.times import epoch
 from workbench.errors import JobNotFound, WorkbenchError
 from workbench.tui.commands import ScreenCommands
 from workbench.tui.job_actions import JobActions
 from workbench.tui.pump import Batch, EventPump, flush_loop, pump_events
 from workbench.tui.screens.jobs import applies
+from workbench.tui.widgets.build_panel import BuildPanel
 from workbench.tui.widgets.checkpoint_panel import CheckpointPanel
 from workbench.tui.widgets.footer import WorkbenchFooter
 from workbench.tui.widgets.gpu_panel import GpuPanel
 from workbench.tui.widgets.host_log import HostLog
 from workbench.tui.widgets.job_header import JobHeader
+from workbench.tui.widgets.metrics_panel import MetricsPanel
 from workbench.tui.widgets.opt_ml_browser import OptMlBrowser
 from workbench.tui.widgets.signal_timeline import SignalTimeline
 from workbench.tui.widgets.status_transitions import StatusTransitions
@@ -53,8 +56,10 @@ class MonitorScreen(Screen):
 
 The job's status, secondary status, elapsed time and the MaxRuntimeInSeconds deadline
 counting down, then a tab per host plus **All hosts**, and the job's panels: **Files**
-(each host's /opt/ml, with a preview), **Checkpoints**, **Signals** (SIGTERM, exits,
-SIGKILL per host), **Status** (transitions and notices) and **GPU**.
+(each host's /opt/ml, with a preview), **Checkpoints** (and **TensorBoard**, **Debugger**,
+**Profiler** when the job syncs them), **Signals** (SIGTERM, exits,
+SIGKILL per host), **Status** (transitions and notices), **GPU** and **Metrics** (the
+MetricDefinitions' values: up/down choose a metric, its chart has one line per host).
 
 Logs follow new lines while you are at the bottom; scroll up to pause (the status line
 counts new lines), **f** follows again. **/** filters lines, **ctrl+f** searches (enter,
@@ -62,6 +67,10 @@ then n/N jump between matches: "3 of 12"), **w** wraps long lines, **t** shows
 timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them all.
 
 - **s** stops the job, **i** interrupts a spot job, **r** reruns it, **e** opens the spec it ran with
+- **x** opens a shell in the host of the tab you are on (algo-1 from the other tabs; the workbench
+  suspends until you exit it), **k** sends that host one signal (SIGKILL asks first), **g**
+  releases training held by Workbench.PauseBeforeTrain, **W** reruns the spec whenever its files
+  change (as `run --watch`; W again stops); a job with Workbench.Build has a **Build** tab
 - **v** serves a Completed job's model: its inference container as a local endpoint, with a
   request panel (`sm-workbench serve JOB` does the same)
 - **[** and **]** switch tabs; **escape** clears a filter or search, then goes back
@@ -73,6 +82,10 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         Binding("i", "interrupt", "Interrupt", id="monitor.interrupt"),
         Binding("r", "rerun", "Rerun", id="monitor.rerun"),
         Binding("e", "open_spec", "Spec", id="monitor.spec"),
+        Binding("x", "shell", "Shell", id="monitor.shell"),
+        Binding("k", "signal", "Signal", id="monitor.signal"),
+        Binding("g", "release", "Release", id="monitor.release"),
+        Binding("W", "watch", "Watch", show=False, id="monitor.watch"),
         Binding("v", "serve", "Serve", id="monitor.serve"),
         Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False, id="monitor.prev-tab"),
         Binding("right_square_bracket", "tab(1)", "Next tab", show=False, id="monitor.next-tab"),
@@ -104,6 +117,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         self.replayed = False
         self.lines_seen = 0
         self._adding: set[str] = set()
+        self._synced: set[str] = set()  # folders synced like checkpoints that have a tab
         self._leaving = False
 
     @property
@@ -125,6 +139,9 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
                 yield StatusTransitions(self.workbench.clock, id="status")
             with TabPane("GPU", id="tab-gpu"):
                 yield GpuPanel(id="gpu")
+            # --- metrics ---
+            with TabPane("Metrics", id="tab-metrics"):
+                yield MetricsPanel(id="metrics")
         yield WorkbenchFooter()
 
     def on_mount(self) -> None:
@@ -134,6 +151,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         else:
             self.query_one("#monitor-header", JobHeader).show({})
         self.workbench.jobs_changed.subscribe(self, self._history_changed)
+        self.query_one("#metrics", MetricsPanel).attach(self.pump.metric_view)
         self._load_record()
         self._follow()
         self._flush()
@@ -188,12 +206,16 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         self._show_record(event.record, event.roots)
         for host in event.roots:
             await self._ensure_host(host)
+        for folder in api.synced_folders(event.record):
+            await self._ensure_synced(folder.sync, folder.label)
 
     def _show_record(self, record: dict, roots: dict[str, Path]) -> None:
         self.record = record
         self.refresh_bindings()
         self.query_one("#monitor-header", JobHeader).show(record)
-        self.query_one("#checkpoints", CheckpointPanel).configure(record)
+        for panel in self.query(CheckpointPanel):
+            panel.configure(record)
+        self.query_one("#metrics", MetricsPanel).set_origin(epoch(record.get("TrainingStartTime")))
         if record_kind(record) != KIND_LOCAL:
             self.query_one("#files", OptMlBrowser).set_unavailable(f"/opt/ml trees are {CLOUD_ONLY}.")
             self.query_one("#gpu", GpuPanel).set_unavailable(f"GPU metrics are {CLOUD_ONLY}.")
@@ -214,10 +236,17 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
                 await self._ensure_host(host)
         for host in batch.entries:
             await self._ensure_host(host)
+        for item in batch.events:  # a synced folder's first event: its tab, before the event is shown
+            if isinstance(item, (ev.CheckpointFileState, ev.CheckpointSummary)):
+                await self._ensure_synced(item.sync, api.sync_label(item.sync))
         try:
             self._show_lines(batch)
             self._show_events(batch.events)
             await self.query_one("#gpu", GpuPanel).apply(batch.events)
+            await self._show_build(batch.events)
+            self._held(batch.events)
+            if batch.metrics:
+                self.query_one("#metrics", MetricsPanel).changed()
         except NoMatches:  # the monitor closed (escape) while a host's tab was being added
             if self in self.app.screen_stack:
                 raise
@@ -248,7 +277,8 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         if header_changed and record_name(self.record):
             self.query_one("#monitor-header", JobHeader).show(self.record)
             self.refresh_bindings()
-        self.query_one("#checkpoints", CheckpointPanel).apply(events)
+        for panel in self.query(CheckpointPanel):  # checkpoints, and TensorBoard, debugger, profiler output
+            panel.apply(events)
         self.query_one("#signals", SignalTimeline).apply(events)
         self.query_one("#status", StatusTransitions).apply(events)
 
@@ -260,6 +290,17 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         if event.gone and not self.record and self.is_current:  # nothing to show: go back
             self._leaving = True
             self.dismiss()
+
+    async def _ensure_synced(self, sync: str, label: str) -> None:
+        """A tab for a folder synced like checkpoints (TensorBoard, Debugger, Profiler), after Checkpoints."""
+        if sync == "checkpoints" or sync in self._synced:
+            return
+        self._synced.add(sync)
+        panel = CheckpointPanel(id=f"synced-{sync}", sync=sync, label=label)
+        await self.query_one("#monitor-tabs", TabbedContent).add_pane(
+            TabPane(label, panel, id=f"tab-synced-{sync}"), before="tab-signals")
+        if self.record:
+            panel.configure(self.record)
 
     def _host_log(self, host: str) -> HostLog:
         return self.query_one(f"#log-{host}", HostLog)
@@ -278,9 +319,14 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
     # --- actions ---------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        """Stop and interrupt are dimmed once the job has ended (interrupt: unless a spot job)."""
+        """Stop and interrupt are dimmed once the job has ended (interrupt: unless a spot job);
+        a shell and signals only for a running local job, release only while training is held."""
         if action in MONITOR_ACTIONS and record_status(self.record):
             return applies(action, self.record)
+        if action in ("shell", "signal"):
+            return self.record.get("TrainingJobStatus") == "InProgress" and record_kind(self.record) == KIND_LOCAL
+        if action == "release":
+            return bool((self.record.get("Workbench") or {}).get("Held"))
         return True
 
     def action_stop(self) -> None:
@@ -294,6 +340,47 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
 
     def action_open_spec(self) -> None:
         self.post_message(JobActions.OpenSpec(self.job, self.source))
+
+    # --- inner loop ---
+
+    @property
+    def current_host(self) -> str | None:
+        """The host of the tab on screen (None: the first host)."""
+        active = self.query_one("#monitor-tabs", TabbedContent).active or ""
+        return active.removeprefix("tab-host-") if active.startswith("tab-host-") else None
+
+    def action_shell(self) -> None:
+        self.post_message(JobActions.Shell(self.job, self.current_host))
+
+    def action_signal(self) -> None:
+        self.post_message(JobActions.Signal(self.job, self.current_host or (self.hosts or ["algo-1"])[0]))
+
+    def action_release(self) -> None:
+        self.post_message(JobActions.Release(self.job))
+
+    def action_watch(self) -> None:
+        self.post_message(JobActions.Watch(self.job, self.source))
+
+    async def _show_build(self, events: list[ev.Event]) -> None:
+        """A Build tab once the job builds its image (Workbench.Build)."""
+        if not any(isinstance(e, (ev.BuildStarted, ev.BuildOutput, ev.BuildFinished)) for e in events):
+            return
+        tabs = self.query_one("#monitor-tabs", TabbedContent)
+        if not tabs.query("#build"):
+            await tabs.add_pane(TabPane("Build", BuildPanel(id="build"), id="tab-build"), before="tab-all")
+        self.query_one("#build", BuildPanel).apply(events)
+
+    def _held(self, events: list[ev.Event]) -> None:
+        bench = self.record.setdefault("Workbench", {})
+        for item in events:
+            if isinstance(item, ev.TrainingHeld):
+                bench["Held"] = sorted(set(bench.get("Held") or []) | {item.host})
+            elif isinstance(item, ev.TrainingReleased):
+                bench["Held"] = [h for h in bench.get("Held") or [] if h not in item.hosts]
+            else:
+                continue
+            self.refresh_bindings()
+
 
     def action_serve(self) -> None:
         self.post_message(JobActions.Serve(self.job, self.record))
@@ -316,11 +403,24 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         if logs:
             logs[0].focus_log()
 
+    # --- metrics ---
+
+    @on(TabbedContent.TabActivated)
+    def _metrics_shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-metrics":
+            panel = self.query_one("#metrics", MetricsPanel)
+            panel.focus_list()
+            panel.redraw_now()
+
     def palette_commands(self):
         yield ("Stop this job", self.action_stop, "SIGTERM now, SIGKILL after the grace period (s)")
         yield ("Interrupt this job", self.action_interrupt, "simulate a spot interruption (i)")
         yield ("Rerun this job", self.action_rerun, "run its spec again, optionally edited (r)")
         yield ("Open this job's spec", self.action_open_spec, "in the composer (e)")
+        yield ("Shell in this host", self.action_shell, "the tab's host, or algo-1; the workbench suspends (x)")
+        yield ("Send a signal to this host", self.action_signal, "one signal, on the Signals tab (k)")
+        yield ("Release held training", self.action_release, "Workbench.PauseBeforeTrain (g)")
+        yield ("Rerun on every change", self.action_watch, "as run --watch; again to stop (W)")
         yield ("Serve this job's model", self.action_serve, "start a local endpoint with its inference image (v)")
         tabs = self.query_one("#monitor-tabs", TabbedContent)
         for pane in tabs.query(TabPane):

@@ -1,4 +1,5 @@
-"""Checkpoints: every file's sync state, size and lag per host, restores, and a summary."""
+"""One synced folder (checkpoints, or TensorBoard, debugger or profiler output): every
+file's sync state, size and lag per host, restores, and a summary."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from workbench.engine import api
 from workbench.engine import events as ev
 from workbench.engine.record import KIND_LOCAL, record_kind
 from workbench.units import human_bytes
@@ -23,8 +25,10 @@ class CheckpointPanel(Vertical):
     CheckpointPanel.-empty > DataTable { display: none; }
     """
 
-    def __init__(self, id: str | None = None) -> None:
+    def __init__(self, id: str | None = None, sync: str = "checkpoints", label: str = "Checkpoints") -> None:
         super().__init__(id=id)
+        self.sync = sync  # the synced folder shown: its events carry this name
+        self.label = label
         self.config: dict | None = None
         self.kind = KIND_LOCAL
         self.files: dict[tuple[str, str], ev.CheckpointFileState] = {}
@@ -41,7 +45,11 @@ class CheckpointPanel(Vertical):
         self._render_summary()
 
     def configure(self, record: dict) -> None:
-        self.config = record.get("CheckpointConfig") or None
+        if self.sync == "checkpoints":
+            self.config = record.get("CheckpointConfig") or None
+        else:
+            folder = next((f for f in api.synced_folders(record) if f.sync == self.sync), None)
+            self.config = {"S3Uri": folder.uri, "LocalPath": folder.local_path} if folder else None
         self.kind = record_kind(record)
         self._render_summary()
 
@@ -49,6 +57,8 @@ class CheckpointPanel(Vertical):
         table = self.query_one(DataTable)
         changed = False
         for event in events:
+            if isinstance(event, (ev.CheckpointFileState, ev.CheckpointSummary)) and event.sync != self.sync:
+                continue
             if isinstance(event, ev.CheckpointFileState):
                 key = (event.host, event.path)
                 row = self._row(event)
@@ -59,7 +69,7 @@ class CheckpointPanel(Vertical):
                     table.add_row(*row, key=f"{key[0]}|{key[1]}")
                 self.files[key] = event
                 changed = True
-            elif isinstance(event, ev.CheckpointsRestored):
+            elif isinstance(event, ev.CheckpointsRestored) and self.sync == "checkpoints":
                 self.restores.append(event)
                 changed = True
             elif isinstance(event, ev.CheckpointSummary):
@@ -79,20 +89,24 @@ class CheckpointPanel(Vertical):
         summary = self.query_one("#ckpt-summary", Static)
         has_activity = bool(self.files or self.restores or self.summary)
         self.set_class(not has_activity, "-empty")
+        arrow = "⇄" if self.sync == "checkpoints" else "←"  # checkpoints come back at every start
         if not has_activity:
-            if not self.config:
+            if not self.config and self.sync != "checkpoints":
+                summary.update(f"[b]{self.label} output not configured[/b] for this job.")
+            elif not self.config:
                 summary.update("[b]Checkpoints not configured[/b] for this job: set CheckpointConfig "
                                "(S3Uri and LocalPath) in the spec's Checkpoints section to sync "
                                "/opt/ml/checkpoints.")
             else:
                 local = self.config.get("LocalPath") or "/opt/ml/checkpoints"
-                summary.update(f"Checkpoints: {self.config.get('S3Uri', '?')} ⇄ {local}\n"
-                               "No checkpoint activity recorded for this job yet.")
+                summary.update(f"{self.label}: {self.config.get('S3Uri', '?')} {arrow} {local}\n"
+                               f"No {'checkpoint' if self.sync == 'checkpoints' else self.label} activity recorded "
+                               "for this job yet.")
             return
         lines = []
         if self.config:
             local = self.config.get("LocalPath") or "/opt/ml/checkpoints"
-            lines.append(f"{self.config.get('S3Uri', '?')} ⇄ {local}")
+            lines.append(f"{self.config.get('S3Uri', '?')} {arrow} {local}")
         for restore in self.restores:
             lines.append(f"{restore.host}: restored {restore.files} files ({human_bytes(restore.bytes)}) "
                          f"in {restore.seconds:.1f}s from {restore.source}")

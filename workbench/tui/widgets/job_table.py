@@ -38,6 +38,7 @@ class JobTable(DataTable):
         self.clock = clock
         self.records: dict[str, dict] = {}
         self.order: list[str] = []
+        self.marked: list[str] = []  # jobs to compare, in the order they were marked
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
@@ -98,14 +99,28 @@ class JobTable(DataTable):
         spent = elapsed(record, self.clock())
         return human_seconds(spent) if spent is not None else "-"
 
+    # --- metrics: jobs marked to compare ---
+
+    def toggle_mark(self, name: str) -> None:
+        if name in self.marked:
+            self.marked.remove(name)
+        else:
+            self.marked.append(name)
+        if name in self.records:
+            self.update_cell(name, "name", self._name_cell(self.records[name]), update_width=True)
+
+    def _name_cell(self, record: dict) -> str:
+        kind = record_kind(record)
+        name = record_name(record)
+        marked = "● " if name in self.marked else ""
+        return marked + name + ("" if kind == KIND_LOCAL else f" ☁ {kind}" if kind == KIND_SAGEMAKER else f" · {kind}")
+
     def _cells(self, record: dict) -> tuple:
         status = record_status(record) or "?"
         secondary = record_secondary(record)
         hosts, kinds = resources(record)
-        kind = record_kind(record)
-        mark = "" if kind == KIND_LOCAL else f" ☁ {kind}" if kind == KIND_SAGEMAKER else f" · {kind}"
         return (
-            record_name(record) + mark,
+            self._name_cell(record),
             coloured(self, status, status_colour(status), bold=True),
             coloured(self, secondary, status_colour(secondary)),
             short_date_time(epoch(record.get("CreationTime"))),
