@@ -66,3 +66,8 @@ class JobStateError(WorkbenchError):
 
 class CloudError(WorkbenchError):
     """An error reported by AWS, turned into one line."""
+
+
+class InvocationError(WorkbenchError):
+    """A request to an endpoint that InvokeEndpoint would refuse or give up on (a limit, a
+    late answer, no container)."""

@@ -87,3 +87,53 @@ def make_job(name: str, *, start: float = T0, hosts: int = 1, status: str = "Com
     emit(ev.JobFinished(final[0], final[1], failure, "file:///tmp/out/model.tar.gz", time=t + 2))
     recorder.close()
     return paths.root
+
+
+# --- serving: endpoints ---------------------------------------------------------------
+
+
+def make_endpoint(name: str, *, start: float = T0, running: bool = True, requests: int = 3,
+                  port: int = 49153) -> Path:
+    """An endpoint as the engine records one (InService, owned by this test process, with
+    `requests` requests in its history; or, without `running`, stopped OutOfService)."""
+    from workbench.engine.serving.records import VARIANT, new_endpoint_record
+
+    paths = create_job_dir(name)
+    model = {"ModelName": "train-resnet", "Image": "smw-test/inference:latest",
+             "ModelDataUrl": "file:///tmp/out/train-resnet/output/model.tar.gz", "Environment": {}}
+    write_spec_file(paths.spec, {"ModelName": "train-resnet", "PrimaryContainer": {
+        "Image": model["Image"], "ModelDataUrl": model["ModelDataUrl"]}})
+    recorder = JobRecorder(paths, new_endpoint_record(
+        name, f"arn:aws:sagemaker:us-east-1:000000000000:endpoint/{name}", model,
+        {"Port": 0, "StartupTimeoutSeconds": 240, "StopGracePeriodSeconds": 30}, start, "train-resnet"))
+
+    def at(offset: float) -> float:
+        return start + offset
+
+    recorder(ev.JobCreated(name, "arn", (VARIANT,), "train-resnet", time=at(0)))
+    recorder(ev.StatusChanged("Creating", "Preparing", "Placing the model in /opt/ml/model", time=at(0.1)))
+    recorder(ev.ModelPrepared(model["ModelDataUrl"], 1, 64, 0.01, time=at(0.2)))
+    recorder(ev.StatusChanged("Creating", "Starting", f"docker run {model['Image']} serve", time=at(0.3)))
+    recorder(ev.HostStarted(VARIANT, "0" * 64, "serving", "", time=at(0.5)))
+    recorder(ev.StatusChanged("Creating", "Pinging", "Waiting for GET /ping to answer 200 (at most 240 s)",
+                              time=at(0.6)))
+    recorder(ev.LogLines(VARIANT, ((at(0.7), "serve: y = 2.0 x + 1.0 on 0.0.0.0:8080"),
+                                   (at(1.0), 'serve: "GET /ping HTTP/1.1" 200 -')), time=at(1.0)))
+    url = f"http://127.0.0.1:{port}"
+    recorder(ev.EndpointReady(VARIANT, url, port, 0.8, 2.0, time=at(1.1)))
+    recorder(ev.StatusChanged("InService", "Serving", f"Serving on {url}", time=at(1.1)))
+    for index in range(requests):
+        ok = index != 1
+        recorder(ev.EndpointInvoked(
+            f"request-{index}", 200 if ok else 400, 3.0 + index, 6, 18 if ok else 40, "text/csv", "",
+            "text/csv" if ok else "text/plain", "" if ok else 'ModelError: Received client error (400) from the model',
+            "1\n2\n3\n", "3.0\n5.0\n7.0\n" if ok else "cannot read the text/csv body", time=at(10 + index * 5)))
+    if running:
+        control.claim(paths, role="worker")  # this test process "serves" it
+        recorder.close()
+        return paths.root
+    recorder(ev.StatusChanged("Deleting", "Stopping", "Stopping the container", time=at(60)))
+    recorder(ev.HostExited(VARIANT, 0, time=at(60.5)))
+    recorder(ev.JobFinished("OutOfService", "Stopped", time=at(60.6)))
+    recorder.close()
+    return paths.root

@@ -208,3 +208,40 @@ def test_compare_view(snap_compare, metric_history, size):
         await pilot.pause(0.3)
 
     assert snap_compare(app(), terminal_size=size, run_before=ready)
+
+
+# --- serving ---------------------------------------------------------------------------
+
+
+async def endpoint_answered(pilot) -> None:
+    """The endpoint's request panel with a request written and its answer shown."""
+    from workbench.tui.screens.endpoint import EndpointScreen
+    from workbench.tui.widgets.request_panel import RequestPanel
+
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, EndpointScreen) and pilot.app.screen.record
+                   and len(pilot.app.screen.query_one(RequestPanel).history) == 3)
+    panel = pilot.app.screen.query_one(RequestPanel)
+    panel.set_request("1\n2\n3\n", "text/csv", "text/csv")
+    panel.show_answer(200, b"3.0\n5.0\n7.0\n", "text/csv", 2.4)
+    panel.query_one("#history").focus()  # no text cursor: its blink would make the picture vary
+    await pilot.pause(0.3)
+    still(pilot.app)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_endpoint_requests(snap_compare, history, size):
+    from tests.tui.fake_jobs import make_endpoint
+
+    make_endpoint("train-resnet-endpoint", start=T0 + 950)
+    assert snap_compare(app(job="train-resnet-endpoint"), terminal_size=size, run_before=endpoint_answered)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_serve_dialog(snap_compare, history, size):
+    async def ready(pilot):
+        await monitor_ready(pilot)
+        pilot.app.screen.action_serve()
+        await pilot.pause(0.5)
+        still(pilot.app)
+
+    assert snap_compare(app(job="train-resnet"), terminal_size=size, run_before=ready)

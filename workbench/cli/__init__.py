@@ -23,6 +23,7 @@ COMMAND_MODULES = ("spec_commands", "job_commands", "checkpoint_command", "image
                    "pool_commands",
                    "loop_commands",
                    "metrics_commands",
+                   "serving_commands",
                    )
 
 

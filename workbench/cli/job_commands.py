@@ -29,7 +29,8 @@ def register(commands) -> None:
     jobs.add_argument("--json", action="store_true", help="print the records as JSON")
     jobs.set_defaults(func=jobs_command)
 
-    describe = commands.add_parser("describe", help="print a job as DescribeTrainingJob would (JSON)")
+    describe = commands.add_parser("describe", help="print a job as DescribeTrainingJob would (JSON; endpoints and "
+                                                    "transform jobs as DescribeEndpoint and DescribeTransformJob)")
     describe.add_argument("job", metavar="JOB")
     describe.set_defaults(func=describe_command)
 
@@ -125,15 +126,18 @@ def _age(value: str | None) -> str:
 
 def _duration(record: dict) -> str:
     from workbench.cli.printer import human_seconds  # deferred: engine (events)
+    from workbench.engine.record import record_end  # deferred: engine
 
     start = epoch(record.get("CreationTime"))
-    end = epoch(record.get("TrainingEndTime")) or (time.time() if start else None)
+    end = epoch(record_end(record)) or (time.time() if start else None)
     return human_seconds(end - start) if start and end else "-"
 
 
 def jobs_command(args) -> int:
     from workbench.engine.api import job_history  # deferred: engine
-    from workbench.engine.record import KIND_SAGEMAKER, instances, record_kind  # deferred: engine
+    from workbench.engine.record import (  # deferred: engine
+        KIND_SAGEMAKER, instances, record_kind, record_name, record_secondary, record_status,
+    )
 
     history = job_history()
     for skipped in history.skipped:
@@ -149,8 +153,9 @@ def jobs_command(args) -> int:
     for record in records:
         hosts, kinds = instances(record)
         failure = (record.get("FailureReason") or "").strip().splitlines()
-        where = "SageMaker" if record_kind(record) == KIND_SAGEMAKER else "local"
-        rows.append((record["TrainingJobName"], where, record.get("TrainingJobStatus", "?"), record.get("SecondaryStatus", ""),
+        kind = record_kind(record)
+        where = "SageMaker" if kind == KIND_SAGEMAKER else "local" if kind == "local" else f"local {kind}"
+        rows.append((record_name(record), where, record_status(record) or "?", record_secondary(record),
                      hosts, kinds, _age(record.get("CreationTime")), _duration(record),
                      (failure[0][:60] if failure else "")))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
@@ -183,11 +188,11 @@ def logs_command(args) -> int:
 def stop_command(args) -> int:
     from workbench.cli.printer import exit_code_for, summary_lines  # deferred: engine (events)
     from workbench.engine.api import describe_job, stop_job  # deferred: engine
-    from workbench.engine.record import is_final  # deferred: engine
+    from workbench.engine.record import is_final, record_status  # deferred: engine
 
     record = describe_job(args.job)
     if is_final(record):
-        raise JobStateError(f"Job {args.job} has already ended ({record['TrainingJobStatus']}); nothing to stop")
+        raise JobStateError(f"Job {args.job} has already ended ({record_status(record)}); nothing to stop")
     if not args.no_wait:
         grace = ((record.get("Workbench") or {}).get("Settings") or {}).get("StopGracePeriodSeconds")
         print(f"Stopping {args.job}: " + ("SIGKILL now" if args.kill else

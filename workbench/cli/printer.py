@@ -7,7 +7,8 @@ import sys
 import time
 
 from workbench.engine import events as ev
-from workbench.engine.record import epoch, signal_summary
+from workbench.engine.record import KIND_ENDPOINT, KIND_TRANSFORM, epoch, record_end, record_kind, record_name, \
+    record_secondary, record_status, signal_summary
 from workbench.units import human_bytes
 
 COLORS = ("36", "33", "35", "32", "34", "91", "96", "93")
@@ -125,6 +126,25 @@ class TerminalPrinter:
             self.note(f"{event.host}: training held before `{' '.join(event.command)}`", "warning")
         elif isinstance(event, ev.TrainingReleased):
             self.note(f"released: {', '.join(event.hosts)} start training")
+        elif isinstance(event, ev.ModelPrepared):  # --- serving ---
+            skipped = f", {len(event.skipped)} archive member(s) left out" if event.skipped else ""
+            self.note(f"model: {event.source or '(none)'}: {event.files} files, {human_bytes(event.bytes)} in "
+                      f"/opt/ml/model{skipped}")
+        elif isinstance(event, ev.EndpointReady):
+            self.note(f"{event.host}: GET /ping answered 200 after {event.startup_seconds:.1f} s; serving on {event.url}")
+        elif isinstance(event, ev.HealthChecked):
+            self.note(f"{event.host}: " + ("healthy again" if event.healthy else f"not healthy: {event.message}"),
+                      "info" if event.healthy else "warning")
+        elif isinstance(event, ev.ExecutionParameters):
+            self.note(f"execution parameters: MaxConcurrentTransforms {event.max_concurrent_transforms}, "
+                      f"BatchStrategy {event.batch_strategy}, MaxPayloadInMB {event.max_payload_mb} ("
+                      + ", ".join(f"{k}: {v}" for k, v in event.sources.items()) + ")")
+        elif isinstance(event, ev.TransformObjectDone):
+            if event.error:
+                self.note(f"{event.source}: failed: {event.error}", "error")
+            else:
+                self.note(f"{event.output}: {event.records} records in {event.requests} requests, "
+                          f"{event.seconds:.2f} s")
         elif isinstance(event, ev.CheckpointSummary) and event.final:
             self.note(f"{event.sync}: {event.synced} of {event.files} files synced ({human_bytes(event.bytes)}), "
                       f"{event.deleted} deleted" + (f", {event.pending} NOT synced" if event.pending else ""),
@@ -132,15 +152,20 @@ class TerminalPrinter:
 
 
 def summary_lines(record: dict) -> list[str]:
-    status = record.get("TrainingJobStatus", "?")
-    lines = [f"Job:        {record.get('TrainingJobName')}",
-             f"Status:     {status} ({record.get('SecondaryStatus', '')})"]
-    created, ended = epoch(record.get("CreationTime")), epoch(record.get("TrainingEndTime"))
-    if created and ended:
+    status = record_status(record) or "?"
+    kind = record_kind(record)
+    label = {KIND_ENDPOINT: "Endpoint:", KIND_TRANSFORM: "Transform:"}.get(kind, "Job:")
+    lines = [f"{label:<11} {record_name(record)}",
+             f"Status:     {status} ({record_secondary(record)})"]
+    created, ended = epoch(record.get("CreationTime")), epoch(record_end(record))
+    if created and ended and kind in (KIND_ENDPOINT, KIND_TRANSFORM):
+        lines.append(f"Duration:   {human_seconds(ended - created)}")
+    elif created and ended:
         # From the timestamps, not the whole seconds of TrainingTimeInSeconds: a 0.6 s
         # training must not read longer than the 0.9 s job around it.
         trained = ended - (epoch(record.get("TrainingStartTime")) or ended)
         lines.append(f"Duration:   {human_seconds(ended - created)} (training {human_seconds(trained)})")
+    lines += _serving_lines(record)
     model = (record.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
     if model:
         lines.append(f"Model:      {model}")
@@ -162,5 +187,21 @@ def summary_lines(record: dict) -> list[str]:
     return lines
 
 
+def _serving_lines(record: dict) -> list[str]:
+    """What an endpoint or a transform job adds to its summary."""
+    bench = record.get("Workbench") or {}
+    lines = []
+    model = bench.get("Model") or {}
+    if model:
+        lines.append(f"Model:      {model.get('ModelDataUrl') or '(no model data)'} served by {model.get('Image')}")
+    progress = bench.get("Progress")
+    if progress:
+        output = (record.get("TransformOutput") or {}).get("S3OutputPath", "")
+        lines.append(f"Output:     {output} ({progress.get('ObjectsDone', 0)} of {progress.get('Objects', 0)} objects, "
+                     f"{progress.get('Records', 0)} records in {progress.get('Requests', 0)} requests)")
+    return lines
+
+
 def exit_code_for(record: dict) -> int:
-    return {"Completed": 0, "Failed": 1, "Stopped": 3}.get(record.get("TrainingJobStatus", ""), 1)
+    """0 done (an endpoint stopped as asked: OutOfService), 1 failed, 3 stopped."""
+    return {"Completed": 0, "OutOfService": 0, "Failed": 1, "Stopped": 3}.get(record_status(record), 1)

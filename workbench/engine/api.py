@@ -1,9 +1,10 @@
 """The engine's public API: the only part of the engine the CLI and the TUI call.
 
 Every job in the history is of one kind (`KINDS`): a local job runs on this machine
-(`local_jobs`), a SageMaker job on AWS (`cloud_jobs`). Each function here reads a job's
-record, picks its kind once and asks that kind; nothing below branches on kinds. New
-kinds (tuning jobs, transform jobs, endpoints) join the table as siblings.
+(`local_jobs`), a SageMaker job on AWS (`cloud_jobs`), endpoints and batch transform jobs
+serve a trained model here (`serving/kinds.py`). Each function here reads a job's record,
+picks its kind once and asks that kind; nothing below branches on kinds. New kinds
+(tuning jobs) join the table as siblings.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from workbench.engine.kinds import JobKind
 from workbench.engine.checkpoints.synced import LABELS, checkpoint_local_path, synced_folders
 from workbench.engine.local_jobs import LocalJob, LocalJobs, check_ready, launch, remove_damaged
 from workbench.engine.metrics.series import MetricSeries, Summary, thinned
-from workbench.engine.record import is_final, record_kind
+from workbench.engine.record import KIND_ENDPOINT, KIND_TRANSFORM, is_final, record_kind, record_name, \
+    record_secondary
+from workbench.engine.serving.kinds import EndpointJobs, ServingJob, TransformJobs, invoke_endpoint, \
+    launch_endpoint, launch_transform
 from workbench.engine.store import (
     JobPaths,
     SkippedRecord,
@@ -57,16 +61,21 @@ __all__ = [
     # --- metrics ---
     "metric_samples", "metric_series", "metric_definitions_from", "compare_jobs", "last_run", "sample_output",
     "preview_metrics", "PREVIEW_LINES", "MetricSeries", "Summary", "thinned",
+
+
+    # --- serving ---
+    "SERVING_KINDS", "ServingJob", "serving_model", "serve", "invoke", "transform", "lint_model",
 ]
 
 # Every kind of job, by the name its record carries in Workbench.Kind.
 KINDS: dict[str, JobKind] = {kind.name: kind for kind in (LocalJobs(), CloudJobs())}
+KINDS.update({kind.name: kind for kind in (EndpointJobs(), TransformJobs())})  # --- serving ---
 
 
 def _kind(record: dict) -> JobKind:
     name = record_kind(record)
     if name not in KINDS:
-        raise WorkbenchError(f"Job {record.get('TrainingJobName', '?')} is a {name!r} job, which this version of "
+        raise WorkbenchError(f"Job {record_name(record) or '?'} is a {name!r} job, which this version of "
                              "sm-workbench does not know; use the version that made it, or remove it with "
                              "`sm-workbench rm`")
     return KINDS[name]
@@ -91,7 +100,12 @@ def lint_spec(spec: JobSpec) -> list:
 
 
 def rerun_spec(name: str, *, new_name: str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> JobSpec:
-    """The spec of an earlier job, ready to run again under a new name."""
+    """The spec of an earlier training job, ready to run again under a new name."""
+    kind = job_kind(name)
+    if kind in SERVING_KINDS:
+        again = "serve" if kind == KIND_ENDPOINT else "transform"
+        raise JobStateError(f"{name} is {'an' if kind == KIND_ENDPOINT else 'a'} {kind}, not a training job; run "
+                            f"its spec again with `sm-workbench {again} {existing_job(name).spec}`")
     data = job_spec(name)
     data.pop("TrainingJobName", None)
     return check_spec(data, source=str(existing_job(name).spec), name=new_name, overrides=overrides)
@@ -122,7 +136,7 @@ def job_history() -> History:
         if is_final(record):
             continue
         try:
-            records[index] = _kind(record).listed(existing_job(record["TrainingJobName"]), record)
+            records[index] = _kind(record).listed(existing_job(record_name(record)), record)
         except WorkbenchError:
             pass
     for kind in KINDS.values():
@@ -181,7 +195,7 @@ def wait_for_job(name: str, timeout: float | None = None, poll: float = 0.1) -> 
         if is_final(record):
             return record
         if deadline and time.monotonic() > deadline:
-            raise JobStateError(f"Job {name} is still {record['SecondaryStatus']} after {timeout:.0f} s")
+            raise JobStateError(f"Job {name} is still {record_secondary(record)} after {timeout:.0f} s")
         time.sleep(poll)
 
 
@@ -492,4 +506,70 @@ def preview_metrics(lines: list[tuple[float, str, str]], definitions: list[dict]
     from workbench.engine.metrics.reading import preview  # deferred: only the composer's check
 
     return preview(lines, definitions)
+
+
+# --- serving: endpoints and batch transform jobs (engine/serving) ----------------------
+
+SERVING_KINDS = (KIND_ENDPOINT, KIND_TRANSFORM)
+
+
+def serving_model(source: str, *, image: str | None = None, environment: dict[str, str] | None = None,
+                  name: str | None = None, base_dir: Path | str | None = None,
+                  overrides: list[str] | tuple[str, ...] = ()):
+    """The CreateModel request (`spec.serving.ModelSpec`) a source stands for: a Completed
+    training job of the history, a model.tar.gz, a model folder, an s3:// URI or a
+    CreateModel spec file."""
+    from workbench.engine.serving.models import model_from_source  # deferred: only serving needs it
+
+    return model_from_source(source, image=image, environment=environment, name=name, base_dir=base_dir,
+                             overrides=overrides)
+
+
+def serve(model, *, name: str | None = None, port: int | None = None, detach: bool = False,
+          subscribers: list[Callable[[ev.Event], None]] = (), source: str = "") -> ServingJob:
+    """Start a local endpoint serving `model` (a ModelSpec): `docker run IMAGE serve`, port
+    8080 on 127.0.0.1:`port` (None: the spec's, else a free one). Foreground: `.run()`
+    serves until `.stop()`; `detach`: a worker serves it until `stop_job`."""
+    return launch_endpoint(model, name=name, port=port, detach=detach, subscribers=list(subscribers),
+                           source=source)
+
+
+def invoke(endpoint: str, body: bytes, *, content_type: str | None = None, accept: str | None = None,
+           custom_attributes: str | None = None, timeout: float | None = None):
+    """POST /invocations to an InService endpoint, as InvokeEndpoint would (its limits
+    enforced: InvocationError); returns an `InvokeResult` (status, body, latency...).
+    The request is recorded in the endpoint's event log."""
+    return invoke_endpoint(existing_job(endpoint), body, content_type=content_type, accept=accept,
+                           custom_attributes=custom_attributes, timeout=timeout)
+
+
+def transform(spec, *, model: str | None = None, image: str | None = None, detach: bool = False,
+              subscribers: list[Callable[[ev.Event], None]] = ()) -> ServingJob:
+    """Start a batch transform job (a `spec.serving.TransformSpec`). Its model: `model`
+    (as `serving_model` takes it), else the spec's Workbench.Model, else the training job
+    named ModelName."""
+    source = model or spec.settings.Model or spec.data["ModelName"]
+    base = spec.source.parent if spec.source else None
+    try:
+        served = serving_model(source, image=image or spec.settings.Image or None, base_dir=base)
+    except WorkbenchError as err:
+        if model or spec.settings.Model:
+            raise
+        raise WorkbenchError(f"ModelName {source!r}: {err}; give the model with --model (a training job, a "
+                             "model.tar.gz, a folder or a CreateModel spec) or Workbench.Model") from None
+    return launch_transform(spec, served, detach=detach, subscribers=list(subscribers))
+
+
+def lint_model(model, *, probe: bool = False) -> list:
+    """Serving lint findings for a model's image (`engine.lint.Finding`s); `probe` also
+    starts the container to see whether it listens on 8080 and answers /ping in time."""
+    from workbench.engine.docker_client import connect, require_image  # deferred: the Docker SDK
+    from workbench.engine.lint import lint_serving, probe_serving  # deferred: only `lint` needs it
+
+    client = connect()
+    require_image(client, model.image)
+    findings = lint_serving(client, model.image)
+    if probe:
+        findings += probe_serving(client, model, existing_rules={f.rule for f in findings})
+    return findings
 

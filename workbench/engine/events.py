@@ -383,6 +383,102 @@ class MetricSamples(Event):
         return [MetricSample(metric, self.host, value, time=moment) for moment, metric, value in self.points]
 
 
+# --- serving: endpoints and transform jobs -------------------------------------------
+# Their lifecycle is the same StatusChanged / HostStarted / HostExited / JobFinished as a
+# training job's (status: EndpointStatus or TransformJobStatus); these add what only
+# serving has.
+
+
+@dataclass(frozen=True)
+class ModelPrepared(Event):
+    """The model data placed in the container's fresh /opt/ml/model."""
+
+    source: str  # the ModelDataUrl (or folder) it came from; "" for no model data
+    files: int
+    bytes: int
+    seconds: float
+    skipped: tuple[str, ...] = ()  # tar members left out, each with why
+
+
+@dataclass(frozen=True)
+class EndpointReady(Event):
+    """The container answered GET /ping with 200: requests go to `url`."""
+
+    host: str
+    url: str  # http://127.0.0.1:PORT
+    port: int
+    startup_seconds: float  # from the container's start to its first 200
+    ping_ms: float
+
+
+@dataclass(frozen=True)
+class HealthChecked(Event):
+    """A GET /ping whose outcome differs from the one before (the first one included)."""
+
+    host: str
+    healthy: bool
+    status: int | None  # the HTTP status; None when nothing answered in time
+    latency_ms: float | None
+    message: str = ""  # why it is not healthy
+
+
+@dataclass(frozen=True)
+class EndpointInvoked(Event):
+    """One InvokeEndpoint-like request to an endpoint, appended to its event log by the
+    process that sent it (the CLI's `invoke`, the workbench's request panel, ...)."""
+
+    request_id: str
+    status: int | None  # the container's HTTP status; None when it did not answer
+    latency_ms: float
+    request_bytes: int
+    response_bytes: int
+    content_type: str = ""
+    accept: str = ""
+    response_type: str = ""  # the answer's Content-Type
+    error: str = ""  # why it failed (a limit, a timeout, a model error)
+    request_preview: str = ""  # the first characters of the body and of the answer, as text
+    response_preview: str = ""
+
+
+@dataclass(frozen=True)
+class ExecutionParameters(Event):
+    """What a transform job runs with, each value from the request, else from the
+    container's GET /execution-parameters, else the default (`sources` says which)."""
+
+    max_concurrent_transforms: int
+    batch_strategy: str
+    max_payload_mb: int
+    answered: dict = field(default_factory=dict)  # the container's answer, {} when it has none
+    sources: dict = field(default_factory=dict)  # value name -> request, container or default
+
+
+@dataclass(frozen=True)
+class TransformProgress(Event):
+    """How far a transform job is (frequent: written to the record at most twice a second)."""
+
+    objects_done: int
+    objects_total: int
+    records: int
+    requests: int
+    bytes_in: int
+    bytes_out: int
+    failed: int = 0  # objects that failed
+
+
+@dataclass(frozen=True)
+class TransformObjectDone(Event):
+    """One input object transformed (its `.out` uploaded) or failed (nothing uploaded)."""
+
+    source: str
+    output: str
+    records: int
+    requests: int
+    bytes_in: int
+    bytes_out: int
+    seconds: float
+    error: str = ""
+
+
 # --- the bus -------------------------------------------------------------------------
 
 Subscriber = Callable[[Event], None]

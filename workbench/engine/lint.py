@@ -3,7 +3,8 @@
 Read from `docker image inspect` (and, for files, from a created-but-never-started
 container): the effective ENTRYPOINT once the spec's ContainerEntrypoint is applied,
 what SageMaker appends (`train`), and what the /opt/ml mount will hide. Findings never
-block a run.
+block a run. Inference images have rules of their own (`serve`, port 8080, /ping): the
+serving block at the end.
 """
 
 from __future__ import annotations
@@ -11,11 +12,18 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import posixpath
 import tarfile
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from workbench.engine.labels import LABEL_ROLE
+from workbench.engine.serving.container import ServeContainer
+from workbench.engine.serving.health import Unhealthy, wait_until_healthy
+from workbench.engine.serving.model_data import prepare_model
+from workbench.engine.store import JobPaths, JobRecorder
 from workbench.fileio import read_json, write_json_atomic
 from workbench.paths import cache_dir
 from workbench.units import human_bytes
@@ -116,6 +124,28 @@ def _files_in(chunks) -> list[tuple[str, int]]:
         return [(member.name, member.size) for member in tar if not member.isdir()]
 
 
+def image_path(config: dict) -> str:
+    """The PATH the image's processes start with."""
+    return next((e.split("=", 1)[1] for e in config.get("Env") or [] if e.startswith("PATH=")),
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+
+
+def on_path(container, path: str, program: str) -> bool:
+    """Is `program` in one of PATH's folders of a (created, never started) container?
+    True when it cannot tell: a finding must be sure."""
+    from docker.errors import APIError, NotFound  # deferred: the Docker SDK (~0.25 s to import)
+
+    for folder in path.split(":"):
+        try:
+            container.get_archive(posixpath.join(folder or "/", program))
+            return True
+        except NotFound:
+            continue
+        except APIError:
+            return True
+    return False
+
+
 def filesystem_findings(client, image: str, config: dict, spec: dict) -> list[Finding]:
     """Findings that need the image's files: baked /opt/ml content, `train` on PATH."""
     from docker.errors import APIError, NotFound  # deferred: the Docker SDK (~0.25 s to import)
@@ -140,20 +170,8 @@ def filesystem_findings(client, image: str, config: dict, spec: dict) -> list[Fi
                 "move them out of /opt/ml (e.g. COPY code /opt/program) and point your code there",
             ))
         if not entrypoint and command == ["train"]:
-            path = next((e.split("=", 1)[1] for e in config.get("Env") or [] if e.startswith("PATH=")),
-                        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-            found = False
-            for folder in path.split(":"):
-                try:
-                    container.get_archive(posixpath.join(folder or "/", "train"))
-                    found = True
-                    break
-                except NotFound:
-                    continue
-                except APIError:
-                    found = True  # cannot tell: say nothing
-                    break
-            if not found:
+            path = image_path(config)
+            if not on_path(container, path, "train"):
                 findings.append(Finding(
                     "no-train",
                     "the image has no ENTRYPOINT, the spec no ContainerEntrypoint, and there is no `train` program on "
@@ -186,4 +204,100 @@ def lint_image(client, spec: dict) -> list[Finding]:
     rules = {f.rule for f in findings}
     findings += [f for f in filesystem_findings(client, image, config, spec) if f.rule not in rules]
     write_json_atomic(cached, [f.__dict__ for f in findings])
+    return findings
+
+
+# --- serving: `docker run IMAGE serve` ------------------------------------------------
+# What the image's config and files show before an endpoint or a transform job starts.
+# What only a running container shows (nothing listening on 8080, /ping not 200 or
+# slower than 2 s, `serve` exiting) is found while it starts (`serving/health.py`), and
+# `lint_serving(..., probe=True)` starts one to find out.
+
+
+def serving_config_findings(config: dict) -> list[Finding]:
+    """Findings the image config alone shows for `docker run IMAGE serve` (pure)."""
+    findings = []
+    entrypoint = list(config.get("Entrypoint") or [])
+    if _is_shell_wrap(entrypoint):
+        findings.append(Finding(
+            "shell-entrypoint",
+            f"the image's ENTRYPOINT runs through a shell ({' '.join(entrypoint[:2])} ...): PID 1 is the shell, which "
+            "does not pass SIGTERM on, so a stopping endpoint cannot finish its requests and is SIGKILLed after 30 s",
+            "use the exec form: ENTRYPOINT [\"python3\", \"/opt/program/serve.py\"] (or end a wrapper script with "
+            "`exec \"$@\"`)",
+        ))
+    if entrypoint and posixpath.basename(entrypoint[0]) in INITS:
+        findings.append(Finding(
+            "init-entrypoint",
+            f"the image's ENTRYPOINT is {posixpath.basename(entrypoint[0])}: SageMaker appends `serve`, and the "
+            "developer guide warns that tini \"gets confused by the train and serve arguments\"",
+            "drop the init from ENTRYPOINT and make it your server (exec form), or install a `serve` program on PATH "
+            "and leave ENTRYPOINT empty",
+        ))
+    return findings
+
+
+def serving_filesystem_findings(client, image: str, config: dict) -> list[Finding]:
+    """No ENTRYPOINT and no `serve` on PATH: `docker run IMAGE serve` cannot start."""
+    from docker.errors import APIError  # deferred: the Docker SDK (~0.25 s to import)
+
+    if config.get("Entrypoint"):
+        return []
+    container = client.containers.create(image, command=["true"], entrypoint=[], network_disabled=True,
+                                         labels={LABEL_ROLE: "lint"})
+    try:
+        path = image_path(config)
+        if on_path(container, path, "serve"):
+            return []
+        return [Finding(
+            "no-serve",
+            f"the image has no ENTRYPOINT and no `serve` program on its PATH ({path}): SageMaker runs "
+            "`docker run IMAGE serve` for endpoints and batch transform, and the container cannot start",
+            "install an executable `serve` on PATH that starts the server on port 8080 (e.g. COPY serve.py "
+            "/usr/local/bin/serve), or give the image an ENTRYPOINT that takes `serve` as its argument",
+        )]
+    finally:
+        try:
+            container.remove(force=True)
+        except APIError:
+            pass
+
+
+def lint_serving(client, image: str) -> list[Finding]:
+    """The findings an inference image's config and files show; cached per image id."""
+    attrs = client.images.get(image).attrs
+    config = attrs.get("Config") or {}
+    key = hashlib.sha1(json.dumps(["serve", attrs.get("Id")]).encode()).hexdigest()[:20]
+    cached = cache_dir() / "lint" / f"serve-{key}.json"
+    stored = read_json(cached)
+    if stored is not None:
+        return [Finding(**f) for f in stored]
+    findings = serving_config_findings(config) + serving_filesystem_findings(client, image, config)
+    write_json_atomic(cached, [f.__dict__ for f in findings])
+    return findings
+
+
+def probe_serving(client, model, existing_rules: set[str] | frozenset = frozenset()) -> list[Finding]:
+    """Start the model's container once, as an endpoint would, and report what only a
+    running container shows: `serve` exiting, nothing listening on 8080, /ping never 200 or
+    slower than 2 s. Nothing is kept: the container and its folder are removed."""
+    findings: list[Finding] = []
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir(), prefix="serve-lint-", ignore_cleanup_errors=True) as tmp:
+        paths = JobPaths(Path(tmp) / f"lint-{os.urandom(4).hex()}")
+        paths.logs.mkdir(parents=True)
+        recorder = JobRecorder(paths, {})
+        container = ServeContainer(client, paths, "lint", recorder)
+        try:
+            prepare_model(model.model_data, paths.root / "model", paths.root / "tmp")
+            container.start(model.image, model.environment, paths.root / "model")
+            wait_until_healthy("127.0.0.1", container.port, float(model.settings.StartupTimeoutSeconds),
+                               exited=container.exited_before_ping, listening=container.listening)
+        except Unhealthy as err:
+            if err.rule and err.rule not in existing_rules:
+                findings.append(Finding(err.rule, str(err), err.fix))
+        finally:
+            container.stop(5)
+            container.close()
+            recorder.close()
     return findings

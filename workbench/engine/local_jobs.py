@@ -207,7 +207,7 @@ class LocalJobs(JobKind):
         try:
             yield from tail.merged()
             while follow:
-                finished = is_final(reconcile(paths))
+                finished = is_final(self.current(paths, load_record(paths)))
                 batch = read_new()
                 yield from batch
                 if finished and not batch:
@@ -234,7 +234,7 @@ class LocalJobs(JobKind):
                 if any(isinstance(e, ev.JobFinished) for e in batch) or (stop and stop()):
                     return
                 if not batch:
-                    if is_final(reconcile(paths)):
+                    if is_final(self.current(paths, load_record(paths))):
                         yield from read_new()
                         return
                     time.sleep(poll)

@@ -7,6 +7,7 @@ the event log. Times are ISO 8601 strings (UTC) so the record is plain JSON.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from workbench.engine import events as ev
@@ -16,11 +17,14 @@ from workbench.engine.checkpoints.synced import synced_folders
 from workbench.engine.gpus.record import fold_assigned, fold_sample
 from workbench.engine.plan import selected_instances
 from workbench.engine.metrics import record as metrics_record
+from workbench.engine.serving import records as serving
 from workbench.engine.times import epoch, iso
 from workbench.spec.settings import WorkbenchSettings
 
 KIND_LOCAL = "local"
 KIND_SAGEMAKER = "sagemaker"
+KIND_ENDPOINT = "endpoint"  # a local endpoint (engine/serving): DescribeEndpoint-shaped
+KIND_TRANSFORM = "transform"  # a local batch transform job (engine/serving): DescribeTransformJob-shaped
 
 FINAL_STATUSES = ("Completed", "Failed", "Stopped")
 REQUEST_FIELDS = (
@@ -33,8 +37,72 @@ REQUEST_FIELDS = (
 
 
 def record_kind(record: dict) -> str:
-    """Who runs the job: KIND_LOCAL (this machine) or KIND_SAGEMAKER; the one place that reads it."""
+    """What the job is and who runs it: KIND_LOCAL (training here), KIND_SAGEMAKER (training
+    on AWS), KIND_ENDPOINT, KIND_TRANSFORM; the one place that reads it."""
     return (record.get("Workbench") or {}).get("Kind") or KIND_LOCAL
+
+
+# --- every kind's name, status and end: what viewers show of any record ---------------
+
+
+@dataclass(frozen=True)
+class _View:
+    name: str  # the field holding the job's name
+    status: str  # the field holding its status
+    end: tuple[str, ...]  # the path of the time it ended
+    final: tuple[str, ...]  # the statuses it never leaves
+
+
+_TRAINING_VIEW = _View("TrainingJobName", "TrainingJobStatus", ("TrainingEndTime",), FINAL_STATUSES)
+# Endpoints and transform jobs keep the shape of their Describe* answer. A local endpoint
+# ends OutOfService once stopped (SageMaker deletes it; here its record stays in the history).
+_VIEWS = {
+    KIND_ENDPOINT: _View("EndpointName", "EndpointStatus", ("Workbench", "EndTime"), ("OutOfService", "Failed")),
+    KIND_TRANSFORM: _View("TransformJobName", "TransformJobStatus", ("TransformEndTime",), FINAL_STATUSES),
+}
+
+
+def _view(record: dict) -> _View:
+    return _VIEWS.get(record_kind(record), _TRAINING_VIEW)
+
+
+def name_field(record: dict) -> str:
+    """The field that names the job: TrainingJobName, EndpointName or TransformJobName."""
+    return _view(record).name
+
+
+def record_name(record: dict) -> str:
+    value = record.get(name_field(record))
+    return value if isinstance(value, str) else ""
+
+
+def record_status(record: dict) -> str:
+    """TrainingJobStatus, EndpointStatus or TransformJobStatus, as the kind has it."""
+    value = record.get(_view(record).status)
+    return value if isinstance(value, str) else ""
+
+
+def record_secondary(record: dict) -> str:
+    """SecondaryStatus of a training job; what an endpoint or a transform job is doing."""
+    value = record.get("SecondaryStatus") or (record.get("Workbench") or {}).get("SecondaryStatus")
+    return value if isinstance(value, str) else ""
+
+
+def set_status(record: dict, status: str, secondary: str) -> None:
+    """A viewer's copy of a record brought to a new status (its top-level fields only: the
+    history's records are shared, their nested parts are not to be changed)."""
+    record[_view(record).status] = status
+    if record_kind(record) in _VIEWS:
+        record["Workbench"] = {**(record.get("Workbench") or {}), "SecondaryStatus": secondary}
+    else:
+        record["SecondaryStatus"] = secondary
+
+
+def record_end(record: dict) -> str | None:
+    value: Any = record
+    for key in _view(record).end:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def new_record(spec: dict, arn: str, created: float) -> dict:
@@ -75,8 +143,9 @@ def _transition(record: dict, status: str, message: str, at: float) -> None:
 
 
 def apply_event(record: dict, event: ev.Event) -> None:
-    """Fold one event into the record (in place), as FOLDS says for its type."""
-    fold = FOLDS.get(type(event))
+    """Fold one event into the record (in place), as its kind's table (KIND_FOLDS, else
+    FOLDS) says for its type."""
+    fold = KIND_FOLDS.get(record_kind(record), FOLDS).get(type(event))
     if fold is not None:
         fold(record, event)
     record["LastModifiedTime"] = iso(event.time)
@@ -247,14 +316,14 @@ def _final_message(event: ev.JobFinished) -> str:
 
 
 def is_final(record: dict) -> bool:
-    return record.get("TrainingJobStatus") in FINAL_STATUSES
+    return record_status(record) in _view(record).final
 
 
 def instances(record: dict) -> tuple[str, str]:
     """(how many hosts, on what) of a record or spec, as the CLI and the TUI write them:
     ("2", "ml.c5.2xlarge") for one instance type; for instance groups, each group's
     count and type as a single-type job reads, ("3", "train: 2 × ml.c5.2xlarge, ps: 1 × ml.m5.large")."""
-    config = record.get("ResourceConfig") or {}
+    config = record.get("ResourceConfig") or record.get("TransformResources") or {}
     groups = [g for g in config.get("InstanceGroups") or [] if isinstance(g, dict)]
     if groups:
         count = 0
@@ -306,4 +375,34 @@ FOLDS: dict[type, Callable[[dict, Any], None]] = {
     # --- metrics ---
     ev.MetricSamples: metrics_record.fold_samples,
     ev.MetricSample: metrics_record.fold_sample,
+}
+
+# --- endpoints and transform jobs ------------------------------------------------------
+# Their records have the shape of DescribeEndpoint and DescribeTransformJob: the same
+# lifecycle events fold into their own fields (engine/serving/records.py), beside the
+# hosts, signals, notices and lint findings every kind records alike.
+_SHARED = {kind: FOLDS[kind] for kind in (ev.HostStarted, ev.HostExited, ev.SignalSent, ev.SignalOutcome,
+                                         ev.Notice, ev.LintFinding)}
+ENDPOINT_FOLDS: dict[type, Callable[[dict, Any], None]] = {
+    **_SHARED,
+    ev.StatusChanged: serving.status_fold("EndpointStatus"),
+    ev.JobFinished: serving.finished_fold("EndpointStatus", ("Workbench", "EndTime")),
+    ev.ModelPrepared: serving.fold_model_prepared,
+    ev.EndpointReady: serving.fold_endpoint_ready,
+    ev.HealthChecked: serving.fold_health,
+}
+TRANSFORM_FOLDS: dict[type, Callable[[dict, Any], None]] = {
+    **_SHARED,
+    ev.StatusChanged: serving.status_fold("TransformJobStatus", start="TransformStartTime", started="Transforming"),
+    ev.JobFinished: serving.finished_fold("TransformJobStatus", ("TransformEndTime",)),
+    ev.ModelPrepared: serving.fold_model_prepared,
+    ev.EndpointReady: serving.fold_endpoint_ready,
+    ev.HealthChecked: serving.fold_health,
+    ev.ExecutionParameters: serving.fold_execution_parameters,
+    ev.TransformProgress: serving.fold_progress,
+    ev.TransformObjectDone: serving.fold_object_done,
+}
+KIND_FOLDS: dict[str, dict[type, Callable[[dict, Any], None]]] = {
+    KIND_ENDPOINT: ENDPOINT_FOLDS,
+    KIND_TRANSFORM: TRANSFORM_FOLDS,
 }

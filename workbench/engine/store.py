@@ -2,7 +2,8 @@
 
     <state>/jobs/<name>/
         spec.yaml        the resolved spec the job ran with
-        describe.json    DescribeTrainingJob-shaped record (atomic writes)
+        describe.json    DescribeTrainingJob-shaped record (atomic writes); an endpoint's is
+                         DescribeEndpoint-, a transform job's DescribeTransformJob-shaped
         events.jsonl     every event but log lines, one JSON object per line
         logs/<host>.log  each host's output, one `<ISO time> <text>` per line
         owner.json       the process running the job (pid, start ticks)
@@ -27,7 +28,7 @@ from workbench.engine import events as ev
 from workbench.engine.docker_client import connect
 from workbench.engine.logs import LogBoundary, iso_micro
 from workbench.engine.plan import host_sort_key
-from workbench.engine.record import apply_event, epoch
+from workbench.engine.record import apply_event, epoch, name_field
 from workbench.errors import JobNotFound, NameClash, RecordDamaged, WorkbenchError
 from workbench.fileio import read_json, write_json_atomic
 from workbench.paths import jobs_dir
@@ -150,9 +151,12 @@ def _unreadable(err: BaseException) -> str:
     return f"cannot be read ({err.strerror or type(err).__name__})" if isinstance(err, OSError) else str(err)
 
 
-_TEXT_FIELDS = ("TrainingJobStatus", "SecondaryStatus", "FailureReason", "TrainingJobArn")
-_TIME_FIELDS = ("CreationTime", "TrainingStartTime", "TrainingEndTime", "LastModifiedTime")
-_MAPPING_FIELDS = ("ResourceConfig", "StoppingCondition", "AlgorithmSpecification", "ModelArtifacts", "Workbench")
+_TEXT_FIELDS = ("TrainingJobStatus", "SecondaryStatus", "FailureReason", "TrainingJobArn",
+                "EndpointStatus", "EndpointArn", "TransformJobStatus", "TransformJobArn")
+_TIME_FIELDS = ("CreationTime", "TrainingStartTime", "TrainingEndTime", "LastModifiedTime",
+                "TransformStartTime", "TransformEndTime")
+_MAPPING_FIELDS = ("ResourceConfig", "StoppingCondition", "AlgorithmSpecification", "ModelArtifacts", "Workbench",
+                   "TransformResources", "TransformInput", "TransformOutput")
 
 
 def record_problem(record: Any, folder: str) -> str | None:
@@ -161,9 +165,13 @@ def record_problem(record: Any, folder: str) -> str | None:
     if not isinstance(record, dict):
         kind = {list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(record), "null")
         return f"holds a JSON {kind}, not a job record (a JSON object)"
-    name = record.get("TrainingJobName")
+    bench = record.get("Workbench")
+    kind = bench.get("Kind") if isinstance(bench, dict) else None
+    # TrainingJobName, or EndpointName / TransformJobName for the serving kinds
+    key = name_field(record) if isinstance(kind, str) else "TrainingJobName"
+    name = record.get(key)
     if not isinstance(name, str) or not name:
-        return "has no TrainingJobName"
+        return f"has no {key}"
     if name != folder:
         return f"names the job {name[:80]!r}, not {folder!r} as its folder does"
     for key in _TEXT_FIELDS:
@@ -180,7 +188,7 @@ def record_problem(record: Any, folder: str) -> str | None:
     for key in _MAPPING_FIELDS:
         if record.get(key) is not None and not isinstance(record[key], dict):
             return f"has a {key} that is not a mapping"
-    resources = record.get("ResourceConfig") or {}
+    resources = record.get("ResourceConfig") or record.get("TransformResources") or {}
     groups = resources.get("InstanceGroups")
     if groups is not None and not (isinstance(groups, list) and all(isinstance(g, dict) for g in groups)):
         return "has ResourceConfig.InstanceGroups that are not a list of groups"
@@ -296,7 +304,7 @@ class JobRecorder:
     PROGRESS_WRITE_INTERVAL = 0.5
     # Frequent events: folded into the record at once, written to disk at most twice a second.
     FREQUENT = (ev.StagingProgress, ev.GpuSample, ev.CheckpointFileState, ev.CheckpointSummary,
-                ev.MetricSamples, ev.MetricSample)  # --- metrics: the last ones are saved by JobFinished
+                ev.TransformProgress, ev.MetricSamples, ev.MetricSample)  # --- metrics: the last ones are saved by JobFinished
 
     def __init__(self, paths: JobPaths, record: dict) -> None:
         self.paths = paths
@@ -341,6 +349,18 @@ class JobRecorder:
                 handle.close()
             self._logs.clear()
             self._events.close()
+
+
+def append_event(paths: JobPaths, event: ev.Event) -> None:
+    """One event appended to a job's event log by a process that does not run the job (a
+    request to an endpoint): one write on an O_APPEND descriptor, so a line is never
+    interleaved with the runner's own."""
+    line = (json.dumps(event.to_dict(), default=str) + "\n").encode("utf-8")
+    fd = os.open(paths.events, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
 
 
 def read_events(paths: JobPaths) -> Iterator[ev.Event]:
@@ -531,7 +551,9 @@ def remove_hosts_in_container(paths: JobPaths) -> None:
 
     Best effort: an image without `rm` (or no engine) leaves them, and the caller says so."""
     try:
-        image = load_record(paths).get("AlgorithmSpecification", {}).get("TrainingImage")
+        record = load_record(paths)
+        image = (record.get("AlgorithmSpecification") or {}).get("TrainingImage") or \
+            ((record.get("Workbench") or {}).get("Model") or {}).get("Image")  # an endpoint's or a transform's
     except WorkbenchError:
         return  # a damaged record names no image to remove them with
     if not image or not isinstance(image, str):

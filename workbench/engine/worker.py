@@ -1,6 +1,7 @@
 """The detached worker process: runs (or takes over) one job, away from any terminal.
 
     python -m workbench.engine.worker run|adopt JOB_DIR [SOURCE]
+    python -m workbench.engine.worker serve|transform JOB_DIR    (engine/serving/worker.py)
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ def main(argv: list[str]) -> int:
     action, root = argv[0], Path(argv[1])
     source = argv[2] if len(argv) > 2 else ""
     paths = JobPaths(root)
+    if action in ("serve", "transform"):  # --- serving: endpoints and transform jobs ---
+        from workbench.engine.serving.worker import run_serving  # deferred: only serving workers need it
+
+        return run_serving(action, paths)
     control.claim(paths, role="worker" if action == "run" else "adopter")
     try:
         runner = JobRunner(read_spec_file(paths.spec), paths, EventBus(), connect(), source=source)

@@ -1,9 +1,12 @@
-"""The CreateTrainingJob request model, read from botocore's own service definition.
+"""The request models of SageMaker operations, read from botocore's own service definition.
+
+CreateTrainingJob for training specs, CreateModel and CreateTransformJob for serving
+specs (`spec/serving.py`): one generic reader, one model per operation.
 
 The shapes come straight from botocore's data file rather than a botocore session:
 a session costs about half a second of start-up and `sm-workbench run` is measured
-against plain `docker run`. The subset of shapes the request reaches is cached in the
-state directory, keyed by the data file's path, size and mtime.
+against plain `docker run`. The subset of shapes each request reaches is cached in the
+state directory, keyed by the operation and the data file's path, size and mtime.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Iterator
 from workbench.fileio import write_text_atomic
 from workbench.paths import cache_dir
 
-OPERATION = "CreateTrainingJob"
+OPERATION = "CreateTrainingJob"  # the training spec's, the default everywhere
 
 
 @dataclass(frozen=True)
@@ -150,19 +153,20 @@ def _reachable(shapes: dict[str, dict], root: str) -> dict[str, dict]:
     return seen
 
 
-def _cache_path(source: Path) -> Path | None:
+def _cache_path(source: Path, operation: str) -> Path | None:
     try:
         stat = source.stat()
         digest = hashlib.sha1(f"{source}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-        return cache_dir() / f"api-model-{OPERATION}-{digest}.json"
+        return cache_dir() / f"api-model-{operation}-{digest}.json"
     except OSError:
         return None
 
 
-@lru_cache(maxsize=1)
-def request_model() -> RequestModel:
+@lru_cache(maxsize=None)
+def request_model(operation: str = OPERATION) -> RequestModel:
+    """The shapes `operation`'s request reaches (cached in memory and on disk, per operation)."""
     source = _botocore_data_file()
-    cached = _cache_path(source)
+    cached = _cache_path(source, operation)
     if cached is not None and cached.exists():
         try:
             data = json.loads(cached.read_text())
@@ -172,7 +176,7 @@ def request_model() -> RequestModel:
     opener = gzip.open if source.suffix == ".gz" else open
     with opener(source, "rt", encoding="utf-8") as handle:
         service = json.load(handle)
-    root = service["operations"][OPERATION]["input"]["shape"]
+    root = service["operations"][operation]["input"]["shape"]
     shapes = _reachable(service["shapes"], root)
     if cached is not None:
         try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from workbench.errors import SpecError, WorkbenchError
 from workbench.spec.document import parse_yaml_value
-from workbench.spec.model import request_model
+from workbench.spec.model import OPERATION, request_model
 from workbench.spec.paths import format_path, parse_path
 from workbench.spec.settings import WORKBENCH_KEY, setting_fields, setting_kind
 
@@ -38,18 +38,21 @@ def _typed(raw: str, kind: str, where: str) -> Any:
         raise WorkbenchError(f"{err}; write lists as [a, b] and mappings as {{k: v}}") from None
 
 
-def _field_kind(parts: list) -> str:
+def _field_kind(parts: list, operation: str = OPERATION, settings: dict[str, str] | None = None) -> str:
+    """The type of the field `parts` names, in `operation`'s request model or, under
+    `Workbench:`, among `settings` (name to kind; default: the training spec's settings)."""
     where = format_path(parts)
     if parts[0] == WORKBENCH_KEY:
         if len(parts) == 1:
             return "dict"
         name = parts[1]
-        if not isinstance(name, str) or name not in setting_fields():
+        known = settings if settings is not None else {n: setting_kind(n) for n in setting_fields()}
+        if not isinstance(name, str) or name not in known:
             raise WorkbenchError(
-                f"--set {where}: unknown Workbench setting; known: {', '.join(setting_fields())}"
+                f"--set {where}: unknown Workbench setting; known: {', '.join(known)}"
             )
-        return setting_kind(name) if len(parts) == 2 else "yaml"
-    shape = request_model().root
+        return known[name] if len(parts) == 2 else "yaml"
+    shape = request_model(operation).root
     walked: list = []
     for part in parts:
         if shape.type == "structure":
@@ -71,13 +74,15 @@ def _field_kind(parts: list) -> str:
     return shape.type
 
 
-def apply_override(data: dict, assignment: str) -> dict:
-    """Apply one `Path=value` to `data` in place (creating missing parents); returns data."""
+def apply_override(data: dict, assignment: str, operation: str = OPERATION,
+                   settings: dict[str, str] | None = None) -> dict:
+    """Apply one `Path=value` to `data` in place (creating missing parents); returns data.
+    `operation` and `settings` type the fields of specs other than training specs."""
     if "=" not in assignment:
         raise WorkbenchError(f"--set {assignment!r}: write it as Field.Path=value, e.g. HyperParameters.epochs=5")
     path_text, raw = assignment.split("=", 1)
     parts = parse_path(path_text)
-    value = _typed(raw, _field_kind(parts), path_text.strip())
+    value = _typed(raw, _field_kind(parts, operation, settings), path_text.strip())
     node: Any = data
     for depth, part in enumerate(parts[:-1]):
         following = parts[depth + 1]
@@ -118,7 +123,8 @@ def apply_override(data: dict, assignment: str) -> dict:
     return data
 
 
-def apply_overrides(data: dict, assignments: list[str] | tuple[str, ...]) -> dict:
+def apply_overrides(data: dict, assignments: list[str] | tuple[str, ...], operation: str = OPERATION,
+                    settings: dict[str, str] | None = None) -> dict:
     for assignment in assignments or ():
-        apply_override(data, assignment)
+        apply_override(data, assignment, operation, settings)
     return data

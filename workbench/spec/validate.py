@@ -651,5 +651,17 @@ def _metric_definitions(data: dict, add) -> None:
         add([*METRICS_FIELD, *path], message, severity)
 
 
+def validate_request(data: Any, operation: str, *, target: str = "local",
+                     base_dir: Path | str | None = None) -> list[Problem]:
+    """The generic walk alone, over `operation`'s request model (CreateModel,
+    CreateTransformJob): what the API itself would refuse. Cross-field rules and the
+    `Workbench:` section are the caller's (`spec/serving.py`)."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}")
+    walker = _Walker(target, Path(base_dir) if base_dir else None)
+    walker.walk(data, request_model(operation).root, [])
+    return walker.problems
+
+
 def errors(problems: Iterable[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]

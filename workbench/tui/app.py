@@ -22,7 +22,8 @@ from textual.signal import Signal
 from textual.worker import get_current_worker
 
 from workbench.engine import api
-from workbench.engine.record import is_final
+from workbench.engine.record import KIND_ENDPOINT, is_final, record_kind, record_name, record_secondary, \
+    record_status
 from workbench.errors import WorkbenchError
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.config import TuiConfig
@@ -30,6 +31,7 @@ from workbench.tui.draft import SpecDraft
 from workbench.tui.job_actions import JobActions
 from workbench.tui.screens.composer import ComposerScreen
 from workbench.tui.screens.confirm import ConfirmDialog
+from workbench.tui.screens.endpoint import EndpointScreen
 from workbench.tui.screens.file_picker import FilePicker
 from workbench.tui.screens.jobs import JobsScreen
 from workbench.tui.screens.monitor import MonitorScreen
@@ -71,7 +73,7 @@ class WorkbenchApp(App):
         self.jobs_changed: Signal[list[dict]] = Signal(self, "jobs-changed")
         self.config = TuiConfig.load()
         self.launched: set[str] = set()
-        self._statuses: dict[str, str] | None = None
+        self._statuses: dict[str, bool] | None = None  # name -> ended
         self._warned_skipped: set[tuple[str, str]] = set()
         self._poll_now = threading.Event()
         self.theme_problems: list[str] = []
@@ -149,12 +151,12 @@ class WorkbenchApp(App):
             if key not in self._warned_skipped:
                 self.notify(item.message, severity="warning", title="Job left out of the list", timeout=10)
         self._warned_skipped = set(skipped)
-        statuses = {r["TrainingJobName"]: r.get("TrainingJobStatus", "") for r in event.records}
+        statuses = {record_name(r): is_final(r) for r in event.records}
         if self._statuses is not None:
             for record in event.records:
-                name = record["TrainingJobName"]
+                name = record_name(record)
                 before = self._statuses.get(name)
-                watched = before is not None and before not in ("Completed", "Failed", "Stopped")
+                watched = before is not None and not before
                 if is_final(record) and (watched or (before is None and name in self.launched)):
                     self._toast_finished(record)
         self._statuses = statuses
@@ -166,10 +168,10 @@ class WorkbenchApp(App):
         self.notify(event.message, severity="error", title="Cannot read the job history")
 
     def _toast_finished(self, record: dict) -> None:
-        status = record.get("TrainingJobStatus")
-        name = record["TrainingJobName"]
+        status = record_status(record)
+        name = record_name(record)
         reason = (record.get("FailureReason") or "").strip().splitlines()
-        message = f"{name}: {status} ({record.get('SecondaryStatus', '')})"
+        message = f"{name}: {status} ({record_secondary(record)})"
         if reason:
             message += f"\n{reason[0][:160]}"
         severity = {"Completed": "information", "Failed": "error"}.get(status or "", "warning")
@@ -184,9 +186,20 @@ class WorkbenchApp(App):
             self.pop_screen()
 
     def open_job(self, name: str) -> None:
-        if isinstance(self.screen, MonitorScreen) and self.screen.job == name:
+        if isinstance(self.screen, (MonitorScreen, EndpointScreen)) and self.screen.job == name:
             return
-        self.push_screen(MonitorScreen(name))
+        self.push_screen(self.monitor_for(name))
+
+    def monitor_for(self, name: str) -> MonitorScreen | EndpointScreen:
+        """An endpoint's own screen (its requests), else the job monitor (training and
+        transform jobs)."""
+        kind = next((record_kind(r) for r in self.records or [] if record_name(r) == name), None)
+        if kind is None:
+            try:
+                kind = api.job_kind(name)  # one small file, not yet in the polled history
+            except (WorkbenchError, OSError):
+                kind = None
+        return EndpointScreen(name) if kind == KIND_ENDPOINT else MonitorScreen(name)
 
     def new_spec(self) -> None:
         self.push_screen(ComposerScreen(SpecDraft()))
@@ -216,10 +229,11 @@ class WorkbenchApp(App):
         else:
             self.push_screen(composer)
 
-    def job_launched(self, name: str) -> None:
+    def job_launched(self, name: str, replace: bool = True) -> None:
         """Show the new job's monitor; the jobs table's cursor waits on it for the return.
         A rerun from a monitor replaces that monitor, so reruns do not pile up screens
-        and escape still goes home in one step (from the composer: back to it first)."""
+        and escape still goes home in one step (from the composer: back to it first).
+        An endpoint served from a monitor (`replace` False) opens over it."""
         self.launched.add(name)
         self.notify(f"Started {name} in a background worker; it keeps running if you quit",
                     title="Job started")
@@ -227,10 +241,10 @@ class WorkbenchApp(App):
             if isinstance(screen, JobsScreen):
                 screen.select_when_listed(name)
         self.refresh_jobs()
-        if isinstance(self.screen, MonitorScreen):
-            self.switch_screen(MonitorScreen(name))
+        if replace and isinstance(self.screen, MonitorScreen):
+            self.switch_screen(self.monitor_for(name))
         else:
-            self.push_screen(MonitorScreen(name))
+            self.push_screen(self.monitor_for(name))
 
     # --- actions on jobs (the CLI's stop, interrupt, rerun, rm; see job_actions) ------
 

@@ -8,6 +8,8 @@ from typing import Callable, Iterable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from workbench.engine.record import record_name, record_secondary, record_status
+
 Command = tuple[str, Callable[[], object], str]  # title, callback, help
 
 
@@ -47,9 +49,9 @@ class WorkbenchCommands(CommandsProvider):
         yield ("Open spec file…", app.choose_spec_file, "open a spec YAML in the composer")
         yield ("Jobs", app.show_jobs, "the job history")
         for record in (app.records or [])[:200]:
-            name = record["TrainingJobName"]
-            status = record.get("TrainingJobStatus", "")
-            yield (f"Open job: {name}", partial(app.open_job, name), f"{status} · {record.get('SecondaryStatus', '')}")
+            name = record_name(record)
+            status = record_status(record)
+            yield (f"Open job: {name}", partial(app.open_job, name), f"{status} · {record_secondary(record)}")
         for name in sorted(app.available_themes):
             if name == "textual-ansi":
                 continue

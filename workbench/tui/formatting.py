@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from workbench.engine.record import epoch, instances, instances_line, is_final
+from workbench.engine.record import epoch, instances, instances_line, is_final, record_end, record_status
 
 # Theme variable (without `$`) that colours a status.
 _STATUS_COLOURS = {
@@ -18,6 +18,12 @@ _STATUS_COLOURS = {
     "Restarting": "warning",
     "Training": "accent",
     "InProgress": "primary",
+    # endpoints and transform jobs
+    "InService": "success",
+    "Serving": "success",
+    "OutOfService": "warning",
+    "Deleting": "warning",
+    "Transforming": "accent",
 }
 
 
@@ -69,7 +75,7 @@ def elapsed(record: dict, now: float) -> float | None:
     start = epoch(record.get("CreationTime"))
     if start is None:
         return None
-    end = epoch(record.get("TrainingEndTime")) if is_final(record) else None
+    end = epoch(record_end(record)) if is_final(record) else None
     return max(0.0, (end or now) - start)
 
 
@@ -77,7 +83,7 @@ def deadline_left(record: dict, now: float) -> float | None:
     """Seconds left before StoppingCondition.MaxRuntimeInSeconds stops the job, from the
     deadline the job's runner wrote in its record (it counts training over spot attempts);
     None when it does not apply (yet)."""
-    if is_final(record) or record.get("TrainingJobStatus") == "Stopping":
+    if is_final(record) or record_status(record) == "Stopping":
         return None
     deadline = epoch((record.get("Workbench") or {}).get("MaxRuntimeDeadline"))
     return None if deadline is None else deadline - now
@@ -87,3 +93,23 @@ def first_line(text: str | None, width: int = 80) -> str:
     lines = (text or "").strip().splitlines()
     line = lines[0] if lines else ""
     return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def serving_line(record: dict) -> str:
+    """An endpoint's address and health, or a transform job's progress ("" for others)."""
+    bench = record.get("Workbench") or {}
+    progress = bench.get("Progress")
+    if progress:
+        return (f"{progress.get('ObjectsDone', 0)} of {progress.get('Objects', 0)} objects · "
+                f"{progress.get('Records', 0):,} records in {progress.get('Requests', 0):,} requests"
+                + (f" · {progress['ObjectsFailed']} failed" if progress.get("ObjectsFailed") else ""))
+    if not bench.get("Url"):
+        return ""
+    line = bench["Url"]
+    health = bench.get("Health") or {}
+    if health and not is_final(record):
+        latency = health.get("LatencyMs")
+        line += (f" · healthy (/ping {latency:.0f} ms)" if health.get("Healthy") and latency is not None else
+                 " · healthy" if health.get("Healthy") else f" · NOT healthy: {health.get('Message', '')}")
+    return line
+

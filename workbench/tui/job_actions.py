@@ -1,5 +1,5 @@
 """What screens ask the app to do with jobs: open one, stop, interrupt, delete, rerun,
-run a spec, open the spec a job ran with, compose or open a spec.
+run a spec, open the spec a job ran with, compose or open a spec, serve a job's model.
 
 A screen posts one of the `JobActions` messages; it bubbles to the app, which hands it to
 `JobActions.carry_out`. So no screen reaches into the app class, and an action several
@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Callable
 from textual.message import Message
 
 from workbench.engine import api
-from workbench.engine.record import is_final
+from workbench.engine.record import is_final, record_status
 from workbench.errors import WorkbenchError
 from workbench.spec import JobSpec, WorkbenchSettings, load_job_spec
 from workbench.tui.draft import ran_from
 from workbench.tui.screens.confirm import ChoiceDialog, ConfirmDialog
 from workbench.tui.screens.rerun_dialog import RerunChoice, RerunDialog
+from workbench.tui.screens.serve_dialog import ServeChoice, ServeDialog
 
 if TYPE_CHECKING:  # deferred (types only): the app imports this module, a cycle
     from workbench.tui.app import WorkbenchApp
@@ -128,6 +129,17 @@ class JobActions:
 
         names: list[str]
 
+
+    # --- serving ---
+
+    @dataclass
+    class Serve(Action):
+        """Serve a Completed training job's model: ask for the image and port, start the
+        endpoint in a worker, and show it."""
+
+        name: str
+        record: dict | None = None
+
     def __init__(self, app: "WorkbenchApp") -> None:
         self.app = app
         self.watches: dict[str, dict] = {}  # the job a watch runs now -> its watcher and spec
@@ -160,6 +172,9 @@ class JobActions:
 
     def _load_job_spec(self, name: str, source: str) -> None:
         try:
+            if api.job_kind(name) in api.SERVING_KINDS:
+                raise WorkbenchError(f"{name} ran {api.job_paths(name).spec}, a serving spec; the composer edits "
+                                     "training specs")
             document = api.job_spec(name)
         except WorkbenchError as err:
             self.app.call_from_thread(self.app.notify, str(err), severity="error")
@@ -176,23 +191,29 @@ class JobActions:
     def _stop(self, action: Stop) -> None:
         name, record = action.name, action.record
         if record and is_final(record):
-            self.app.notify(f"{name} has already ended ({record.get('TrainingJobStatus')}); nothing to stop",
+            self.app.notify(f"{name} has already ended ({record_status(record)}); nothing to stop",
                             severity="warning")
             return
         self._in_thread(partial(self._ask_stop, name))
 
     def _ask_stop(self, name: str) -> None:
         """The dialog says how long the grace period is: the job's own Workbench setting."""
+        ending = "outputs are still uploaded. The job ends Stopped."
         try:
-            grace = WorkbenchSettings.from_spec(api.job_spec(name)).StopGracePeriodSeconds
+            if api.job_kind(name) in api.SERVING_KINDS:  # --- serving: its record has its settings ---
+                record = api.describe_job(name)
+                grace = ((record.get("Workbench") or {}).get("Settings") or {}).get("StopGracePeriodSeconds", 30)
+                ending = ("requests in flight may finish. It ends " +
+                          ("OutOfService." if api.job_kind(name) == "endpoint" else "Stopped; finished outputs stay."))
+            else:
+                grace = WorkbenchSettings.from_spec(api.job_spec(name)).StopGracePeriodSeconds
             detail = f" ({grace} s)"
         except (WorkbenchError, OSError, TypeError):
             detail = ""
 
         self.app.call_from_thread(
             self._confirm_then, f"Stop {name}?",
-            f"Every host gets SIGTERM now and SIGKILL after the grace period{detail}; outputs are still "
-            "uploaded. The job ends Stopped.", "Stop",
+            f"Every host gets SIGTERM now and SIGKILL after the grace period{detail}; {ending}", "Stop",
             lambda: api.stop_job(name, wait=False), f"Stopping {name}: SIGTERM sent, SIGKILL after the grace period",
             "Cannot stop")
 
@@ -200,7 +221,7 @@ class JobActions:
     def _interrupt(self, action: Interrupt) -> None:
         name, record = action.name, action.record
         if record and is_final(record):
-            self.app.notify(f"{name} has already ended ({record.get('TrainingJobStatus')}); nothing to interrupt",
+            self.app.notify(f"{name} has already ended ({record_status(record)}); nothing to interrupt",
                             severity="warning")
             return
         if record and not record.get("EnableManagedSpotTraining"):
@@ -218,7 +239,7 @@ class JobActions:
     def _delete(self, action: Delete) -> None:
         name, record = action.name, action.record
         if record and not is_final(record):
-            self.app.notify(f"{name} is still {record.get('TrainingJobStatus')}; stop it first (s)",
+            self.app.notify(f"{name} is still {record_status(record)}; stop it first (s)",
                             severity="error", title="Cannot delete")
             return
 
@@ -372,6 +393,32 @@ class JobActions:
                             title="Compare")
             return
         self.app.push_screen(CompareScreen(action.names))
+
+
+    # --- serving ---------------------------------------------------------------------
+
+    @carry_out.register(Serve)
+    def _serve(self, action: Serve) -> None:
+        name, record = action.name, action.record or {}
+        if record and record_status(record) != "Completed":
+            self.app.notify(f"{name} is {record_status(record)}; only a Completed training job has a model to serve",
+                            severity="warning", title="Cannot serve")
+            return
+        image = (record.get("AlgorithmSpecification") or {}).get("TrainingImage") or ""
+
+        def chosen(choice: ServeChoice | None) -> None:
+            if choice is not None:
+                self._in_thread(partial(self._start_endpoint, name, choice), group="serve")
+
+        self.app.push_screen(ServeDialog(name, image), chosen)
+
+    def _start_endpoint(self, job: str, choice: ServeChoice) -> None:
+        try:
+            endpoint = api.serve(choice.model, port=choice.port, detach=True, source=job)
+        except WorkbenchError as err:
+            self.app.call_from_thread(self.app.notify, str(err), severity="error", title="Cannot serve")
+            return
+        self.app.call_from_thread(self.app.job_launched, endpoint.name, replace=False)
 
     # --- shared ----------------------------------------------------------------------
 

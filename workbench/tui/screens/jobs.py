@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
-from workbench.engine.record import is_final
+from workbench.engine.record import KIND_ENDPOINT, KIND_TRANSFORM, is_final, record_kind, record_status
 from workbench.tui.commands import ScreenCommands
 from workbench.tui.job_actions import JobActions
 from workbench.tui.widgets.job_table import JobTable
@@ -25,14 +25,21 @@ JOB_ACTIONS = ("open_job", "rerun", "stop", "interrupt", "delete")
 def applies(action: str, record: dict) -> bool | None:
     """Does a job key apply to this job? None (dimmed) when it would only say why not:
     stop and interrupt need a job still running (interrupt a managed spot job), delete
-    a finished one."""
+    a finished one; rerun and the composer take training specs only; serve needs a
+    Completed training job (its model)."""
     final = is_final(record)
+    serving = record_kind(record) in (KIND_ENDPOINT, KIND_TRANSFORM)
     if action == "stop":
         return None if final else True
     if action == "interrupt":
-        return None if final or not record.get("EnableManagedSpotTraining") else True
+        return None if final or serving or not record.get("EnableManagedSpotTraining") else True
     if action == "delete":
         return True if final else None
+    if action in ("rerun", "open_spec"):
+        return None if serving else True
+    if action == "serve":
+        done = record_status(record) == "Completed" and (record.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+        return True if done and not serving else None
     return True
 
 
@@ -50,6 +57,10 @@ update live; jobs keep running when the workbench is closed.
 - **d** deletes a finished job's folder, **/** filters the table
 - **space** marks jobs (●), **c** compares the marked ones: hyperparameters side by side,
   final metrics and a metric's curves overlaid
+
+Endpoints (`sm-workbench serve`, or **v** on a Completed job's monitor) and batch
+transform jobs are listed too, with their status; **enter** opens an endpoint's screen:
+its health, log and a request panel.
 """
 
     COMMANDS = {ScreenCommands}

@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 
 from workbench.engine import api
 from workbench.engine import events as ev
-from workbench.engine.record import KIND_LOCAL, is_final, record_kind
+from workbench.engine.record import KIND_LOCAL, is_final, record_kind, record_name, record_status, set_status
 from workbench.engine.times import epoch
 from workbench.errors import JobNotFound, WorkbenchError
 from workbench.tui.commands import ScreenCommands
@@ -44,6 +44,7 @@ from workbench.tui.widgets.status_transitions import StatusTransitions
 if TYPE_CHECKING:  # deferred (types only): the app imports this screen, a cycle
     from workbench.tui.app import WorkbenchApp
 
+MONITOR_ACTIONS = ("stop", "interrupt", "rerun", "open_spec", "serve")
 HOST_LOG_LINES = 10_000
 ALL_LOG_LINES = 20_000
 CLOUD_ONLY = "not available for SageMaker jobs: they run on AWS, not on this machine"
@@ -70,6 +71,8 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
   suspends until you exit it), **k** sends that host one signal (SIGKILL asks first), **g**
   releases training held by Workbench.PauseBeforeTrain, **W** reruns the spec whenever its files
   change (as `run --watch`; W again stops); a job with Workbench.Build has a **Build** tab
+- **v** serves a Completed job's model: its inference container as a local endpoint, with a
+  request panel (`sm-workbench serve JOB` does the same)
 - **[** and **]** switch tabs; **escape** clears a filter or search, then goes back
 """
 
@@ -83,6 +86,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         Binding("k", "signal", "Signal", id="monitor.signal"),
         Binding("g", "release", "Release", id="monitor.release"),
         Binding("W", "watch", "Watch", show=False, id="monitor.watch"),
+        Binding("v", "serve", "Serve", id="monitor.serve"),
         Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False, id="monitor.prev-tab"),
         Binding("right_square_bracket", "tab(1)", "Next tab", show=False, id="monitor.next-tab"),
         Binding("escape", "back", "Back", id="monitor.back"),
@@ -141,7 +145,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         yield WorkbenchFooter()
 
     def on_mount(self) -> None:
-        known = next((r for r in self.workbench.records or [] if r.get("TrainingJobName") == self.job), None)
+        known = next((r for r in self.workbench.records or [] if record_name(r) == self.job), None)
         if known is not None:  # the history's copy shows at once (and stays if describing fails)
             self._show_record(dict(known), {})
         else:
@@ -193,7 +197,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
     def _history_changed(self, records: list[dict]) -> None:
         """Until the job has been described (SageMaker may not answer), the history's copy."""
         if not self.record:
-            known = next((r for r in records if r.get("TrainingJobName") == self.job), None)
+            known = next((r for r in records if record_name(r) == self.job), None)
             if known is not None:
                 self._show_record(dict(known), {})
 
@@ -266,12 +270,11 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         header_changed = False
         for item in events:
             if isinstance(item, (ev.StatusChanged, ev.JobFinished)):
-                self.record["TrainingJobStatus"] = item.status
-                self.record["SecondaryStatus"] = item.secondary
+                set_status(self.record, item.status, item.secondary)
                 header_changed = True
                 if isinstance(item, ev.JobFinished) and item.failure_reason:
                     self.record["FailureReason"] = item.failure_reason
-        if header_changed and self.record.get("TrainingJobName"):
+        if header_changed and record_name(self.record):
             self.query_one("#monitor-header", JobHeader).show(self.record)
             self.refresh_bindings()
         for panel in self.query(CheckpointPanel):  # checkpoints, and TensorBoard, debugger, profiler output
@@ -318,7 +321,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """Stop and interrupt are dimmed once the job has ended (interrupt: unless a spot job);
         a shell and signals only for a running local job, release only while training is held."""
-        if action in ("stop", "interrupt") and self.record.get("TrainingJobStatus"):
+        if action in MONITOR_ACTIONS and record_status(self.record):
             return applies(action, self.record)
         if action in ("shell", "signal"):
             return self.record.get("TrainingJobStatus") == "InProgress" and record_kind(self.record) == KIND_LOCAL
@@ -378,6 +381,10 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
                 continue
             self.refresh_bindings()
 
+
+    def action_serve(self) -> None:
+        self.post_message(JobActions.Serve(self.job, self.record))
+
     def action_back(self) -> None:
         self.dismiss()
 
@@ -414,6 +421,7 @@ timestamps. The display keeps the newest lines; `sm-workbench logs JOB` has them
         yield ("Send a signal to this host", self.action_signal, "one signal, on the Signals tab (k)")
         yield ("Release held training", self.action_release, "Workbench.PauseBeforeTrain (g)")
         yield ("Rerun on every change", self.action_watch, "as run --watch; again to stop (W)")
+        yield ("Serve this job's model", self.action_serve, "start a local endpoint with its inference image (v)")
         tabs = self.query_one("#monitor-tabs", TabbedContent)
         for pane in tabs.query(TabPane):
             label = str(tabs.get_tab(pane.id).label) if pane.id else ""

@@ -6,9 +6,9 @@ from typing import Callable
 
 from textual.widgets import Static
 
-from workbench.engine.record import record_kind
+from workbench.engine.record import record_kind, record_name, record_secondary, record_status
 from workbench.tui.formatting import (
-    deadline_left, elapsed, first_line, human_seconds,  resources_line, status_colour,
+    deadline_left, elapsed, first_line, human_seconds,  resources_line, serving_line, status_colour,
 )
 
 
@@ -38,9 +38,9 @@ class JobHeader(Static):
             self.update("loading…")
             return
         now = self.clock()
-        status = record.get("TrainingJobStatus", "?")
-        secondary = record.get("SecondaryStatus", "")
-        line1 = (f"[b]{escape(record.get('TrainingJobName', '?'))}[/b]  [dim]{record_kind(record)}[/dim]  "
+        status = record_status(record) or "?"
+        secondary = record_secondary(record)
+        line1 = (f"[b]{escape(record_name(record) or '?')}[/b]  [dim]{record_kind(record)}[/dim]  "
                  f"[b ${status_colour(status)}]{status}[/] / [${status_colour(secondary)}]{secondary}[/]")
         parts = []
         spent = elapsed(record, now)
@@ -51,9 +51,10 @@ class JobHeader(Static):
         if left is not None:
             colour = "$warning" if left < 60 else "$text"
             parts.append(f"[{colour}]deadline in {human_seconds(left)}[/] (MaxRuntime {human_seconds(float(limit))})")
-        elif limit and record.get("TrainingJobStatus") == "InProgress":
+        elif limit and record_status(record) == "InProgress":
             parts.append(f"deadline {human_seconds(float(limit))} after training starts")
-        parts.append(escape(resources_line(record)))
+        serving = serving_line(record)
+        parts.append(escape(serving) if serving else escape(resources_line(record)))
         line2 = " · ".join(parts)
         reason = first_line(record.get("FailureReason"), 200)
         text = f"{line1}\n{line2}"

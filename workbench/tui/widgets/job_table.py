@@ -6,7 +6,8 @@ from typing import Callable
 
 from textual.widgets import DataTable
 
-from workbench.engine.record import KIND_LOCAL, epoch, is_final, record_kind
+from workbench.engine.record import KIND_LOCAL, KIND_SAGEMAKER, epoch, is_final, record_kind, record_name, \
+    record_secondary, record_status
 from workbench.tui.formatting import (
     elapsed, short_date_time, first_line, human_seconds,  resources, status_colour,
 )
@@ -21,8 +22,8 @@ def matches(record: dict, text: str) -> bool:
     """Does the record mention `text` (name, statuses, instance types, failure)?"""
     if not text:
         return True
-    hay = " ".join([record.get("TrainingJobName", ""), record.get("TrainingJobStatus", ""),
-                    record.get("SecondaryStatus", ""), record_kind(record), *resources(record),
+    hay = " ".join([record_name(record), record_status(record),
+                    record_secondary(record), record_kind(record), *resources(record),
                     record.get("FailureReason", "") or ""]).lower()
     return all(word in hay for word in text.lower().split())
 
@@ -71,22 +72,22 @@ class JobTable(DataTable):
     def show(self, records: list[dict], text: str = "") -> None:
         """Show the records matching `text`; rows are updated in place when the order holds."""
         shown = [r for r in records if matches(r, text)]
-        names = [r["TrainingJobName"] for r in shown]
+        names = [record_name(r) for r in shown]
         selected = self.selected_name
-        before, self.records = self.records, {r["TrainingJobName"]: r for r in shown}
+        before, self.records = self.records, {record_name(r): r for r in shown}
         if names != self.order:
             self.clear()
             self.order = names
             for record in shown:
-                self.add_row(*self._cells(record), key=record["TrainingJobName"])
+                self.add_row(*self._cells(record), key=record_name(record))
             if selected in names:
                 self.move_cursor(row=names.index(selected), animate=False)
             return
         for record in shown:  # a column widens when a value outgrows it (Starting -> MaxRuntimeExceeded)
-            if before.get(record["TrainingJobName"]) is record:  # the history hands back unchanged records as is
+            if before.get(record_name(record)) is record:  # the history hands back unchanged records as is
                 continue
             for (key, _), value in zip(COLUMNS, self._cells(record)):
-                self.update_cell(record["TrainingJobName"], key, value, update_width=True)
+                self.update_cell(record_name(record), key, value, update_width=True)
 
     def tick(self) -> None:
         """Durations of running jobs grow."""
@@ -110,12 +111,13 @@ class JobTable(DataTable):
 
     def _name_cell(self, record: dict) -> str:
         kind = record_kind(record)
-        mark = "● " if record["TrainingJobName"] in self.marked else ""
-        return mark + record["TrainingJobName"] + ("" if kind == KIND_LOCAL else f" ☁ {kind}")
+        name = record_name(record)
+        marked = "● " if name in self.marked else ""
+        return marked + name + ("" if kind == KIND_LOCAL else f" ☁ {kind}" if kind == KIND_SAGEMAKER else f" · {kind}")
 
     def _cells(self, record: dict) -> tuple:
-        status = record.get("TrainingJobStatus", "?")
-        secondary = record.get("SecondaryStatus", "")
+        status = record_status(record) or "?"
+        secondary = record_secondary(record)
         hosts, kinds = resources(record)
         return (
             self._name_cell(record),
