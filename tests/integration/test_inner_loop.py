@@ -264,10 +264,10 @@ def test_run_watch_reruns_on_a_change_and_stops_the_old_round_with_sigterm(tmp_p
     assert leftovers(docker_client, name) == [] and leftovers(docker_client, f"{name}-w2") == []
 
 
-def test_a_one_host_job_makes_no_network_and_its_name_still_resolves(tmp_path, images, docker_client):
-    """Start faster: a one-host job runs on Docker's default bridge (creating and removing
-    a network was a third of a trivial job's start-up) and its name still resolves; two
-    hosts keep a network of their own."""
+def test_a_one_host_job_has_a_network_of_its_own(tmp_path, images, docker_client):
+    """Start faster had put one-host jobs on Docker's default bridge (0.3 s saved), where
+    any container of this machine (another job's, an endpoint) could reach them; every
+    job has a network of its own again, as DESIGN.md says, and its name resolves."""
     script = "ping -c1 -W1 algo-1 >/dev/null && echo algo-1 resolves; ls /sys/class/net | grep -x eth0"
 
     def networks_created(ran, since: float) -> list[str]:
@@ -280,9 +280,5 @@ def test_a_one_host_job_makes_no_network_and_its_name_still_resolves(tmp_path, i
     one = run_spec(shell_job(tmp_path, images, script), tmp_path)
     assert one.record["TrainingJobStatus"] == "Completed", one.record.get("FailureReason")
     assert one.log() == ["algo-1 resolves", "eth0"]
-    assert networks_created(one, since) == []
-    two = run_spec(shell_job(tmp_path, images, script, ResourceConfig={"InstanceType": "ml.m5.large",
-                                                                       "InstanceCount": 2}), tmp_path)
-    assert two.record["TrainingJobStatus"] == "Completed"
-    assert networks_created(two, since) == [f"smw-{two.name}"]
-    assert leftovers(docker_client, one.name) == [] and leftovers(docker_client, two.name) == []
+    assert networks_created(one, since) == [f"smw-{one.name}"]
+    assert leftovers(docker_client, one.name) == []

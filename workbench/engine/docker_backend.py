@@ -43,7 +43,6 @@ class DockerJob:
         self.job_name = job_name
         self.home = home_label(home)
         self.network_name = f"smw-{job_name}"
-        self.has_network = True  # False: a one-host job on Docker's default bridge (see `needs_network`)
 
     def labels(self, host: str = "", role: str = "") -> dict[str, str]:
         labels = {LABEL_JOB: self.job_name, LABEL_HOME: self.home}
@@ -96,17 +95,13 @@ class DockerJob:
     def create_training(self, host: str, holder, image: str, *, entrypoint, command, environment: dict,
                         volumes: dict, extra: dict | None = None):
         """The host's training container: in its holder's network namespace, or, with no
-        holder (a one-host job has no peers to keep resolving), on the job's network, or
-        on the default bridge when the job has none (its own name resolves through the
-        /etc/hosts entry Docker writes for its hostname)."""
+        holder (a one-host job has no peers to keep resolving), on the job's network."""
         options = dict(
             name=self.container_name(host, "training"), labels=self.labels(host, "training"),
             environment=environment, volumes=volumes, detach=True, privileged=False, stdin_open=False, tty=False,
         )
         if holder is not None:
             options["network_mode"] = f"container:{holder.id}"
-        elif not self.has_network:
-            options["hostname"] = host
         else:
             options.update(
                 hostname=host, network=self.network_name,
@@ -159,8 +154,6 @@ class DockerJob:
         if containers:
             with ThreadPoolExecutor(max_workers=min(8, len(containers))) as pool:
                 list(pool.map(remove, containers))
-        if known is not None and not self.has_network:
-            return  # this process created none (a one-host job on the default bridge)
         try:
             self.client.api.remove_network(self.network_name)
         except NotFound:
@@ -175,14 +168,6 @@ class DockerJob:
                     network.remove()
                 except NotFound:
                     pass
-
-
-def needs_network(hosts: int, isolated: bool) -> bool:
-    """A job gets a network of its own when its hosts must find each other (several hosts)
-    or must not reach out (EnableNetworkIsolation: an internal network). A one-host job
-    runs on Docker's default bridge: creating and removing a network cost about 0.3 s of
-    a trivial job's 1 s (bench/startup.py), and there is no peer to resolve."""
-    return hosts > 1 or isolated
 
 
 def leftover_jobs(client, home: str) -> set[str]:

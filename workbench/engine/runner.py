@@ -21,7 +21,7 @@ from workbench.engine import control
 from workbench.engine import events as ev
 from workbench.engine.capabilities import extensions_for
 from workbench.engine.container_user import folder_access, private_folder
-from workbench.engine.docker_backend import DockerJob, needs_network, signal_name
+from workbench.engine.docker_backend import DockerJob, signal_name
 from workbench.engine.extension import Extension, JobContext, merge_options
 from workbench.engine.kill_events import KillEvents
 from workbench.engine.labels import LABEL_HOST
@@ -341,11 +341,9 @@ class JobRunner:
         return self.ctx.cancelled.is_set() or bool(self.stop_reason)
 
     def _start_network(self) -> None:
-        isolated = bool(self.spec.get("EnableNetworkIsolation"))
-        self.docker.has_network = needs_network(len(self.plan.hosts), isolated)
-        if not self.docker.has_network:
-            return
-        self.docker.create_network(internal=isolated)
+        # Every job has a network of its own, one host too: on Docker's default bridge any
+        # container of this machine could reach it (0.3 s faster to start; bench/README.md).
+        self.docker.create_network(internal=bool(self.spec.get("EnableNetworkIsolation")))
         if len(self.plan.hosts) > 1:
             self.docker.start_holders(self.plan.host_names, cancelled=self._stop_requested,
                                       started=lambda host, holder: setattr(self.hosts[host], "holder", holder))
