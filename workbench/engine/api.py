@@ -26,10 +26,13 @@ from workbench.engine.kinds import JobKind
 from workbench.engine.checkpoints.synced import LABELS, checkpoint_local_path, synced_folders
 from workbench.engine.local_jobs import LocalJob, LocalJobs, check_ready, launch, remove_damaged
 from workbench.engine.metrics.series import MetricSeries, Summary, thinned
-from workbench.engine.record import KIND_ENDPOINT, KIND_TRANSFORM, is_final, record_kind, record_name, \
-    record_secondary
+from workbench.engine.record import KIND_ENDPOINT, KIND_TRANSFORM, TUNING_KINDS, is_final, record_kind, \
+    record_name, record_secondary
 from workbench.engine.serving.kinds import EndpointJobs, ServingJob, TransformJobs, invoke_endpoint, \
     launch_endpoint, launch_transform
+from workbench.engine.tuning.cloud import CloudTuningJobs
+from workbench.engine.tuning.kinds import TuningJob, TuningJobs, launch_tuning
+from workbench.engine.tuning.records import list_trials, trial_names
 from workbench.engine.store import (
     JobPaths,
     SkippedRecord,
@@ -65,11 +68,14 @@ __all__ = [
 
     # --- serving ---
     "SERVING_KINDS", "ServingJob", "serving_model", "serve", "invoke", "transform", "lint_model",
+    # --- tuning ---
+    "TUNING_KINDS", "TuningJob", "tune", "tuning_trials", "trials_of", "submit_tuning", "tuning_chart",
 ]
 
 # Every kind of job, by the name its record carries in Workbench.Kind.
 KINDS: dict[str, JobKind] = {kind.name: kind for kind in (LocalJobs(), CloudJobs())}
 KINDS.update({kind.name: kind for kind in (EndpointJobs(), TransformJobs())})  # --- serving ---
+KINDS.update({kind.name: kind for kind in (TuningJobs(), CloudTuningJobs())})  # --- tuning ---
 
 
 def _kind(record: dict) -> JobKind:
@@ -106,8 +112,13 @@ def rerun_spec(name: str, *, new_name: str | None = None, overrides: list[str] |
         again = "serve" if kind == KIND_ENDPOINT else "transform"
         raise JobStateError(f"{name} is {'an' if kind == KIND_ENDPOINT else 'a'} {kind}, not a training job; run "
                             f"its spec again with `sm-workbench {again} {existing_job(name).spec}`")
+    if kind in TUNING_KINDS:  # --- tuning ---
+        raise JobStateError(f"{name} is a tuning job; run its spec again with `sm-workbench tune "
+                            f"{existing_job(name).spec} --name NEW-NAME`")
     data = job_spec(name)
     data.pop("TrainingJobName", None)
+    if isinstance(data.get("Workbench"), dict):  # --- tuning: a trial run again is a job of its own ---
+        data["Workbench"].pop("TuningJob", None)
     return check_spec(data, source=str(existing_job(name).spec), name=new_name, overrides=overrides)
 
 
@@ -573,3 +584,56 @@ def lint_model(model, *, probe: bool = False) -> list:
         findings += probe_serving(client, model, existing_rules={f.rule for f in findings})
     return findings
 
+
+
+# --- tuning: hyperparameter tuning jobs (engine/tuning) --------------------------------
+
+
+def tune(spec, *, detach: bool = True) -> TuningJob:
+    """Start a tuning job (a `spec.tuning.TuningSpec`): its tuner in a worker process
+    (`detach`, so it outlives the caller) or here (`.run()`). Each trial is an ordinary
+    detached training job of the history."""
+    return launch_tuning(spec, detach=detach)
+
+
+def tuning_trials(name: str, *, status: str | None = None, sort_by: str = "Name",
+                  sort_order: str = "Ascending") -> list[dict]:
+    """A tuning job's training jobs as ListTrainingJobsForHyperParameterTuningJob lists
+    them (HyperParameterTrainingJobSummary): StatusEquals, SortBy, SortOrder."""
+    record = describe_job(name)
+    if record_kind(record) not in TUNING_KINDS:
+        raise WorkbenchError(f"{name} is not a tuning job; `sm-workbench jobs` lists them")
+    return list_trials(record, status=status, sort_by=sort_by, sort_order=sort_order)
+
+
+def trials_of(records: list[dict]) -> dict[str, list[str]]:
+    """Each tuning job of these records: the names of its training jobs, in launch order,
+    for listings that fold trials under their tuning job."""
+    return {record_name(r): trial_names(r) for r in records if record_kind(r) in TUNING_KINDS}
+
+
+def tuning_chart(record: dict) -> tuple[list[float], list[float], list[float]]:
+    """(trial index, objective, best so far) of a tuning job's trials that have an
+    objective value, in launch order: what the tuning monitor's chart draws."""
+    from workbench.engine.tuning.records import objective_of, objective_value  # light
+
+    maximize = objective_of(record).get("Type") != "Minimize"
+    xs, ys, best, current = [], [], [], None
+    summaries = (record.get("Workbench") or {}).get("TrainingJobSummaries") or []
+    for index, summary in enumerate(summaries, start=1):
+        value = objective_value(summary)
+        if value is None:
+            continue
+        current = value if current is None else (max(current, value) if maximize else min(current, value))
+        xs.append(float(index))
+        ys.append(value)
+        best.append(current)
+    return xs, ys, best
+
+
+def submit_tuning(spec) -> dict:
+    """CreateHyperParameterTuningJob with the spec's request (`Workbench:` stripped); the
+    tuning job joins the history as a SageMaker tuning job."""
+    from workbench.engine.tuning.cloud import submit as submit_to_sagemaker  # light: boto3 is deferred inside
+
+    return submit_to_sagemaker(spec)

@@ -115,6 +115,12 @@ def reconcile(paths: JobPaths, record: dict | None = None) -> dict:
     record = load_record(paths) if record is None else record
     if record_kind(record) != KIND_LOCAL or is_final(record) or control.owner_alive(paths):
         return record
+    return take_over(paths, record, "adopt")
+
+
+def take_over(paths: JobPaths, record: dict, action: str) -> dict:
+    """Start a worker (`action`: adopt, or adopt-tuning) that takes over a job whose owner
+    died; one taker at a time (a lock), and none when a live owner claimed it meanwhile."""
     lock = paths.control / "adopting"
     if lock.exists() and (control.owner(paths) or {}).get("role") == "adopter":
         lock.unlink(missing_ok=True)  # the process that took over died too; take over again
@@ -123,7 +129,7 @@ def reconcile(paths: JobPaths, record: dict | None = None) -> dict:
             lock.unlink(missing_ok=True)
             return load_record(paths)
         write_json_atomic(paths.control / "previous-owner.json", control.owner(paths) or {})
-        process = spawn_worker("adopt", paths)
+        process = spawn_worker(action, paths)
         control.claim(paths, process.pid, role="adopter")
     return record
 

@@ -27,6 +27,9 @@ from workbench.spec.validate import Problem, errors, validate_request
 from workbench.storage.uri import is_local, local_path
 
 TRAINING_OPERATION = "CreateTrainingJob"
+TUNING_OPERATION = "CreateHyperParameterTuningJob"
+TUNING_KEYS = ("HyperParameterTuningJobName", "HyperParameterTuningJobConfig", "TrainingJobDefinition",
+               "TrainingJobDefinitions", "WarmStartConfig", "Autotune")
 MODEL_OPERATION = "CreateModel"
 TRANSFORM_OPERATION = "CreateTransformJob"
 
@@ -41,6 +44,8 @@ def spec_operation(data: Any) -> str:
     """The API operation a spec document is a request of, by its keys."""
     if not isinstance(data, dict):
         return TRAINING_OPERATION
+    if any(key in data for key in TUNING_KEYS):  # --- tuning: spec/tuning.py ---
+        return TUNING_OPERATION
     if any(key in data for key in ("TransformInput", "TransformOutput", "TransformJobName", "TransformResources")):
         return TRANSFORM_OPERATION
     if any(key in data for key in ("PrimaryContainer", "Containers", "ExecutionRoleArn")) or (
