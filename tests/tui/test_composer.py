@@ -34,8 +34,12 @@ def title(screen) -> str:
     return str(screen.query_one("#composer-title").content)
 
 
-def section_label(screen, index: int) -> str:
-    return str(screen.query_one("#sections").get_option_at_index(index).prompt)
+def section_label(screen, section: int | str) -> str:
+    """The label of a section, by position or by its key (keys do not move when a wing adds a section)."""
+    sections = screen.query_one("#sections")
+    if isinstance(section, str):
+        return str(sections.get_option(section).prompt)
+    return str(sections.get_option_at_index(section).prompt)
 
 
 def listed_problems(screen) -> list[str]:
@@ -68,7 +72,7 @@ async def test_compose_from_nothing_with_inline_errors_then_save(tmp_path, monke
         screen = await settle(pilot)
         image = field(screen, "AlgorithmSpecification.TrainingImage")
         assert "is required" in str(image.query_one(".field-error").content)  # a missing section shows at its first field
-        assert section_label(screen, 1) == "Algorithm ✘"
+        assert section_label(screen, "algorithm") == "Algorithm ✘"
 
         await type_into(pilot, screen, "AlgorithmSpecification.TrainingImage", "sm-workbench/shell:latest")
         assert not image.has_class("-error")
@@ -80,7 +84,7 @@ async def test_compose_from_nothing_with_inline_errors_then_save(tmp_path, monke
         assert screen.draft.get("ResourceConfig.InstanceCount") == "two"
         assert any("ResourceConfig.InstanceCount: must be an integer" in line
                    for line in listed_problems(screen))  # and in the problems list
-        assert section_label(screen, 4) == "Resources ✘"
+        assert section_label(screen, "resources") == "Resources ✘"
         await type_into(pilot, screen, "ResourceConfig.InstanceCount", "2")
         assert not count.has_class("-error") and screen.draft.get("ResourceConfig.InstanceCount") == 2
 

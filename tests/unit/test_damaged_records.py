@@ -121,3 +121,24 @@ def test_the_history_reads_only_records_that_changed():
     history = api.job_history()
     assert [r["TrainingJobName"] for r in history.records] == ["job-2", "job-1"]
     assert [s.folder.name for s in history.skipped] == ["job-0"]
+
+
+def test_a_job_that_ended_is_never_taken_over_from_an_older_read(monkeypatch):
+    """Seen in a full test run: the history handed reconcile its cached copy of a job's
+    record (still Stopping) just after the job's worker wrote Stopped and exited; the
+    owner was dead, so a taker was started, found no containers and turned the Stopped
+    job into Failed. A job is taken over only when its record on disk is unfinished."""
+    from workbench.engine import control, local_jobs
+    from workbench.engine.record import new_record
+    from workbench.engine.store import create_job_dir
+    from workbench.fileio import write_json_atomic
+
+    paths = create_job_dir("ended-job")
+    older = new_record({"TrainingJobName": "ended-job"}, "arn", 0.0)
+    older.update(TrainingJobStatus="Stopping", SecondaryStatus="Stopping")
+    write_json_atomic(paths.describe, dict(older, TrainingJobStatus="Stopped", SecondaryStatus="Stopped"))
+    control.claim(paths, pid=2**22 + 12345)  # no such process
+    started = []
+    monkeypatch.setattr(local_jobs, "spawn_worker", lambda *args: started.append(args))
+    assert local_jobs.reconcile(paths, older)["TrainingJobStatus"] == "Stopped"
+    assert started == []

@@ -115,6 +115,11 @@ def reconcile(paths: JobPaths, record: dict | None = None) -> dict:
     record = load_record(paths) if record is None else record
     if record_kind(record) != KIND_LOCAL or is_final(record) or control.owner_alive(paths):
         return record
+    # The owner is gone, but `record` may be an older read (the history's): a runner writes
+    # the job's final record and then exits. Only a job still unfinished on disk is taken over.
+    record = load_record(paths)
+    if is_final(record):
+        return record
     return take_over(paths, record, "adopt")
 
 

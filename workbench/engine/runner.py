@@ -30,7 +30,7 @@ from workbench.engine.lint import lint_image
 from workbench.engine.logs import LogBoundary, LogPump, follow_container
 from workbench.engine.outputs import failure_reason, pack_and_upload
 from workbench.engine.plan import HostPlan, make_plan, natural_key
-from workbench.engine.record import epoch, new_record
+from workbench.engine.record import epoch, is_final, new_record
 from workbench.engine.store import JobPaths, JobRecorder, load_record, log_boundary
 from workbench.errors import StorageError, WorkbenchError
 from workbench.paths import state_dir
@@ -225,6 +225,8 @@ class JobRunner:
         """
         self.adopted = True
         record = load_record(self.paths)
+        if is_final(record):  # it ended after all (the taker read an older record): nothing to take over
+            return record
         self._attach_store(record)
         pid = (previous_owner or {}).get("pid", "?")
         phase = record.get("SecondaryStatus", "")
