@@ -42,7 +42,7 @@ from workbench.engine.store import (
     read_history,
 )
 from workbench.engine.warm_pools import store as pool_store
-from workbench.errors import JobStateError, RecordDamaged, WorkbenchError
+from workbench.errors import JobNotFound, JobStateError, RecordDamaged, WorkbenchError
 from workbench.spec import JobSpec, check_spec, read_spec_file
 from workbench.spec.metrics import metric_definitions
 from workbench.storage.cache import ContentCache
@@ -296,17 +296,36 @@ def upload(path: str, destination: str, *, on_progress: Callable | None = None):
     return upload_path(path, destination, on_progress=on_progress)
 
 
-def import_job(name: str, *, output: str | None = None, force: bool = False, history: bool = True):
+def import_job(name: str, *, output: str | None = None, force: bool = False, history: bool = True,
+               tuning: bool | None = None):
     """A SageMaker job's DescribeTrainingJob turned into a spec (written to `output` when
     given) and, with `history`, the job added to the history as a SageMaker job. Returns
-    the `ImportedSpec`; its `warnings` say what could not be done."""
+    the `ImportedSpec`; its `warnings` say what could not be done. `tuning`: True, a
+    tuning job (DescribeHyperParameterTuningJob); None, a training job of that name, else
+    a tuning job (the two have separate namespaces: the training job wins a tie)."""
     from workbench.cloud.importer import import_training_job  # deferred: only for `import`
+    from workbench.cloud.tuning import import_tuning_job  # deferred: only for `import`
+    from workbench.engine.tuning.cloud import register_imported as register_tuning  # deferred: only for `import`
 
-    imported = import_training_job(name)
+    imported = None
+    if not tuning:
+        try:
+            imported = import_training_job(name)
+        except JobNotFound:
+            if tuning is False:
+                raise
+    if imported is None:
+        try:
+            imported = import_tuning_job(name)
+        except JobNotFound as err:
+            if tuning:
+                raise
+            raise JobNotFound(str(err).replace("no tuning job", "no training job and no tuning job")) from None
     if output:
         cloud_jobs.write_imported(imported, output, force=force)
     if history:
-        _, why_not = cloud_jobs.register_imported(imported)
+        register = register_tuning if imported.kind == "tuning" else cloud_jobs.register_imported
+        _, why_not = register(imported)
         if why_not:
             imported.warnings.append(why_not)
     return imported
