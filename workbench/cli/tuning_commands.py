@@ -84,8 +84,8 @@ def trial_rows(record: dict) -> list[tuple[str, ...]]:
     objective = ((record.get("HyperParameterTuningJobConfig") or {}).get("HyperParameterTuningJobObjective")
                  or (record.get("TrainingJobDefinition") or {}).get("TuningObjective") or {})
     best = (record.get("BestTrainingJob") or {}).get("TrainingJobName")
-    rows = [("", "TRAINING JOB", "STATUS", *[n.upper() for n in names],
-             str(objective.get("MetricName") or "OBJECTIVE").upper(), "EARLY STOP", "NOTE")]
+    rows = [("", "TRAINING JOB", "STATUS", *names,
+             str(objective.get("MetricName") or "objective"), "EARLY STOP", "NOTE")]
     for summary in summaries:
         name = str(summary.get("TrainingJobName", ""))
         tuned = summary.get("TunedHyperParameters") or {}
@@ -131,7 +131,7 @@ class TrialsView:
             key = (row[2], row[-3] if row[2] != "InProgress" else "", row[-2])  # not each running value
             if self.seen.get(row[1]) != key:
                 self.seen[row[1]] = key
-                cells = [row[1], row[2], *[f"{header[i].lower()}={row[i]}" for i in range(3, len(row) - 2) if row[i]],
+                cells = [row[1], row[2], *[f"{header[i]}={row[i]}" for i in range(3, len(row) - 2) if row[i]],
                          *([f"early stop: {row[-2]}"] if row[-2] else []), row[-1]]
                 self.stream.write("  ".join(cell for cell in cells if cell) + "\n")
                 self.stream.flush()

@@ -377,7 +377,7 @@ class _Checker:
         if not isinstance(section, dict):
             self.add([WORKBENCH_KEY], "must be a mapping of local settings")
             return
-        known = list(setting_fields()) + list(TUNING_SETTINGS)
+        known = [name for name in setting_fields() if name != "TuningJob"] + list(TUNING_SETTINGS)
         for key, value in section.items():
             if key in TUNING_SETTINGS:
                 spec_field = TUNING_SETTINGS[key]
@@ -620,6 +620,8 @@ def _map_trial_path(path: str, item: Definition, tuned: set[str]) -> list | None
     head = parts[0]
     if head == "TrainingJobName" or parts == ["HyperParameters"]:
         return None
+    if head == WORKBENCH_KEY and len(parts) > 1 and parts[1] not in setting_fields():
+        return None  # an unknown setting: `_Checker.workbench` says so once, with the tuning's own settings
     if head == WORKBENCH_KEY or head == "Tags":
         return parts
     if head == "HyperParameters":
