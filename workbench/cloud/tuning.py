@@ -32,10 +32,10 @@ def describe_tuning_job(name: str, region: str | None = None, *, quick: bool = F
     try:
         response = client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
     except aws_error_types() as err:
-        message = str((getattr(err, "response", None) or {}).get("Error", {}).get("Message", ""))
-        if error_code(err) in ("ValidationException", "ResourceNotFound") and (
-                "not found" in message.lower() or "could not find" in message.lower()
-                or "does not exist" in message.lower()):
+        message = str((getattr(err, "response", None) or {}).get("Error", {}).get("Message", "")).lower()
+        # SageMaker answers ResourceNotFound, "Amazon SageMaker can't find a tuning job called X. Type another name."
+        if error_code(err) == "ResourceNotFound" or (error_code(err) == "ValidationException" and any(
+                words in message for words in ("not found", "could not find", "can't find", "does not exist"))):
             raise JobNotFound(f"SageMaker has no tuning job named {name!r} in {client.meta.region_name}; check the "
                               "name, and AWS_PROFILE / AWS_DEFAULT_REGION") from None
         raise cloud_error(err, f"describe the SageMaker tuning job {name}", "DescribeHyperParameterTuningJob") from None
