@@ -307,20 +307,21 @@ def import_job(name: str, *, output: str | None = None, force: bool = False, his
     from workbench.cloud.tuning import import_tuning_job  # deferred: only for `import`
     from workbench.engine.tuning.cloud import register_imported as register_tuning  # deferred: only for `import`
 
-    imported = None
+    imported, missing = None, None
     if not tuning:
         try:
             imported = import_training_job(name)
-        except JobNotFound:
+        except JobNotFound as err:
             if tuning is False:
                 raise
+            missing = err
     if imported is None:
         try:
             imported = import_tuning_job(name)
-        except JobNotFound as err:
-            if tuning:
+        except JobNotFound:
+            if missing is None:
                 raise
-            raise JobNotFound(str(err).replace("no tuning job", "no training job and no tuning job")) from None
+            raise JobNotFound(str(missing).replace("no training job", "no training job and no tuning job")) from None
     if output:
         cloud_jobs.write_imported(imported, output, force=force)
     if history:
