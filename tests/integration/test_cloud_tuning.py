@@ -327,3 +327,23 @@ def test_spec_from_a_description_drops_the_objective_hyperparameter_of_every_def
     for item in spec["TrainingJobDefinitions"]:
         assert item["StaticHyperParameters"] == {"epochs": "2", "epoch_seconds": "0.1"}
     assert set(spec) == {"HyperParameterTuningJobConfig", "TrainingJobDefinitions"}
+
+
+def test_submit_follow_shows_the_training_jobs_until_the_tuning_job_ends(tmp_path, capsys, monkeypatch):
+    from workbench.cli import tuning_commands
+
+    monkeypatch.setattr(tuning_commands, "CLOUD_POLL", 0.0)
+    name = unique()
+    request = expected_request(name)
+    with stubbed_sagemaker() as stub:
+        stub.add_response("create_hyper_parameter_tuning_job", {"HyperParameterTuningJobArn": arn(name)}, request)
+        answer(stub, request, "InProgress", [])  # submit's own look
+        answer(stub, request, "InProgress", [summary(name, 1, "InProgress")])
+        answer(stub, request, "Completed", [summary(name, 1, "Completed", 0.6), summary(name, 2, "Failed")])
+        assert main(["submit", write_spec(tmp_path), "--name", name, "--follow"]) == 0
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    assert lines[0] == name
+    assert lines[1].startswith(f"{name}-001-00000001  InProgress  x=0.1  kind=a")
+    assert f"{name}-002-00000002  Failed" in out.out
+    assert f"Best:       {name}-001-00000001: validation:objective = 0.6" in out.err

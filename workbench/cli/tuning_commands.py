@@ -9,7 +9,7 @@ its job (twice: at once).
 
 from __future__ import annotations
 
-import os
+import shutil
 import signal
 import sys
 import time
@@ -143,7 +143,7 @@ class TrialsView:
         self.notices = len(notices)
 
     def _draw(self, rows: list[tuple[str, ...]], record: dict) -> None:
-        size = os.get_terminal_size(self.stream.fileno()) if hasattr(self.stream, "fileno") else os.terminal_size((100, 30))
+        size = shutil.get_terminal_size((100, 30))
         secondary = (record.get("Workbench") or {}).get("SecondaryStatus", "")
         title = f"{record.get('HyperParameterTuningJobName', '')}: {record.get('HyperParameterTuningJobStatus', '?')}" \
                 + (f" ({secondary})" if secondary else "")
