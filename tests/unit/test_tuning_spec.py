@@ -93,6 +93,24 @@ def test_the_generic_walk_of_the_model_finds_unknown_members_bad_enums_and_types
     assert "File" in found["TrainingJobDefinition.AlgorithmSpecification.TrainingInputMode"]
 
 
+def test_numbers_in_ranges_are_sent_as_the_strings_the_api_takes():
+    """`MinValue: 0` and `Values: [16, 32]` in YAML were refused ("must be a string, not an
+    integer 0") while the static hyperparameters' numbers were taken: the SDK sends both as
+    strings, and so does a spec now."""
+    spec = tuning()
+    ranges = spec["HyperParameterTuningJobConfig"]["ParameterRanges"]
+    ranges["ContinuousParameterRanges"][0].update(MinValue=0, MaxValue=0.5)
+    ranges["CategoricalParameterRanges"][0]["Values"] = [16, 32, "64"]
+    ranges["IntegerParameterRanges"] = [{"Name": "n", "MinValue": 1, "MaxValue": 9}]
+    checked = check_tuning_spec(spec, target="sagemaker").request["HyperParameterTuningJobConfig"]["ParameterRanges"]
+    assert checked["ContinuousParameterRanges"][0] == {"Name": "x", "MinValue": "0", "MaxValue": "0.5"}
+    assert checked["CategoricalParameterRanges"][0]["Values"] == ["16", "32", "64"]
+    assert checked["IntegerParameterRanges"][0] == {"Name": "n", "MinValue": "1", "MaxValue": "9"}
+    ranges["CategoricalParameterRanges"][0]["Values"] = [True]  # YAML's yes: not a value anyone meant
+    with pytest.raises(SpecInvalid):
+        check_tuning_spec(spec)
+
+
 def test_sagemaker_takes_s3_only_and_local_takes_local_paths(tmp_path):
     spec = tuning()
     spec["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"] = "out/"

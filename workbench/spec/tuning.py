@@ -317,6 +317,25 @@ def _write_back(definition: dict, resolved: dict) -> None:
         definition["StaticHyperParameters"] = hyperparameters
 
 
+def _as_text(value: Any) -> Any:
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+def _stringify_ranges(ranges: dict) -> None:
+    """YAML numbers in ranges as the strings the API takes (`MinValue: 0.1`, `Values: [1, 2]`),
+    as the static hyperparameters are, and as the SDK sends its parameter ranges."""
+    for kind in RANGE_KINDS:
+        items = ranges.get(kind)
+        for entry in items if isinstance(items, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            for key in ("MinValue", "MaxValue"):
+                if key in entry:
+                    entry[key] = _as_text(entry[key])
+            if isinstance(entry.get("Values"), list):
+                entry["Values"] = [_as_text(v) for v in entry["Values"]]
+
+
 def resolve_tuning(data: dict, *, target: str = "local", base_dir: Path | str | None = None,
                    name: str | None = None) -> dict:
     """The spec with what each trial needs filled in (as a training spec is resolved:
@@ -332,6 +351,7 @@ def resolve_tuning(data: dict, *, target: str = "local", base_dir: Path | str | 
     settings = training_settings(spec)
     base = Path(base_dir) if base_dir else None
     for item in definitions(spec):
+        _stringify_ranges(item.ranges)
         if not isinstance(item.data.get("AlgorithmSpecification"), dict):
             continue  # validation says why; nothing to fill
         if "StaticHyperParameters" in item.data:
