@@ -58,6 +58,11 @@ def test_on_a_terminal_the_table_is_redrawn_in_place_and_fits_it(monkeypatch):
     screen.seek(0), screen.truncate()
     view.update(folded(*events))
     assert screen.getvalue() == ""  # nothing changed: nothing drawn
+    # A notice goes above the table, which is drawn again below it (the count of lines holds).
+    drawn = view.drawn
+    view.update(folded(*events, ev.Notice("warning", "the tuner was taken over")))
+    assert screen.getvalue().startswith(f"\x1b[{drawn}F\x1b[J")
+    assert view.drawn == drawn and screen.getvalue().count("\x1b[J") == 1
 
 
 def test_elsewhere_one_line_per_change_then_the_table():

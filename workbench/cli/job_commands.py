@@ -259,10 +259,11 @@ def stop_command(args) -> int:
 
 def rm_command(args) -> int:
     from workbench.engine.api import job_kind, remove_job, tuning_trials  # deferred: engine
+    from workbench.engine.record import KIND_TUNING  # deferred: engine
 
     for name in args.jobs:
         try:  # --- tuning: its training jobs go too ---
-            trials = tuning_trials(name) if job_kind(name) == "tuning" else []
+            trials = tuning_trials(name) if job_kind(name) == KIND_TUNING else []
         except WorkbenchError:
             trials = []  # a damaged record: remove_job says what it does
         remove_job(name)

@@ -139,8 +139,16 @@ class TrialsView:
     def _notices(self, record: dict) -> None:
         notices = (record.get("Workbench") or {}).get("Notices") or []
         for notice in notices[self.notices:]:
-            print(f"{notice.get('Level', 'info')}: {notice.get('Message', '')}", file=sys.stderr)
+            self.note(f"{notice.get('Level', 'info')}: {notice.get('Message', '')}")
         self.notices = len(notices)
+
+    def note(self, text: str) -> None:
+        """A line above the table (on a terminal the table is drawn again below it)."""
+        if self.live and self.drawn:
+            self.stream.write(f"\x1b[{self.drawn}F\x1b[J")
+            self.stream.flush()
+            self.drawn, self.last = 0, []
+        print(text, file=sys.stderr, flush=True)
 
     def _draw(self, rows: list[tuple[str, ...]], record: dict) -> None:
         size = shutil.get_terminal_size((100, 30))
@@ -172,10 +180,10 @@ def follow_tuning(name: str, *, stop_on_interrupt: bool, poll: float | None = No
     training jobs are killed at once), else Ctrl-C only stops following."""
     from workbench.cli.printer import exit_code_for, summary_lines  # deferred: engine (events)
     from workbench.engine.api import describe_job, job_kind, stop_job  # deferred: engine
-    from workbench.engine.record import is_final  # deferred: engine
+    from workbench.engine.record import KIND_TUNING, is_final  # deferred: engine
 
     if poll is None:
-        poll = LOCAL_POLL if job_kind(name) == "tuning" else CLOUD_POLL
+        poll = LOCAL_POLL if job_kind(name) == KIND_TUNING else CLOUD_POLL
     view = TrialsView()
     presses = {"count": 0}
     acted = 0
@@ -189,9 +197,9 @@ def follow_tuning(name: str, *, stop_on_interrupt: bool, poll: float | None = No
             if presses["count"] > acted:
                 acted = presses["count"]
                 kill = acted > 1
-                print(("Ctrl-C again: killing its training jobs now (SIGKILL)" if kill else
-                       f"Ctrl-C: stopping {name} and its running training jobs (SIGTERM, each one's grace period, "
-                       "SIGKILL); press Ctrl-C again to kill them at once"), file=sys.stderr, flush=True)
+                view.note("Ctrl-C again: killing its training jobs now (SIGKILL)" if kill else
+                          f"Ctrl-C: stopping {name} and its running training jobs (SIGTERM, each one's grace "
+                          "period, SIGKILL); press Ctrl-C again to kill them at once")
                 try:
                     stop_job(name, kill=kill, wait=False)
                 except JobStateError:
