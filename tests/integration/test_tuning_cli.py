@@ -89,6 +89,11 @@ def test_tune_detached_then_describe_jobs_and_rm(spec, capsys):
     names = sorted(t["TrainingJobName"] for t in trials)
     assert all(n.startswith(f"{name}-00") and len(n) == len(name) + 13 for n in names)
 
+    assert main(["metrics", name]) == 2  # not "no definition matched its output"
+    assert f"{name} is a tuning job: each of its training jobs has its metrics" in capsys.readouterr().err
+    assert main(["metrics", names[0]]) == 0
+
+    capsys.readouterr()
     assert main(["jobs"]) == 0
     lines = capsys.readouterr().out.splitlines()
     row = next(i for i, line in enumerate(lines) if line.startswith(name + " "))
