@@ -347,3 +347,19 @@ def test_submit_follow_shows_the_training_jobs_until_the_tuning_job_ends(tmp_pat
     assert lines[1].startswith(f"{name}-001-00000001  InProgress  x=0.1  kind=a")
     assert f"{name}-002-00000002  Failed" in out.out
     assert f"Best:       {name}-001-00000001: validation:objective = 0.6" in out.err
+
+
+def test_jobs_lists_a_running_tuning_job_when_aws_cannot_be_reached(tmp_path, capsys, monkeypatch):
+    from workbench.cloud.client import reset_clients
+
+    name = unique()
+    submit(tmp_path, capsys, name, [summary(name, 1, "InProgress")])
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    reset_clients()
+    capsys.readouterr()
+    assert main(["jobs"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith(name + " "))
+    assert "SageMaker tuning" in lines[row] and "InProgress" in lines[row]
+    assert lines[row + 1].startswith(f"  {name}-001-")
+    assert "RefreshError" in json.loads(job_paths(name).describe.read_text())["Workbench"]
