@@ -158,6 +158,9 @@ class Tuner:
         for trial in self.trials.values():
             trial.early_stopped = trial.early_stopped or trial.name in early
             self._resume(trial)
+        if self.ending or self.stopping:  # decided, but the dead tuner may not have stopped them yet
+            for trial in self.running:
+                self._stop_trial(trial)
         return self._loop()
 
     def _resume(self, trial: Trial) -> None:
