@@ -126,9 +126,12 @@ def test_scaling_type_and_random_seed_are_honoured(tmp_path, strategy):
 
 
 def test_hyperband_stops_trials_from_their_intermediate_values(tmp_path):
-    """Trials report the objective each epoch; Hyperband stops the ones behind at a rung
-    (and every one at MaxResource); the best is the best objective of all."""
-    spec = tuning_spec(tmp_path, strategy="Hyperband", max_jobs=9, parallel=3, local=3,
+    """Trials report the objective each epoch; Hyperband stops the ones behind at a rung;
+    the best is the best objective of all. A trial whose own epochs end at MaxResource is
+    left to end: stopped at its last epoch, it ended Stopped, its model never saved."""
+    from workbench.engine.store import job_paths
+
+    spec = tuning_spec(tmp_path, strategy="Hyperband", max_jobs=6, parallel=3, local=3,
                        static={"epochs": "9", "epoch_seconds": "0.25"},
                        config={"RandomSeed": 3, "StrategyConfig": {"HyperbandStrategyConfig": {
                            "MinResource": 1, "MaxResource": 9}}})
@@ -140,6 +143,12 @@ def test_hyperband_stops_trials_from_their_intermediate_values(tmp_path):
         own = trial_record(name)
         assert own["TrainingJobStatus"] == "Stopped"
         assert stop["Epoch"] < 9
+    finished = [s for s in summaries(record) if s["TrainingJobName"] not in stopped]
+    assert finished
+    for summary in finished:
+        own = trial_record(summary["TrainingJobName"])
+        assert own["TrainingJobStatus"] == summary["TrainingJobStatus"] == "Completed"
+        assert (job_paths(summary["TrainingJobName"]).opt_ml("algo-1") / "model" / "result.json").exists()
     values = {s["TrainingJobName"]: objective(s) for s in summaries(record)}
     best = max((v, n) for n, v in values.items() if v is not None)[1]
     assert record["BestTrainingJob"]["TrainingJobName"] == best

@@ -329,8 +329,10 @@ class Tuner:
         if self.strategy == "Hyperband":
             limit = self.max_resource[trial.definition]
             prune = self.strategies[trial.definition].report(trial.name, step, value)
-            if step >= limit:  # "Once a job reaches the MaxResource value, it is stopped"
-                self._stop_trial(trial)
+            # "Once a job reaches the MaxResource value, it is stopped"
+            if step >= limit:
+                if self._runs_past(trial, limit):
+                    self._stop_trial(trial)
             elif prune and step >= self.min_resource:
                 self._early_stop(trial, "Hyperband", step, value, None,
                                  f"Hyperband stopped it at epoch {step} (objective {value:g})")
@@ -344,6 +346,13 @@ class Tuner:
             self._early_stop(trial, "Auto", step, value, median,
                              f"its objective {value:g} at epoch {step} is worse than the median {median:g} of earlier "
                              "training jobs' running averages")
+
+    def _runs_past(self, trial: Trial, limit: int) -> bool:
+        """Whether the trial would go on past MaxResource by itself. One whose own epochs
+        (static or tuned) end there is left to end: stopped at its last epoch, it lost the
+        model it was about to save and ended Stopped instead of Completed."""
+        own = inferred_max_resource({**self.items[trial.definition].static, **trial.params})
+        return own is None or own > limit
 
     def _early_stop(self, trial: Trial, rule: str, step: int, value: float, median: float | None, message: str) -> None:
         trial.early_stopped = True
