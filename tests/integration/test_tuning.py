@@ -112,7 +112,8 @@ def test_scaling_type_and_random_seed_are_honoured(tmp_path, strategy):
                                           "ScalingType": "Logarithmic"}]}
     runs = []
     for _ in range(2):
-        spec = tuning_spec(tmp_path, strategy=strategy, max_jobs=4, ranges=ranges, config={"RandomSeed": 7})
+        spec = tuning_spec(tmp_path, strategy=strategy, max_jobs=4, parallel=4, local=4, ranges=ranges,
+                           config={"RandomSeed": 7})
         _, record = tune(spec, tmp_path)
         assert record["HyperParameterTuningJobStatus"] == "Completed"
         runs.append(sorted((s["TunedHyperParameters"]["lr"], s["TunedHyperParameters"]["n"])
@@ -252,7 +253,9 @@ def test_stopping_the_tuning_job_stops_its_running_trials(tmp_path, docker_clien
 
 def test_a_killed_tuner_is_taken_over_with_no_trial_launched_twice_or_orphaned(tmp_path, docker_client):
     """SIGKILL the tuner's worker while its first trials run; a read of the history takes
-    the job over: the running trials are followed, the rest launched, each once."""
+    the job over: the trials that ended meanwhile are counted, the rest launched, each once."""
+    from workbench.engine.record import is_final
+    from workbench.engine.store import job_paths, load_record
     from workbench.paths import jobs_dir
 
     spec = tuning_spec(tmp_path, max_jobs=5, static={"epochs": "8", "epoch_seconds": "0.25"})
@@ -262,6 +265,11 @@ def test_a_killed_tuner_is_taken_over_with_no_trial_launched_twice_or_orphaned(t
                          for s in summaries(describe(name))) >= 1, 90, "a running trial")
     os.kill(job.pid, signal.SIGKILL)
     wait_for(lambda: _gone(job.pid), 10, "the tuner to die")
+    # The trials it launched run on, and end, while no tuner runs (nothing reads the history).
+    launched = summaries(load_record(job_paths(name)))
+    assert 1 <= len(launched) < 5
+    wait_for(lambda: all(is_final(trial_record(s["TrainingJobName"])) for s in launched), 60, "its trials to end")
+    assert describe(name)["HyperParameterTuningJobStatus"] == "InProgress"  # this read takes it over
     record = wait_final(name, timeout=150)
     assert record["HyperParameterTuningJobStatus"] == "Completed"
     trials = summaries(record)
