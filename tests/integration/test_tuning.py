@@ -253,12 +253,21 @@ def test_stopping_the_tuning_job_stops_its_running_trials(tmp_path, docker_clien
 
 def test_a_killed_tuner_is_taken_over_with_no_trial_launched_twice_or_orphaned(tmp_path, docker_client):
     """SIGKILL the tuner's worker while its first trials run; a read of the history takes
-    the job over: the trials that ended meanwhile are counted, the rest launched, each once."""
+    the job over: the trials that ended meanwhile are counted, the rest launched, each once.
+
+    The dead tuner had also logged its proposal of one more trial, and died before saving
+    its record and creating the trial's job: the trial ran under its name, but was missing
+    from the tuning job's record. And with a RandomSeed, the tuner that took over proposed
+    again, in order, the values the dead one had tried (its sampler started over)."""
     from workbench.engine.record import is_final
     from workbench.engine.store import job_paths, load_record
     from workbench.paths import jobs_dir
 
-    spec = tuning_spec(tmp_path, max_jobs=5, static={"epochs": "8", "epoch_seconds": "0.25"})
+    from workbench.engine import events as ev
+    from workbench.engine.store import append_event
+
+    spec = tuning_spec(tmp_path, max_jobs=5, static={"epochs": "8", "epoch_seconds": "0.25"},
+                       config={"RandomSeed": 11})
     name = spec["HyperParameterTuningJobName"]
     job, _ = tune(spec, tmp_path, detach=True)
     wait_for(lambda: sum(s["TrainingJobStatus"] == "InProgress" and s.get("TrainingStartTime") is not None
@@ -269,6 +278,8 @@ def test_a_killed_tuner_is_taken_over_with_no_trial_launched_twice_or_orphaned(t
     launched = summaries(load_record(job_paths(name)))
     assert 1 <= len(launched) < 5
     wait_for(lambda: all(is_final(trial_record(s["TrainingJobName"])) for s in launched), 60, "its trials to end")
+    ghost = f"{name}-{len(launched) + 1:03d}-deadbeef"
+    append_event(job_paths(name), ev.TrialProposed(ghost, len(launched) + 1, {"x": "0.123"}, ""))
     assert describe(name)["HyperParameterTuningJobStatus"] == "InProgress"  # this read takes it over
     record = wait_final(name, timeout=150)
     assert record["HyperParameterTuningJobStatus"] == "Completed"
@@ -276,6 +287,8 @@ def test_a_killed_tuner_is_taken_over_with_no_trial_launched_twice_or_orphaned(t
     names = [s["TrainingJobName"] for s in trials]
     assert len(names) == len(set(names)) == 5
     assert sorted(int(NAME.match(n)["index"]) for n in names) == [1, 2, 3, 4, 5]
+    assert ghost in names and trial_hyperparameters(ghost)["x"] == "0.123"
+    assert len({s["TunedHyperParameters"]["x"] for s in trials}) == 5, tuned(record, "x")
     on_disk = sorted(p.name for p in jobs_dir().iterdir() if p.name.startswith(name + "-"))
     assert on_disk == sorted(names)
     for trial_name in names:

@@ -26,7 +26,7 @@ from workbench.engine import control
 from workbench.engine import events as ev
 from workbench.engine.local_jobs import launch, reconcile
 from workbench.engine.metrics.record import FINAL
-from workbench.engine.record import is_final
+from workbench.engine.record import apply_event, is_final
 from workbench.engine.store import EventTail, JobPaths, JobRecorder, job_paths, load_record, read_events, \
     remove_job_files
 from workbench.engine.tuning import early_stopping
@@ -141,7 +141,10 @@ class Tuner:
                                        "one took over"))
         self._warm_start(record)
         early: set[str] = set()
+        decided: list[ev.Event] = []
         for event in read_events(self.paths):
+            if isinstance(event, (ev.TrialProposed, ev.TrialEarlyStopped, ev.TuningEnding)):
+                decided.append(event)
             if isinstance(event, ev.TrialProposed):
                 definition = next((i.index for i in self.items if i.name and i.name == event.definition), 0)
                 self.trials.setdefault(event.name, Trial(event.name, event.index, definition,
@@ -155,9 +158,15 @@ class Tuner:
                 self.stopping = True
         if record.get(STATUS) == "Stopping":
             self.stopping = True
+        # An event is logged before the record is saved: the dead tuner's last decisions may be
+        # in its log only (a trial proposed, then killed: the trial ran, missing from the record).
+        # Their folds are idempotent.
+        self.recorder.update(lambda saved: [apply_event(saved, event) for event in decided])
         for trial in self.trials.values():
             trial.early_stopped = trial.early_stopped or trial.name in early
             self._resume(trial)
+        for index, strategy in enumerate(self.strategies):
+            strategy.resumed(sum(t.definition == index for t in self.trials.values()))
         if self.ending or self.stopping:  # decided, but the dead tuner may not have stopped them yet
             for trial in self.running:
                 self._stop_trial(trial)
