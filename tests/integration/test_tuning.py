@@ -380,6 +380,13 @@ def test_counters_count_a_failed_and_a_silent_trial_and_say_why(tmp_path):
     assert quiet["TrainingJobStatus"] == "Completed" and quiet["ObjectiveStatus"] == "Failed"
     assert "objective" in quiet["FailureReason"] and "MetricDefinitions" in quiet["FailureReason"]
     assert record["BestTrainingJob"]["TrainingJobName"] == by[("0.3", "false")]["TrainingJobName"]
+    from workbench.engine import api
+
+    name = spec["HyperParameterTuningJobName"]
+    assert [s["TrainingJobName"] for s in api.tuning_trials(name, sort_by="FinalObjectiveMetricValue")] == \
+        [by[("0.3", "false")]["TrainingJobName"]]
+    assert sorted(s["TrainingJobName"] for s in api.tuning_trials(name, status="Failed")) == \
+        sorted(by[("0.9", silent)]["TrainingJobName"] for silent in ("false", "true"))
 
 
 def test_a_tuning_job_whose_trials_all_fail_fails_and_says_why(tmp_path):
@@ -390,6 +397,12 @@ def test_a_tuning_job_whose_trials_all_fail_fails_and_says_why(tmp_path):
     assert record["FailureReason"].startswith("No training job succeeded after 2 attempts")
     assert record["TrainingJobStatusCounters"]["NonRetryableError"] == 2
     assert "BestTrainingJob" not in record
+    from workbench.engine import api
+    from workbench.paths import jobs_dir
+
+    name = spec["HyperParameterTuningJobName"]
+    api.remove_job(name)  # with its training jobs
+    assert sorted(p.name for p in jobs_dir().iterdir() if p.name.startswith(name)) == []
 
 
 def test_warm_start_seeds_from_a_finished_parent(tmp_path):
