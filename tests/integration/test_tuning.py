@@ -105,9 +105,13 @@ def test_grid_enumerates_exactly_the_categorical_grid(tmp_path):
 @pytest.mark.parametrize("strategy", ["Random", "Bayesian"])
 def test_scaling_type_and_random_seed_are_honoured(tmp_path, strategy):
     """Logarithmic: lr in [1e-5, 1e-1] drawn on a log scale (linearly, values under 1e-2
-    would be 10% of the draws); the same RandomSeed proposes the same values again."""
+    would be 10% of the draws); ReverseLogarithmic: momentum in [0.9, 0.9999] close to 1
+    (linearly, values over 0.99 would be 10%); the same RandomSeed proposes the same
+    values again."""
     ranges = {"ContinuousParameterRanges": [{"Name": "lr", "MinValue": "0.00001", "MaxValue": "0.1",
-                                             "ScalingType": "Logarithmic"}],
+                                             "ScalingType": "Logarithmic"},
+                                            {"Name": "momentum", "MinValue": "0.9", "MaxValue": "0.9999",
+                                             "ScalingType": "ReverseLogarithmic"}],
               "IntegerParameterRanges": [{"Name": "n", "MinValue": "1", "MaxValue": "1000",
                                           "ScalingType": "Logarithmic"}]}
     runs = []
@@ -116,12 +120,15 @@ def test_scaling_type_and_random_seed_are_honoured(tmp_path, strategy):
                            config={"RandomSeed": 7})
         _, record = tune(spec, tmp_path)
         assert record["HyperParameterTuningJobStatus"] == "Completed"
-        runs.append(sorted((s["TunedHyperParameters"]["lr"], s["TunedHyperParameters"]["n"])
-                           for s in summaries(record)))
+        runs.append(sorted((s["TunedHyperParameters"]["lr"], s["TunedHyperParameters"]["n"],
+                            s["TunedHyperParameters"]["momentum"]) for s in summaries(record)))
     assert runs[0] == runs[1]
-    lrs = [float(lr) for lr, _ in runs[0]]
-    ns = [int(n) for _, n in runs[0]]
+    lrs = [float(lr) for lr, _, _ in runs[0]]
+    ns = [int(n) for _, n, _ in runs[0]]
+    momenta = [float(m) for _, _, m in runs[0]]
     assert all(1e-5 <= v <= 0.1 for v in lrs) and all(1 <= n <= 1000 for n in ns)
+    assert all(0.9 <= m <= 0.9999 for m in momenta)
+    assert sum(m > 0.99 for m in momenta) >= 2, momenta  # 10% of linear draws
     assert sum(v < 1e-2 for v in lrs) >= 2, lrs  # 10% of linear draws
     assert sum(n < 100 for n in ns) >= 2, ns
 
