@@ -255,7 +255,8 @@ def test_stopping_the_tuning_job_stops_its_running_trials(tmp_path, docker_clien
         own = trial_record(summary["TrainingJobName"])
         assert own["TrainingJobStatus"] == "Stopped" and summary["TrainingJobStatus"] == "Stopped"
         assert leftovers(docker_client, summary["TrainingJobName"]) == []
-    assert record["TrainingJobStatusCounters"]["Stopped"] == 2 and record["TrainingJobStatusCounters"]["InProgress"] == 0
+    counters = record["TrainingJobStatusCounters"]
+    assert counters["Stopped"] == 2 and counters["InProgress"] == 0
 
 
 def test_a_killed_tuner_is_taken_over_with_no_trial_launched_twice_or_orphaned(tmp_path, docker_client):
@@ -422,8 +423,9 @@ def test_warm_start_seeds_from_a_finished_parent(tmp_path):
     assert first["HyperParameterTuningJobStatus"] == "Completed"
     child = tuning_spec(tmp_path, strategy="Grid", max_jobs=None,
                         ranges={"CategoricalParameterRanges": [{"Name": "x", "Values": ["0.9", "0.8", "0.7"]}]},
-                        WarmStartConfig={"WarmStartType": "IdenticalDataAndAlgorithm", "ParentHyperParameterTuningJobs": [
-                            {"HyperParameterTuningJobName": parent["HyperParameterTuningJobName"]}]})
+                        WarmStartConfig={"WarmStartType": "IdenticalDataAndAlgorithm",
+                                         "ParentHyperParameterTuningJobs": [
+                                             {"HyperParameterTuningJobName": parent["HyperParameterTuningJobName"]}]})
     _, second = tune(child, tmp_path)
     assert second["HyperParameterTuningJobStatus"] == "Completed"
     assert sorted(tuned(second, "x")) == ["0.7", "0.8"]
