@@ -135,6 +135,11 @@ def reconcile_tuning(paths: JobPaths, record: dict | None = None) -> dict:
     record = load_record(paths) if record is None else record
     if record_kind(record) != KIND_TUNING or is_final(record) or control.owner_alive(paths):
         return record
+    # As `local_jobs.reconcile`: `record` may be an older read, and a tuner writes the final
+    # record and then exits. Only a tuning job still unfinished on disk is taken over.
+    record = load_record(paths)
+    if is_final(record):
+        return record
     return take_over(paths, record, "adopt-tuning")
 
 

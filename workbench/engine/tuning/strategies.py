@@ -89,6 +89,9 @@ class Strategy:
         """A parent tuning job's result (warm start); False when it does not fit the ranges."""
         return False
 
+    def resumed(self, count: int) -> None:
+        """The `count` trials of a dead tuner are restored: proposals go on from there."""
+
 
 class GridStrategy(Strategy):
     """Every combination of the categorical values, each once, in the spec's order."""
@@ -136,10 +139,8 @@ class OptunaStrategy(Strategy):
         self.optuna = optuna
         self.dimensions = {d.name: d for d in dimensions(definition)}
         self.distributions = {name: d.distribution for name, d in self.dimensions.items()}
-        if strategy == "Random":
-            sampler = optuna.samplers.RandomSampler(seed=seed)
-        else:
-            sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup)
+        self.kind, self.random_seed, self.startup = strategy, seed, startup
+        sampler = self._sampler(seed)
         pruner = None
         if strategy == "Hyperband":
             pruner = optuna.pruners.HyperbandPruner(min_resource=max(min_resource, 1),
@@ -149,6 +150,18 @@ class OptunaStrategy(Strategy):
                                          sampler=sampler, pruner=pruner or optuna.pruners.NopPruner(),
                                          study_name=study_name)
         self.live: dict[str, Any] = {}
+
+    def _sampler(self, seed: int | None) -> Any:
+        if self.kind == "Random":
+            return self.optuna.samplers.RandomSampler(seed=seed)
+        return self.optuna.samplers.TPESampler(seed=seed, n_startup_trials=self.startup)
+
+    def resumed(self, count: int) -> None:
+        """A sampler seeded as the dead tuner's started over: it proposed again, in the same
+        order, what the dead one had (the restored trials come from `add_trial`, not from
+        it). Seeded past them instead, as reproducible as a takeover allows."""
+        if count and self.random_seed is not None:
+            self.study.sampler = self._sampler(int(self.random_seed) + count)
 
     def _encode(self, params: dict[str, Any]) -> dict[str, str]:
         return {name: self.dimensions[name].encode(value) for name, value in params.items()}

@@ -26,7 +26,7 @@ from workbench.engine import control
 from workbench.engine import events as ev
 from workbench.engine.local_jobs import launch, reconcile
 from workbench.engine.metrics.record import FINAL
-from workbench.engine.record import is_final
+from workbench.engine.record import apply_event, is_final
 from workbench.engine.store import EventTail, JobPaths, JobRecorder, job_paths, load_record, read_events, \
     remove_job_files
 from workbench.engine.tuning import early_stopping
@@ -141,7 +141,10 @@ class Tuner:
                                        "one took over"))
         self._warm_start(record)
         early: set[str] = set()
+        decided: list[ev.Event] = []
         for event in read_events(self.paths):
+            if isinstance(event, (ev.TrialProposed, ev.TrialEarlyStopped, ev.TuningEnding)):
+                decided.append(event)
             if isinstance(event, ev.TrialProposed):
                 definition = next((i.index for i in self.items if i.name and i.name == event.definition), 0)
                 self.trials.setdefault(event.name, Trial(event.name, event.index, definition,
@@ -155,9 +158,18 @@ class Tuner:
                 self.stopping = True
         if record.get(STATUS) == "Stopping":
             self.stopping = True
+        # An event is logged before the record is saved: the dead tuner's last decisions may be
+        # in its log only (a trial proposed, then killed: the trial ran, missing from the record).
+        # Their folds are idempotent.
+        self.recorder.update(lambda saved: [apply_event(saved, event) for event in decided])
         for trial in self.trials.values():
             trial.early_stopped = trial.early_stopped or trial.name in early
             self._resume(trial)
+        for index, strategy in enumerate(self.strategies):
+            strategy.resumed(sum(t.definition == index for t in self.trials.values()))
+        if self.ending or self.stopping:  # decided, but the dead tuner may not have stopped them yet
+            for trial in self.running:
+                self._stop_trial(trial)
         return self._loop()
 
     def _resume(self, trial: Trial) -> None:
@@ -326,8 +338,10 @@ class Tuner:
         if self.strategy == "Hyperband":
             limit = self.max_resource[trial.definition]
             prune = self.strategies[trial.definition].report(trial.name, step, value)
-            if step >= limit:  # "Once a job reaches the MaxResource value, it is stopped"
-                self._stop_trial(trial)
+            # "Once a job reaches the MaxResource value, it is stopped"
+            if step >= limit:
+                if self._runs_past(trial, limit):
+                    self._stop_trial(trial)
             elif prune and step >= self.min_resource:
                 self._early_stop(trial, "Hyperband", step, value, None,
                                  f"Hyperband stopped it at epoch {step} (objective {value:g})")
@@ -341,6 +355,13 @@ class Tuner:
             self._early_stop(trial, "Auto", step, value, median,
                              f"its objective {value:g} at epoch {step} is worse than the median {median:g} of earlier "
                              "training jobs' running averages")
+
+    def _runs_past(self, trial: Trial, limit: int) -> bool:
+        """Whether the trial would go on past MaxResource by itself. One whose own epochs
+        (static or tuned) end there is left to end: stopped at its last epoch, it lost the
+        model it was about to save and ended Stopped instead of Completed."""
+        own = inferred_max_resource({**self.items[trial.definition].static, **trial.params})
+        return own is None or own > limit
 
     def _early_stop(self, trial: Trial, rule: str, step: int, value: float, median: float | None, message: str) -> None:
         trial.early_stopped = True
