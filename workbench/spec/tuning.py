@@ -27,7 +27,7 @@ from typing import Any
 from workbench.errors import SpecInvalid
 from workbench.spec.document import read_spec_file
 from workbench.spec.overrides import apply_overrides
-from workbench.spec.paths import format_path, parse_path
+from workbench.spec.paths import format_path, parse_path, value_at
 from workbench.spec.resolve import _stringify_map, base_name_from_image, resolve
 from workbench.spec.settings import WORKBENCH_KEY, setting_fields, setting_kind
 from workbench.spec.validate import Problem, errors, suggest, validate, validate_request
@@ -124,16 +124,6 @@ def training_settings(data: dict) -> dict:
         return {}
     return {k: copy.deepcopy(v) for k, v in section.items() if k not in TUNING_SETTINGS}
 
-
-def _get(data: Any, *keys: Any) -> Any:
-    for key in keys:
-        if isinstance(data, dict):
-            data = data.get(key)
-        elif isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
-            data = data[key]
-        else:
-            return None
-    return data
 
 
 # --- the training job definitions -------------------------------------------------------
@@ -341,7 +331,7 @@ def resolve_tuning(data: dict, *, target: str = "local", base_dir: Path | str | 
     """The spec with what each trial needs filled in (as a training spec is resolved:
     role, output path, instance, local paths made absolute), and a name."""
     spec = copy.deepcopy(data)
-    first = _get(spec, "TrainingJobDefinition", "AlgorithmSpecification", "TrainingImage") or _get(
+    first = value_at(spec, "TrainingJobDefinition", "AlgorithmSpecification", "TrainingImage") or value_at(
         spec, "TrainingJobDefinitions", 0, "AlgorithmSpecification", "TrainingImage")
     if name:
         spec["HyperParameterTuningJobName"] = name
@@ -442,7 +432,7 @@ class _Checker:
         self._strategy(items, config, strategy)
         self._limits(items, config, strategy)
         criteria = config.get("TuningJobCompletionCriteria")
-        if isinstance(criteria, dict) and _get(criteria, "ConvergenceDetected", "CompleteOnConvergence") == "Enabled" \
+        if isinstance(criteria, dict) and value_at(criteria, "ConvergenceDetected", "CompleteOnConvergence") == "Enabled" \
                 and self.target == "local":
             self.add([CONFIG, "TuningJobCompletionCriteria", "ConvergenceDetected"],
                      "is not emulated: SageMaker's convergence detection is its own; a local run ends on the other "
@@ -549,7 +539,7 @@ class _Checker:
         if item.data.get("ResourceConfig") is not None and item.data.get("HyperParameterTuningResourceConfig") is not None:
             self.add([*item.path, "HyperParameterTuningResourceConfig"], "cannot be combined with ResourceConfig; keep "
                                                                          "one of them")
-        configs = _get(item.data, "HyperParameterTuningResourceConfig", "InstanceConfigs")
+        configs = value_at(item.data, "HyperParameterTuningResourceConfig", "InstanceConfigs")
         if isinstance(configs, list) and len(configs) > 1 and self.target == "local":
             self.add([*item.path, "HyperParameterTuningResourceConfig", "InstanceConfigs"],
                      "a local run uses the first instance configuration for every trial (SageMaker may use the "
@@ -565,7 +555,7 @@ class _Checker:
         if early == "Auto":
             self.add([CONFIG, "TrainingJobEarlyStoppingType"], "must be Off with Hyperband, which stops training jobs "
                                                                "early by its own rule")
-        band = _get(config, "StrategyConfig", "HyperbandStrategyConfig") or {}
+        band = value_at(config, "StrategyConfig", "HyperbandStrategyConfig") or {}
         low, high = band.get("MinResource"), band.get("MaxResource")
         where = [CONFIG, "StrategyConfig", "HyperbandStrategyConfig"]
         if high is None:
@@ -728,7 +718,7 @@ class TuningSpec:
 
     @property
     def image(self) -> str:
-        return str(_get(self.definitions[0].data, "AlgorithmSpecification", "TrainingImage") or "")
+        return str(value_at(self.definitions[0].data, "AlgorithmSpecification", "TrainingImage") or "")
 
     @property
     def request(self) -> dict:
@@ -758,4 +748,4 @@ def load_tuning_spec(path: Path | str, *, target: str = "local", name: str | Non
 
 __all__ = ["TUNING_OPERATION", "TuningSpec", "TuningSettings", "Definition", "check_tuning_spec", "load_tuning_spec",
            "is_tuning_spec", "trial_spec", "trial_name", "definitions", "validate_tuning", "resolve_tuning",
-           "default_local_parallelism", "inferred_max_resource", "grid_size", "check_setting"]
+           "default_local_parallelism", "inferred_max_resource", "grid_size"]
