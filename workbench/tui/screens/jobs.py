@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
+from workbench.engine import api
 from workbench.engine.record import KIND_ENDPOINT, KIND_TRANSFORM, is_final, record_kind, record_status
 from workbench.tui.commands import ScreenCommands
 from workbench.tui.job_actions import JobActions
@@ -61,6 +62,9 @@ update live; jobs keep running when the workbench is closed.
 Endpoints (`sm-workbench serve`, or **v** on a Completed job's monitor) and batch
 transform jobs are listed too, with their status; **enter** opens an endpoint's screen:
 its health, log and a request panel.
+
+Tuning jobs list their training jobs (trials) folded under them: **t** unfolds or folds
+them; **enter** on a tuning job opens its tuning monitor, on a trial its own monitor.
 """
 
     COMMANDS = {ScreenCommands}
@@ -118,7 +122,7 @@ its health, log and a request panel.
             self.query_one("#jobs-empty", Static).update("Loading the job history…")
             return
         text = self.query_one("#jobs-filter", Input).value
-        self.table.show(records, text)
+        self.table.show(records, text, trials=api.trials_of(records))
         if self._select and self.table.select(self._select):
             self._select = None
         running = sum(1 for r in records if not is_final(r))
