@@ -181,7 +181,8 @@ def trial_job_name(tuning: str, index: int) -> str:
     return f"{tuning}-{index:03d}-{index:08x}"
 
 
-def make_tuning(name: str, *, start: float = T0, trials: list | None = None, running: bool = True) -> Path:
+def make_tuning(name: str, *, start: float = T0, trials: list | None = None, running: bool = True,
+                source: str = "", spec: dict | None = None) -> Path:
     """A tuning job as the engine records one, built by folding its events (proposals,
     trial updates, an early stop) into `new_tuning_record`, with a training job folder for
     each trial. `running`: owned by this test process (never taken over), else Completed."""
@@ -189,10 +190,10 @@ def make_tuning(name: str, *, start: float = T0, trials: list | None = None, run
 
     trials = TRIALS if trials is None else trials
     paths = create_job_dir(name)
-    write_spec_file(paths.spec, {"HyperParameterTuningJobName": name, **TUNING_REQUEST})
-    recorder = JobRecorder(paths, new_tuning_record({"HyperParameterTuningJobName": name, **TUNING_REQUEST},
-                                                    tuning_arn("us-east-1", "000000000000", name), start,
-                                                    {"StopGracePeriodSeconds": 5}))
+    spec = spec or {"HyperParameterTuningJobName": name, **TUNING_REQUEST}
+    write_spec_file(paths.spec, spec)
+    recorder = JobRecorder(paths, new_tuning_record(spec, tuning_arn("us-east-1", "000000000000", name), start,
+                                                    {"StopGracePeriodSeconds": 5}, source))
 
     def at(offset: float) -> float:
         return start + offset

@@ -337,3 +337,40 @@ async def test_edit_spec_from_the_tuning_monitor_opens_the_tuning_composer():
         assert "HyperParameterTuningJobName" not in screen.draft.data  # a new name when it runs
         assert screen.draft.get("HyperParameterTuningJobConfig.Strategy") == "Bayesian"
         assert api.tuning_objective(screen.draft.data)["MetricName"] == "validation:accuracy"
+
+
+async def test_several_definitions_are_edited_as_yaml_with_their_own_objectives_and_ranges(tmp_path):
+    """TrainingJobDefinitions: no config-level objective or ranges fields (the API refuses
+    them there); the definitions, each with its TuningObjective and ranges, are the YAML."""
+    config = TUNING_REQUEST["HyperParameterTuningJobConfig"]
+    definition = {**TUNING_REQUEST["TrainingJobDefinition"], "DefinitionName": "small",
+                  "TuningObjective": config["HyperParameterTuningJobObjective"],
+                  "HyperParameterRanges": config["ParameterRanges"]}
+    data = {"HyperParameterTuningJobName": TUNING, "TrainingJobDefinitions": [definition],
+            "HyperParameterTuningJobConfig": {k: v for k, v in config.items()
+                                              if k not in ("HyperParameterTuningJobObjective", "ParameterRanges")}}
+    path = tmp_path / "several.yaml"
+    write_spec_file(path, data)
+    wb = app(spec=str(path))
+    async with wb.run_test(size=(140, 50)) as pilot:
+        screen = await composer(pilot)
+        assert not screen.query(RangesEditor)
+        assert "TuningObjective" in screen.query_one("#tuning-definition").text_area.text
+        assert screen.validation.errors == []
+
+
+async def test_edit_spec_opens_the_users_own_tuning_spec_file_when_it_still_holds_what_ran(tmp_path):
+    """`e` on a tuning job run from tuning.yaml opens that file (saving writes it), as a
+    training job's monitor does for its spec file."""
+    from workbench.spec.tuning import resolve_tuning
+
+    path = spec_file(tmp_path)
+    resolved = resolve_tuning(yaml.safe_load(open(path)), base_dir=tmp_path, name=TUNING)
+    make_tuning(TUNING, start=T0, source=path, spec=resolved)
+    wb = app(job=TUNING)
+    async with wb.run_test(size=(140, 50)) as pilot:
+        await tuning_monitor(pilot)
+        await pilot.press("e")
+        screen = await composer(pilot)
+        assert str(screen.draft.path) == str(tmp_path.resolve() / "tuning.yaml")
+        assert not screen.draft.dirty

@@ -103,10 +103,11 @@ list at the bottom (enter on one jumps to it).
         with VerticalScroll(id="tuning-form"):
             yield TextField("HyperParameterTuningJobName", "Name",
                             placeholder="(generated from the image and the time when left out)")
-            yield TextField(f"{objective}.MetricName", "Objective metric",
-                            placeholder="a Name of the definition's MetricDefinitions")
-            yield ChoiceField(f"{objective}.Type", "Objective type", tuning_options(
-                "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.Type"))
+            if not draft.several:  # several definitions: each has its own, in its YAML
+                yield TextField(f"{objective}.MetricName", "Objective metric",
+                                placeholder="a Name of the definition's MetricDefinitions")
+                yield ChoiceField(f"{objective}.Type", "Objective type", tuning_options(
+                    "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.Type"))
             yield ChoiceField(f"{CONFIG}.Strategy", "Strategy", tuning_options(f"{CONFIG}.Strategy"),
                               blank="(Bayesian)")
             yield TextField(f"{LIMITS}.MaxNumberOfTrainingJobs", "Max training jobs")
@@ -115,7 +116,8 @@ list at the bottom (enter on one jumps to it).
             yield ChoiceField(f"{CONFIG}.TrainingJobEarlyStoppingType", "Early stopping",
                               tuning_options(f"{CONFIG}.TrainingJobEarlyStoppingType"), blank="(Off)")
             yield TextField(f"{CONFIG}.RandomSeed", "Random seed", placeholder="(random)")
-            yield RangesEditor(draft.ranges_path, id="tuning-ranges")
+            if not draft.several:
+                yield RangesEditor(draft.ranges_path, id="tuning-ranges")
             yield DefinitionEditor(draft.definition_path, id="tuning-definition")
         yield Static("", id="tuning-composer-error")
         yield ProblemsList(id="problems")

@@ -126,8 +126,10 @@ class JobTable(DataTable):
         return rows
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action == "toggle_trials":
+        if action == "toggle_trials":  # hidden without tuning jobs, dimmed off them
             name = self.selected_name
+            if not self.trials:
+                return False
             return True if name and (name in self.trials or name in self.parent_of) else None
         return True
 

@@ -47,4 +47,4 @@ class TuningChart(PlotWidget):
             self.plot(list(xs), list(best), line_style=colours[3 % len(colours)], hires_mode=HiResMode.BRAILLE,
                       label="best so far")
             self.scatter(list(xs), list(ys), marker="●", marker_style=colours[0], label="objective")  # on top
-        self.show_legend(LegendLocation.BOTTOMRIGHT, is_visible=bool(xs))
+        self.show_legend(LegendLocation.BOTTOMRIGHT, is_visible=False)  # the title above says what is what

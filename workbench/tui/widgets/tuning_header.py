@@ -17,9 +17,10 @@ OBJECTIVE_COUNTERS = ("Succeeded", "Pending", "Failed")
 
 
 def counters_line(record: dict) -> str:
-    """"training jobs 3 Completed · 1 InProgress …  objectives 3 Succeeded …", zeros dimmed."""
+    """"training jobs 3 Completed · 1 InProgress …" and "objectives 3 Succeeded …" (the
+    counters that are not zero, so the header stays short in a narrow terminal)."""
     def part(counts: dict, keys: tuple[str, ...]) -> str:
-        return " · ".join(f"{counts.get(k, 0)} {k}" if counts.get(k) else f"[dim]0 {k}[/dim]" for k in keys)
+        return " · ".join(f"{counts[k]} {k}" for k in keys if counts.get(k)) or "none yet"
 
     return (f"training jobs {part(record.get('TrainingJobStatusCounters') or {}, JOB_COUNTERS)}\n"
             f"objectives {part(record.get('ObjectiveStatusCounters') or {}, OBJECTIVE_COUNTERS)}")
@@ -34,8 +35,7 @@ def settings_line(record: dict) -> str:
              f"strategy {config.get('Strategy', 'Bayesian')}",
              f"early stopping {config.get('TrainingJobEarlyStoppingType', 'Off')}"]
     if limits.get("MaxNumberOfTrainingJobs"):
-        parts.append(f"at most {limits['MaxNumberOfTrainingJobs']} jobs, "
-                     f"{limits.get('MaxParallelTrainingJobs', 1)} at a time")
+        parts.append(f"{limits['MaxNumberOfTrainingJobs']} jobs, {limits.get('MaxParallelTrainingJobs', 1)} parallel")
     if limits.get("MaxRuntimeInSeconds"):
         parts.append(f"MaxRuntime {human_seconds(float(limits['MaxRuntimeInSeconds']))}")
     return " · ".join(parts)
