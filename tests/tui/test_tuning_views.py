@@ -69,6 +69,7 @@ async def test_trials_are_folded_under_their_tuning_job():
         assert str(table.get_cell(TUNING, "name")).startswith("▸ tune-xgb · tuning (5 trials)")
         assert table.selected_name == TUNING
         assert table.check_action("toggle_trials", ()) is True
+        assert screen.check_action("rerun", ()) is None  # a tuning spec is run again from its composer
         assert "t" in screen.active_bindings and screen.active_bindings["t"].binding.description == "Trials"
 
         await pilot.press("t")
@@ -374,3 +375,16 @@ async def test_edit_spec_opens_the_users_own_tuning_spec_file_when_it_still_hold
         screen = await composer(pilot)
         assert str(screen.draft.path) == str(tmp_path.resolve() / "tuning.yaml")
         assert not screen.draft.dirty
+
+
+async def test_deleting_a_finished_tuning_job_says_its_trials_go_with_it():
+    make_tuning(TUNING, start=T0, running=False, trials=TRIALS[:4])
+    wb = app()
+    async with wb.run_test(size=(140, 30)) as pilot:
+        screen = wb.screen
+        await wait_for(pilot, lambda: wb.records is not None and screen.table.order == [TUNING], what="the row")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(wb.screen, ConfirmDialog), what="the confirmation")
+        assert "its training jobs' folders" in wb.screen.message
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not api.list_jobs(), what="the tuning job and its trials removed")

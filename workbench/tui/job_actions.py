@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable
 from textual.message import Message
 
 from workbench.engine import api
-from workbench.engine.record import is_final, record_status
+from workbench.engine.record import is_final, record_kind, record_status
 from workbench.errors import WorkbenchError
 from workbench.spec import JobSpec, WorkbenchSettings, load_job_spec
 from workbench.tui.draft import ran_from
@@ -248,10 +248,12 @@ class JobActions:
                             severity="error", title="Cannot delete")
             return
 
+        what = "the job's folder: its record, event log, logs and /opt/ml trees"
+        if record and record_kind(record) in api.TUNING_KINDS:  # --- tuning: its trials go with it
+            what = "the tuning job's folder and its training jobs' folders (records, logs, /opt/ml trees)"
         self._confirm_then(
             f"Delete {name}?",
-            "Removes the job's folder: its record, event log, logs and /opt/ml trees. Outputs already "
-            "uploaded to the output path stay.", "Delete",
+            f"Removes {what}. Outputs already uploaded to the output path stay.", "Delete",
             lambda: api.remove_job(name), f"Deleted {name}", "Cannot delete")
 
     # --- running ---------------------------------------------------------------------

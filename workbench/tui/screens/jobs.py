@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from workbench.engine import api
-from workbench.engine.record import KIND_ENDPOINT, KIND_TRANSFORM, is_final, record_kind, record_status
+from workbench.engine.record import KIND_ENDPOINT, KIND_TRANSFORM, TUNING_KINDS, is_final, record_kind, record_status
 from workbench.tui.commands import ScreenCommands
 from workbench.tui.job_actions import JobActions
 from workbench.tui.widgets.job_table import JobTable
@@ -36,6 +36,8 @@ def applies(action: str, record: dict) -> bool | None:
         return None if final or serving or not record.get("EnableManagedSpotTraining") else True
     if action == "delete":
         return True if final else None
+    if action == "rerun" and record_kind(record) in TUNING_KINDS:  # --- tuning: edit its spec (e), then run it
+        return None
     if action in ("rerun", "open_spec"):
         return None if serving else True
     if action == "serve":
