@@ -388,3 +388,27 @@ async def test_deleting_a_finished_tuning_job_says_its_trials_go_with_it():
         assert "its training jobs' folders" in wb.screen.message
         await pilot.press("y")
         await wait_for(pilot, lambda: not api.list_jobs(), what="the tuning job and its trials removed")
+
+
+async def test_a_new_tuning_spec_starts_from_a_template_with_its_missing_image_shown_at_the_definition():
+    wb = app()
+    async with wb.run_test(size=(140, 50)) as pilot:
+        await wait_for(pilot, lambda: isinstance(wb.screen, JobsScreen))
+        wb.new_tuning_spec()
+        screen = await composer(pilot)
+        definition = screen.query_one("#tuning-definition")
+        assert [p.path for p in definition.problems] == ["TrainingJobDefinition.AlgorithmSpecification.TrainingImage"]
+        assert screen.draft.path is None and not screen.draft.dirty
+        await pilot.press("escape")  # nothing edited: leaves without asking
+        await wait_for(pilot, lambda: isinstance(wb.screen, JobsScreen), what="back to the jobs")
+
+
+async def test_tuning_monitor_help_lists_its_keys():
+    history()
+    wb = app(job=TUNING)
+    async with wb.run_test(size=(140, 40)) as pilot:
+        await tuning_monitor(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: type(wb.screen).__name__ == "HelpScreen", what="the help")
+        ids = {item.id for item in wb.screen.keys}
+        assert {"tuning.stop", "tuning.edit-spec", "tuning.back"} <= ids  # enter: the table's own, which opens too
