@@ -32,7 +32,7 @@ from workbench.engine.serving.kinds import EndpointJobs, ServingJob, TransformJo
     launch_endpoint, launch_transform
 from workbench.engine.tuning.cloud import CloudTuningJobs
 from workbench.engine.tuning.kinds import TuningJob, TuningJobs, launch_tuning
-from workbench.engine.tuning.records import list_trials, trial_names
+from workbench.engine.tuning.records import list_trials, objective_of, trial_names
 from workbench.engine.store import (
     JobPaths,
     SkippedRecord,
@@ -70,6 +70,7 @@ __all__ = [
     "SERVING_KINDS", "ServingJob", "serving_model", "serve", "invoke", "transform", "lint_model",
     # --- tuning ---
     "TUNING_KINDS", "TuningJob", "tune", "tuning_trials", "trials_of", "submit_tuning", "tuning_chart",
+    "tuning_objective",
 ]
 
 # Every kind of job, by the name its record carries in Workbench.Kind.
@@ -630,6 +631,11 @@ def trials_of(records: list[dict]) -> dict[str, list[str]]:
     """Each tuning job of these records: the names of its training jobs, in launch order,
     for listings that fold trials under their tuning job."""
     return {record_name(r): trial_names(r) for r in records if record_kind(r) in TUNING_KINDS}
+
+
+def tuning_objective(record: dict) -> dict:
+    """{Type, MetricName} a tuning job's record optimises (wherever its spec put it)."""
+    return objective_of(record)
 
 
 def tuning_chart(record: dict) -> tuple[list[float], list[float], list[float]]:
