@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # deferred (types only): reading and comparing metrics is for
 
 __all__ = [
     "KINDS", "History", "LocalJob", "check_ready", "launch", "lint_spec", "job_history", "list_jobs",
-    "describe_job", "job_paths", "job_spec", "job_events", "job_hosts", "read_logs", "follow_events",
+    "describe_job", "current_job", "job_paths", "job_spec", "job_events", "job_hosts", "read_logs", "follow_events",
     "stop_job", "interrupt_job", "wait_for_job", "remove_job", "rerun_spec", "job_kind", "job_gpus",
     "machine_gpus", "peek_host_file", "is_host_folder", "cache_stats", "clear_cache", "submit", "upload",
     "import_job", "CheckpointView", "checkpoint_local_path",
@@ -159,6 +159,13 @@ def job_history() -> History:
 def describe_job(name: str) -> dict:
     paths, record, kind = _job(name)
     return kind.describe(paths, record)
+
+
+def current_job(name: str) -> dict:
+    """The record brought up to date quietly, for views that poll: a job SageMaker runs
+    is asked about at most every 30 s, and a failure to ask is noted, not raised."""
+    paths, record, kind = _job(name)
+    return kind.current(paths, record)
 
 
 def job_kind(name: str) -> str:

@@ -2,7 +2,7 @@
 training jobs (trials) with their hyperparameters, objective and early stops, the best
 marked; and a chart of the objective per trial with the best so far.
 
-The record is read in a thread worker (`api.describe_job`), once a second while the
+The record is read in a thread worker (`api.current_job`), once a second while the
 tuning job runs, as the endpoint screen reads its own; nothing blocks the UI thread.
 A trial is an ordinary training job: enter opens its own monitor.
 """
@@ -114,7 +114,8 @@ shows the tuning job's status, its objective, strategy and limits, and its count
     @work(thread=True, exclusive=True, group="tuning-record", exit_on_error=False)
     def _load_record(self) -> None:
         try:
-            record = api.describe_job(self.job)
+            # the first read as asked for (errors shown); then polls, which never call AWS every second
+            record = api.current_job(self.job) if self.record else api.describe_job(self.job)
         except (WorkbenchError, OSError) as err:
             self.post_message(self.LoadFailed(str(err), isinstance(err, JobNotFound)))
             return
