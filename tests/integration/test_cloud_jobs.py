@@ -518,5 +518,6 @@ def test_import_from_the_endpoint_and_validate(tmp_path, bucket, received, capsy
 def test_import_of_an_unknown_job(aws, capsys):
     assert main(["import", "no-such-job-anywhere"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == ("error: SageMaker has no training job named 'no-such-job-anywhere' in us-east-1; check the "
+    assert err == ("error: SageMaker has no training job and no tuning job named 'no-such-job-anywhere' in us-east-1; "
+                   "check the "
                    "name, and AWS_PROFILE / AWS_DEFAULT_REGION if it runs in another account or region")

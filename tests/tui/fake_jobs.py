@@ -4,6 +4,7 @@ show jobs are deterministic (snapshots) without running containers."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from workbench.engine import control
@@ -135,5 +136,92 @@ def make_endpoint(name: str, *, start: float = T0, running: bool = True, request
     recorder(ev.StatusChanged("Deleting", "Stopping", "Stopping the container", time=at(60)))
     recorder(ev.HostExited(VARIANT, 0, time=at(60.5)))
     recorder(ev.JobFinished("OutOfService", "Stopped", time=at(60.6)))
+    recorder.close()
+    return paths.root
+
+
+# --- tuning: a tuning job and its trials -----------------------------------------------
+
+TUNING_REQUEST = {
+    "HyperParameterTuningJobConfig": {
+        "Strategy": "Bayesian",
+        "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:accuracy"},
+        "ResourceLimits": {"MaxNumberOfTrainingJobs": 6, "MaxParallelTrainingJobs": 2},
+        "ParameterRanges": {
+            "IntegerParameterRanges": [{"Name": "epochs", "MinValue": "1", "MaxValue": "5"}],
+            "ContinuousParameterRanges": [{"Name": "lr", "MinValue": "0.0001", "MaxValue": "0.1",
+                                           "ScalingType": "Logarithmic"}],
+            "CategoricalParameterRanges": [{"Name": "optimizer", "Values": ["sgd", "adam"]}],
+        },
+        "TrainingJobEarlyStoppingType": "Auto",
+    },
+    "TrainingJobDefinition": {
+        "AlgorithmSpecification": {"TrainingImage": "smw-test/objective:latest", "TrainingInputMode": "File",
+                                   "MetricDefinitions": [{"Name": "validation:accuracy",
+                                                          "Regex": "accuracy=([0-9.]+)"}]},
+        "RoleArn": "arn:aws:iam::000000000000:role/sm-workbench-local",
+        "StaticHyperParameters": {"batch": "32"},
+        "OutputDataConfig": {"S3OutputPath": "file:///tmp/out"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+    },
+}
+
+# (index, tuned hyperparameters, final status, objective or None, early stopped)
+TRIALS = [
+    (1, {"epochs": "3", "lr": "0.01", "optimizer": "adam"}, "Completed", 0.82, False),
+    (2, {"epochs": "1", "lr": "0.0005", "optimizer": "sgd"}, "Stopped", 0.41, True),
+    (3, {"epochs": "5", "lr": "0.03", "optimizer": "adam"}, "Completed", 0.91, False),
+    (4, {"epochs": "2", "lr": "0.09", "optimizer": "sgd"}, "Failed", None, False),
+    (5, {"epochs": "4", "lr": "0.002", "optimizer": "adam"}, "InProgress", None, False),
+]
+
+
+def trial_job_name(tuning: str, index: int) -> str:
+    return f"{tuning}-{index:03d}-{index:08x}"
+
+
+def make_tuning(name: str, *, start: float = T0, trials: list | None = None, running: bool = True,
+                source: str = "", spec: dict | None = None) -> Path:
+    """A tuning job as the engine records one, built by folding its events (proposals,
+    trial updates, an early stop) into `new_tuning_record`, with a training job folder for
+    each trial. `running`: owned by this test process (never taken over), else Completed."""
+    from workbench.engine.tuning.records import new_tuning_record, tuning_arn
+
+    trials = TRIALS if trials is None else trials
+    paths = create_job_dir(name)
+    spec = spec or {"HyperParameterTuningJobName": name, **TUNING_REQUEST}
+    write_spec_file(paths.spec, spec)
+    recorder = JobRecorder(paths, new_tuning_record(spec, tuning_arn("us-east-1", "000000000000", name), start,
+                                                    {"StopGracePeriodSeconds": 5}, source))
+
+    def at(offset: float) -> float:
+        return start + offset
+
+    recorder(ev.StatusChanged("InProgress", "Starting", "Starting the tuner", time=at(0)))
+    for index, tuned, status, objective, early in trials:
+        trial = trial_job_name(name, index)
+        t = at(index * 60)
+        recorder(ev.TrialProposed(trial, index, dict(tuned), time=t))
+        spec = spec_for(trial, HyperParameters={"batch": "32", **tuned,
+                                                "_tuning_objective_metric": "validation:accuracy"})
+        make_job(trial, start=t, status="Failed" if status == "Failed" else "Completed",
+                 stopped=status == "Stopped", running=status == "InProgress", spec=spec, lines=3,
+                 failure="AlgorithmError: exit code 1" if status == "Failed" else "")
+        iso = lambda offset: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t + offset))  # noqa: E731
+        if early:
+            recorder(ev.TrialEarlyStopped(trial, "Auto", 2, objective, threshold=0.6,
+                                          message="behind the median of earlier trials", time=t + 20))
+        recorder(ev.TrialUpdated(
+            trial, status, status, start=iso(1), end="" if status == "InProgress" else iso(30),
+            failure_reason="AlgorithmError: exit code 1" if status == "Failed" else "", objective=objective,
+            objective_status="Succeeded" if objective is not None else (
+                "Pending" if status == "InProgress" else "Failed"), values=3 if objective is not None else 0,
+            time=t + 30))
+    if running:
+        control.claim(paths, role="worker")  # this test process "runs" the tuner
+        recorder.close()
+        return paths.root
+    recorder(ev.JobFinished("Completed", "Completed", time=at(len(trials) * 60 + 60)))
     recorder.close()
     return paths.root

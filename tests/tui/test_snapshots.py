@@ -245,3 +245,67 @@ def test_serve_dialog(snap_compare, history, size):
         still(pilot.app)
 
     assert snap_compare(app(job="train-resnet"), terminal_size=size, run_before=ready)
+
+
+# --- tuning: the jobs list with a tuning job folded, the tuning monitor, the tuning composer ---
+
+
+@pytest.fixture
+def tuning_history(tmp_path, monkeypatch):
+    from tests.tui.fake_jobs import TUNING_REQUEST, make_tuning
+    from workbench.spec import write_spec_file
+
+    monkeypatch.chdir(tmp_path)
+    make_job("train-resnet", start=T0 - 100, hosts=2)
+    make_tuning("tune-xgb", start=T0)
+    write_spec_file(tmp_path / "tuning.yaml", {"HyperParameterTuningJobName": "tune-xgb", **TUNING_REQUEST})
+    return tmp_path
+
+
+async def tuning_ready(pilot) -> None:
+    from workbench.tui.screens.tuning import TuningScreen
+
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, TuningScreen) and pilot.app.screen.loaded)
+    screen = pilot.app.screen
+    await wait_for(pilot, lambda: screen.chart is not None and screen.chart.is_mounted)
+    await pilot.pause(0.3)
+    still(pilot.app)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_jobs_screen_tuning_folded(snap_compare, tuning_history, size):
+    async def ready(pilot):
+        await wait_for(pilot, lambda: pilot.app.records is not None and pilot.app.screen.table.row_count == 2)
+        still(pilot.app)
+
+    assert snap_compare(app(), terminal_size=size, run_before=ready)
+
+
+def test_jobs_screen_tuning_unfolded(snap_compare, tuning_history):
+    async def ready(pilot):
+        await wait_for(pilot, lambda: pilot.app.records is not None and pilot.app.screen.table.row_count == 2)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: pilot.app.screen.table.row_count == 7)
+        still(pilot.app)
+
+    assert snap_compare(app(), terminal_size=(120, 40), run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_tuning_monitor(snap_compare, tuning_history, size):
+    assert snap_compare(app(job="tune-xgb"), terminal_size=size, run_before=tuning_ready)
+
+
+def test_tuning_composer(snap_compare, tuning_history):
+    async def ready(pilot):
+        from workbench.tui.screens.tuning_composer import TuningComposerScreen
+
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, TuningComposerScreen))
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: screen.checked_generation == screen.generation)
+        screen.query_one(".range-max").value = "lots"
+        await wait_for(pilot, lambda: screen.checked_generation == screen.generation and screen.validation.errors)
+        await pilot.pause(0.2)
+        still(pilot.app)
+
+    assert snap_compare(app(spec=tuning_history / "tuning.yaml"), terminal_size=(120, 40), run_before=ready)

@@ -24,6 +24,7 @@ COMMAND_MODULES = ("spec_commands", "job_commands", "checkpoint_command", "image
                    "loop_commands",
                    "metrics_commands",
                    "serving_commands",
+                   "tuning_commands",
                    )
 
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from workbench.cli.spec_commands import add_spec_options
+from workbench.cli.tuning_commands import SORT_KEYS, TRIAL_STATUSES
 from workbench.engine.times import epoch
 from workbench.errors import JobStateError, WorkbenchError
 
@@ -25,13 +26,20 @@ def register(commands) -> None:
                      help="with --watch: the grace between SIGTERM and SIGKILL when a change stops a round")
     run.set_defaults(func=run_command)
 
-    jobs = commands.add_parser("jobs", help="list jobs, newest first")
+    jobs = commands.add_parser("jobs", help="list jobs, newest first (a tuning job's training jobs under it)")
     jobs.add_argument("--json", action="store_true", help="print the records as JSON")
     jobs.set_defaults(func=jobs_command)
 
-    describe = commands.add_parser("describe", help="print a job as DescribeTrainingJob would (JSON; endpoints and "
-                                                    "transform jobs as DescribeEndpoint and DescribeTransformJob)")
+    describe = commands.add_parser("describe", help="print a job as DescribeTrainingJob would (JSON; endpoints, "
+                                                    "transform jobs and tuning jobs as DescribeEndpoint, "
+                                                    "DescribeTransformJob and DescribeHyperParameterTuningJob)")
     describe.add_argument("job", metavar="JOB")
+    describe.add_argument("--trials", action="store_true",  # --- tuning ---
+                          help="a tuning job's training jobs, as ListTrainingJobsForHyperParameterTuningJob lists them")
+    describe.add_argument("--status", choices=TRIAL_STATUSES, help="with --trials: only training jobs in this status")
+    describe.add_argument("--sort-by", choices=SORT_KEYS, default="Name", help="with --trials: the order (default Name)")
+    describe.add_argument("--sort-order", choices=("Ascending", "Descending"), default="Ascending",
+                          help="with --trials: Ascending (default) or Descending")
     describe.set_defaults(func=describe_command)
 
     logs = commands.add_parser("logs", help="print a job's logs (all hosts in time order, or one host)")
@@ -41,7 +49,8 @@ def register(commands) -> None:
     logs.add_argument("--timestamps", "-t", action="store_true", help="prefix each line with its time")
     logs.set_defaults(func=logs_command)
 
-    stop = commands.add_parser("stop", help="stop a running job: SIGTERM, the grace period, then SIGKILL")
+    stop = commands.add_parser("stop", help="stop a running job: SIGTERM, the grace period, then SIGKILL (a tuning "
+                                            "job: it and its running training jobs)")
     stop.add_argument("job", metavar="JOB")
     stop.add_argument("--kill", action="store_true", help="send SIGKILL at once")
     stop.add_argument("--no-wait", action="store_true", help="return at once instead of waiting for Stopped")
@@ -57,7 +66,8 @@ def register(commands) -> None:
     rerun.add_argument("--detach", action="store_true", help="run in a background worker")
     rerun.set_defaults(func=rerun_command)
 
-    remove = commands.add_parser("rm", help="remove finished jobs' files (root-owned ones included)")
+    remove = commands.add_parser("rm", help="remove finished jobs' files (root-owned ones included; a tuning job's "
+                                            "training jobs with it)")
     remove.add_argument("jobs", nargs="+", metavar="JOB")
     remove.set_defaults(func=rm_command)
 
@@ -133,11 +143,38 @@ def _duration(record: dict) -> str:
     return human_seconds(end - start) if start and end else "-"
 
 
+def _where(kind: str) -> str:
+    from workbench.engine.record import KIND_SAGEMAKER, KIND_SAGEMAKER_TUNING  # deferred: engine
+
+    return {KIND_SAGEMAKER: "SageMaker", KIND_SAGEMAKER_TUNING: "SageMaker tuning", "local": "local"}.get(
+        kind, f"local {kind}")
+
+
+def _row(record: dict, indent: str = "") -> tuple[str, ...]:
+    from workbench.engine.record import instances, record_kind, record_name, record_secondary, record_status  # deferred
+
+    hosts, kinds = instances(record)
+    failure = (record.get("FailureReason") or "").strip().splitlines()
+    return (indent + record_name(record), _where(record_kind(record)), record_status(record) or "?",
+            record_secondary(record), hosts, kinds, _age(record.get("CreationTime")), _duration(record),
+            (failure[0][:60] if failure else ""))
+
+
+def _summary_row(summary: dict, indent: str) -> tuple[str, ...]:
+    """A training job of a SageMaker tuning job, from its HyperParameterTrainingJobSummary
+    (it is in SageMaker's history, not this one)."""
+    failure = (summary.get("FailureReason") or "").strip().splitlines()
+    start, end = epoch(summary.get("CreationTime")), epoch(summary.get("TrainingEndTime"))
+    from workbench.cli.printer import human_seconds  # deferred: engine (events)
+
+    return (indent + str(summary.get("TrainingJobName", "?")), "SageMaker", str(summary.get("TrainingJobStatus", "?")),
+            "", "-", "-", _age(summary.get("CreationTime")),
+            human_seconds((end or time.time()) - start) if start else "-", (failure[0][:60] if failure else ""))
+
+
 def jobs_command(args) -> int:
-    from workbench.engine.api import job_history  # deferred: engine
-    from workbench.engine.record import (  # deferred: engine
-        KIND_SAGEMAKER, instances, record_kind, record_name, record_secondary, record_status,
-    )
+    from workbench.engine.api import job_history, trials_of  # deferred: engine
+    from workbench.engine.record import KIND_SAGEMAKER_TUNING, record_kind, record_name  # deferred: engine
 
     history = job_history()
     for skipped in history.skipped:
@@ -149,15 +186,22 @@ def jobs_command(args) -> int:
     if not records:
         print("No jobs yet: run one with `sm-workbench run sample_jobs/hello/job.yaml`")
         return 0
+    by_name = {record_name(record): record for record in records}
+    trials = trials_of(records)  # --- tuning: its training jobs listed under each tuning job ---
+    nested = {name for names in trials.values() for name in names}
     rows = [("NAME", "ON", "STATUS", "SECONDARY", "HOSTS", "INSTANCES", "CREATED", "DURATION", "FAILURE")]
     for record in records:
-        hosts, kinds = instances(record)
-        failure = (record.get("FailureReason") or "").strip().splitlines()
-        kind = record_kind(record)
-        where = "SageMaker" if kind == KIND_SAGEMAKER else "local" if kind == "local" else f"local {kind}"
-        rows.append((record_name(record), where, record_status(record) or "?", record_secondary(record),
-                     hosts, kinds, _age(record.get("CreationTime")), _duration(record),
-                     (failure[0][:60] if failure else "")))
+        name = record_name(record)
+        if name in nested:
+            continue
+        rows.append(_row(record))
+        summaries = {s.get("TrainingJobName"): s for s in (record.get("Workbench") or {}).get("TrainingJobSummaries") or []
+                     if isinstance(s, dict)}
+        for trial in trials.get(name, []):
+            if trial in by_name:
+                rows.append(_row(by_name[trial], "  "))
+            elif trial in summaries and record_kind(record) == KIND_SAGEMAKER_TUNING:
+                rows.append(_summary_row(summaries[trial], "  "))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1])
@@ -165,8 +209,12 @@ def jobs_command(args) -> int:
 
 
 def describe_command(args) -> int:
-    from workbench.engine.api import describe_job  # deferred: engine
+    from workbench.engine.api import describe_job, tuning_trials  # deferred: engine
 
+    if args.trials or args.status or args.sort_by != "Name" or args.sort_order != "Ascending":  # --- tuning ---
+        summaries = tuning_trials(args.job, status=args.status, sort_by=args.sort_by, sort_order=args.sort_order)
+        print(json.dumps({"TrainingJobSummaries": summaries}, indent=2, default=str))
+        return 0
     print(json.dumps(describe_job(args.job), indent=2, default=str))
     return 0
 
@@ -193,9 +241,11 @@ def stop_command(args) -> int:
     record = describe_job(args.job)
     if is_final(record):
         raise JobStateError(f"Job {args.job} has already ended ({record_status(record)}); nothing to stop")
+    tuning = record.get("HyperParameterTuningJobName") is not None  # --- tuning: its running training jobs too ---
     if not args.no_wait:
         grace = ((record.get("Workbench") or {}).get("Settings") or {}).get("StopGracePeriodSeconds")
-        print(f"Stopping {args.job}: " + ("SIGKILL now" if args.kill else
+        what = f"tuning job {args.job} and its running training jobs" if tuning else args.job
+        print(f"Stopping {what}: " + ("SIGKILL now" if args.kill else
               "SIGTERM now, SIGKILL after the grace period" + (f" ({grace} s)" if grace is not None else "")),
               file=sys.stderr)
     record = stop_job(args.job, kill=args.kill, wait=not args.no_wait)
@@ -208,11 +258,17 @@ def stop_command(args) -> int:
 
 
 def rm_command(args) -> int:
-    from workbench.engine.api import remove_job  # deferred: engine
+    from workbench.engine.api import job_kind, remove_job, tuning_trials  # deferred: engine
+    from workbench.engine.record import KIND_TUNING  # deferred: engine
 
     for name in args.jobs:
+        try:  # --- tuning: its training jobs go too ---
+            trials = tuning_trials(name) if job_kind(name) == KIND_TUNING else []
+        except WorkbenchError:
+            trials = []  # a damaged record: remove_job says what it does
         remove_job(name)
-        print(f"removed {name}")
+        print(f"removed {name}" + (f" and its {len(trials)} training job{'s' if len(trials) != 1 else ''}"
+                                   if trials else ""))
     return 0
 
 

@@ -10,6 +10,7 @@ import sys
 import time
 
 from workbench.engine.times import epoch, iso
+from workbench.errors import WorkbenchError
 
 
 def register(commands) -> None:
@@ -60,7 +61,12 @@ def metrics_command(args) -> int:
         definitions, warnings = api.metric_definitions_from(args.definitions, args.regex)
         for warning in warnings:
             print(warning.format(args.definitions or "--regex"), file=sys.stderr)
-    start = epoch(api.describe_job(args.job).get("TrainingStartTime"))
+    record = api.describe_job(args.job)
+    if record.get("HyperParameterTuningJobName"):  # --- tuning: the metrics are its training jobs' ---
+        raise WorkbenchError(f"{args.job} is a tuning job: each of its training jobs has its metrics (`sm-workbench "
+                             f"metrics TRAINING-JOB`); `sm-workbench describe {args.job} --trials` lists them with "
+                             "their objective values")
+    start = epoch(record.get("TrainingStartTime"))
     series = api.MetricSeries()
     writer = csv.writer(sys.stdout, lineterminator="\n") if args.csv else None
     if writer:

@@ -7,8 +7,8 @@ import sys
 import time
 
 from workbench.engine import events as ev
-from workbench.engine.record import KIND_ENDPOINT, KIND_TRANSFORM, epoch, record_end, record_kind, record_name, \
-    record_secondary, record_status, signal_summary
+from workbench.engine.record import KIND_ENDPOINT, KIND_TRANSFORM, TUNING_KINDS, epoch, record_end, record_kind, \
+    record_name, record_secondary, record_status, signal_summary
 from workbench.units import human_bytes
 
 COLORS = ("36", "33", "35", "32", "34", "91", "96", "93")
@@ -154,6 +154,8 @@ class TerminalPrinter:
 def summary_lines(record: dict) -> list[str]:
     status = record_status(record) or "?"
     kind = record_kind(record)
+    if kind in TUNING_KINDS:  # --- tuning ---
+        return tuning_summary_lines(record)
     label = {KIND_ENDPOINT: "Endpoint:", KIND_TRANSFORM: "Transform:"}.get(kind, "Job:")
     lines = [f"{label:<11} {record_name(record)}",
              f"Status:     {status} ({record_secondary(record)})"]
@@ -184,6 +186,35 @@ def summary_lines(record: dict) -> list[str]:
         reason = record["FailureReason"].strip().splitlines()
         lines.append(f"Failure:    {reason[0] if reason else ''}")
         lines.extend(f"            {line}" for line in reason[1:8])
+    return lines
+
+
+def tuning_summary_lines(record: dict) -> list[str]:
+    """A tuning job's end: its counters, why it ended, the best training job."""
+    bench = record.get("Workbench") or {}
+    lines = [f"Tuning job: {record_name(record)}",
+             f"Status:     {record_status(record) or '?'}" + (f" ({record_secondary(record)})"
+                                                              if record_secondary(record) else "")]
+    created, ended = epoch(record.get("CreationTime")), epoch(record_end(record))
+    if created and ended:
+        lines.append(f"Duration:   {human_seconds(ended - created)}")
+    jobs = record.get("TrainingJobStatusCounters") or {}
+    objectives = record.get("ObjectiveStatusCounters") or {}
+    lines.append("Trials:     " + (", ".join(f"{v} {k}" for k, v in jobs.items() if v) or "none")
+                 + "; objective: " + (", ".join(f"{v} {k}" for k, v in objectives.items() if v) or "none"))
+    ending = bench.get("Ending") or {}
+    if ending.get("Reason") and ending.get("Message"):
+        lines.append(f"Ended:      {ending['Reason']}: {ending['Message']}")
+    if record.get("FailureReason"):
+        lines.append(f"Failure:    {record['FailureReason'].strip().splitlines()[0]}")
+    best = record.get("BestTrainingJob") or {}
+    if best:
+        metric = best.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
+        tuned = ", ".join(f"{k}={v}" for k, v in (best.get("TunedHyperParameters") or {}).items())
+        lines.append(f"Best:       {best.get('TrainingJobName')}: {metric.get('MetricName')} = {metric.get('Value')}"
+                     + (f" ({tuned})" if tuned else ""))
+    else:
+        lines.append("Best:       none (no training job reported the objective)")
     return lines
 
 

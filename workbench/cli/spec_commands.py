@@ -20,7 +20,8 @@ def add_spec_options(parser, *, name: bool = True) -> None:
 
 def register(commands) -> None:
     parser = commands.add_parser("validate", help="check specs against the API model (CreateTrainingJob, "
-                                                  "CreateModel or CreateTransformJob, told apart by their keys)")
+                                                  "CreateModel, CreateTransformJob or CreateHyperParameterTuningJob, "
+                                                  "told apart by their keys)")
     parser.add_argument("specs", nargs="+", metavar="SPEC", help="spec files (YAML)")
     parser.add_argument("--target", choices=("local", "sagemaker"), default="local",
                         help="local (default): local paths allowed; sagemaker: exactly what the API accepts")
@@ -35,11 +36,15 @@ def register(commands) -> None:
 
 
 def load_any_spec(path: Path, *, target: str = "local", overrides=()):
-    """A training, CreateModel or CreateTransformJob spec, checked (which one: by its keys)."""
+    """A training, CreateModel, CreateTransformJob or tuning spec, checked (which one: by its keys)."""
     from workbench.spec import load_job_spec, read_spec_file  # deferred: spec (YAML, the API model)
     from workbench.spec.serving import TRAINING_OPERATION, load_serving_spec, spec_operation  # deferred: spec
+    from workbench.spec.tuning import is_tuning_spec, load_tuning_spec  # deferred: spec
 
-    if spec_operation(read_spec_file(path)) == TRAINING_OPERATION:
+    data = read_spec_file(path)
+    if is_tuning_spec(data):  # --- tuning ---
+        return load_tuning_spec(path, target=target, overrides=overrides)
+    if spec_operation(data) == TRAINING_OPERATION:
         return load_job_spec(path, target=target, overrides=overrides)
     return load_serving_spec(path, target=target, overrides=overrides)
 

@@ -42,9 +42,12 @@ class ImportedSpec:
     data: dict
     description: dict
     warnings: list[str] = field(default_factory=list)
+    kind: str = "training"  # --- tuning: "tuning" for a tuning job (cloud/tuning.py)
 
     def header(self) -> str:
         d = self.description
+        if self.kind == "tuning":  # --- tuning: a tuning job brought home ---
+            return self._tuning_header()
         lines = [f"Imported from the SageMaker training job {self.name}",
                  f"({d.get('TrainingJobArn', '')}), created {d.get('CreationTime', '?')}",
                  f"Status: {d.get('TrainingJobStatus', '?')} ({d.get('SecondaryStatus', '')})"]
@@ -60,6 +63,20 @@ class ImportedSpec:
 
     def text(self) -> str:
         return self.header() + dump_spec(self.data)
+
+    def _tuning_header(self) -> str:
+        d = self.description
+        counts = d.get("TrainingJobStatusCounters") or {}
+        lines = [f"Imported from the SageMaker tuning job {self.name}",
+                 f"({d.get('HyperParameterTuningJobArn', '')}), created {d.get('CreationTime', '?')}",
+                 f"Status: {d.get('HyperParameterTuningJobStatus', '?')}; training jobs: "
+                 + ", ".join(f"{k} {v}" for k, v in counts.items())]
+        best = d.get("BestTrainingJob") or {}
+        if best:
+            metric = best.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
+            lines.append(f"Best: {best.get('TrainingJobName')} ({metric.get('MetricName')} = {metric.get('Value')})")
+        lines.append("Tune it here with `sm-workbench tune SPEC`; submit it again with `sm-workbench submit SPEC`.")
+        return "".join(f"# {line}\n" for line in lines)
 
 
 def request_fields(client=None) -> list[str]:

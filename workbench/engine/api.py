@@ -26,10 +26,13 @@ from workbench.engine.kinds import JobKind
 from workbench.engine.checkpoints.synced import LABELS, checkpoint_local_path, synced_folders
 from workbench.engine.local_jobs import LocalJob, LocalJobs, check_ready, launch, remove_damaged
 from workbench.engine.metrics.series import MetricSeries, Summary, thinned
-from workbench.engine.record import KIND_ENDPOINT, KIND_TRANSFORM, is_final, record_kind, record_name, \
-    record_secondary
+from workbench.engine.record import KIND_ENDPOINT, KIND_TRANSFORM, TUNING_KINDS, is_final, record_kind, \
+    record_name, record_secondary
 from workbench.engine.serving.kinds import EndpointJobs, ServingJob, TransformJobs, invoke_endpoint, \
     launch_endpoint, launch_transform
+from workbench.engine.tuning.cloud import CloudTuningJobs
+from workbench.engine.tuning.kinds import TuningJob, TuningJobs, launch_tuning
+from workbench.engine.tuning.records import list_trials, objective_of, trial_names
 from workbench.engine.store import (
     JobPaths,
     SkippedRecord,
@@ -39,7 +42,7 @@ from workbench.engine.store import (
     read_history,
 )
 from workbench.engine.warm_pools import store as pool_store
-from workbench.errors import JobStateError, RecordDamaged, WorkbenchError
+from workbench.errors import JobNotFound, JobStateError, RecordDamaged, WorkbenchError
 from workbench.spec import JobSpec, check_spec, read_spec_file
 from workbench.spec.metrics import metric_definitions
 from workbench.storage.cache import ContentCache
@@ -50,7 +53,7 @@ if TYPE_CHECKING:  # deferred (types only): reading and comparing metrics is for
 
 __all__ = [
     "KINDS", "History", "LocalJob", "check_ready", "launch", "lint_spec", "job_history", "list_jobs",
-    "describe_job", "job_paths", "job_spec", "job_events", "job_hosts", "read_logs", "follow_events",
+    "describe_job", "current_job", "job_paths", "job_spec", "job_events", "job_hosts", "read_logs", "follow_events",
     "stop_job", "interrupt_job", "wait_for_job", "remove_job", "rerun_spec", "job_kind", "job_gpus",
     "machine_gpus", "peek_host_file", "is_host_folder", "cache_stats", "clear_cache", "submit", "upload",
     "import_job", "CheckpointView", "checkpoint_local_path",
@@ -65,11 +68,15 @@ __all__ = [
 
     # --- serving ---
     "SERVING_KINDS", "ServingJob", "serving_model", "serve", "invoke", "transform", "lint_model",
+    # --- tuning ---
+    "TUNING_KINDS", "TuningJob", "tune", "tuning_trials", "trials_of", "submit_tuning", "tuning_chart",
+    "tuning_objective",
 ]
 
 # Every kind of job, by the name its record carries in Workbench.Kind.
 KINDS: dict[str, JobKind] = {kind.name: kind for kind in (LocalJobs(), CloudJobs())}
 KINDS.update({kind.name: kind for kind in (EndpointJobs(), TransformJobs())})  # --- serving ---
+KINDS.update({kind.name: kind for kind in (TuningJobs(), CloudTuningJobs())})  # --- tuning ---
 
 
 def _kind(record: dict) -> JobKind:
@@ -106,8 +113,13 @@ def rerun_spec(name: str, *, new_name: str | None = None, overrides: list[str] |
         again = "serve" if kind == KIND_ENDPOINT else "transform"
         raise JobStateError(f"{name} is {'an' if kind == KIND_ENDPOINT else 'a'} {kind}, not a training job; run "
                             f"its spec again with `sm-workbench {again} {existing_job(name).spec}`")
+    if kind in TUNING_KINDS:  # --- tuning ---
+        raise JobStateError(f"{name} is a tuning job; run its spec again with `sm-workbench tune "
+                            f"{existing_job(name).spec} --name NEW-NAME`")
     data = job_spec(name)
     data.pop("TrainingJobName", None)
+    if isinstance(data.get("Workbench"), dict):  # --- tuning: a trial run again is a job of its own ---
+        data["Workbench"].pop("TuningJob", None)
     return check_spec(data, source=str(existing_job(name).spec), name=new_name, overrides=overrides)
 
 
@@ -147,6 +159,13 @@ def job_history() -> History:
 def describe_job(name: str) -> dict:
     paths, record, kind = _job(name)
     return kind.describe(paths, record)
+
+
+def current_job(name: str) -> dict:
+    """The record brought up to date quietly, for views that poll: a job SageMaker runs
+    is asked about at most every 30 s, and a failure to ask is noted, not raised."""
+    paths, record, kind = _job(name)
+    return kind.current(paths, record)
 
 
 def job_kind(name: str) -> str:
@@ -285,17 +304,37 @@ def upload(path: str, destination: str, *, on_progress: Callable | None = None):
     return upload_path(path, destination, on_progress=on_progress)
 
 
-def import_job(name: str, *, output: str | None = None, force: bool = False, history: bool = True):
+def import_job(name: str, *, output: str | None = None, force: bool = False, history: bool = True,
+               tuning: bool | None = None):
     """A SageMaker job's DescribeTrainingJob turned into a spec (written to `output` when
     given) and, with `history`, the job added to the history as a SageMaker job. Returns
-    the `ImportedSpec`; its `warnings` say what could not be done."""
+    the `ImportedSpec`; its `warnings` say what could not be done. `tuning`: True, a
+    tuning job (DescribeHyperParameterTuningJob); None, a training job of that name, else
+    a tuning job (the two have separate namespaces: the training job wins a tie)."""
     from workbench.cloud.importer import import_training_job  # deferred: only for `import`
+    from workbench.cloud.tuning import import_tuning_job  # deferred: only for `import`
+    from workbench.engine.tuning.cloud import register_imported as register_tuning  # deferred: only for `import`
 
-    imported = import_training_job(name)
+    imported, missing = None, None
+    if not tuning:
+        try:
+            imported = import_training_job(name)
+        except JobNotFound as err:
+            if tuning is False:
+                raise
+            missing = err
+    if imported is None:
+        try:
+            imported = import_tuning_job(name)
+        except JobNotFound:
+            if missing is None:
+                raise
+            raise JobNotFound(str(missing).replace("no training job", "no training job and no tuning job")) from None
     if output:
         cloud_jobs.write_imported(imported, output, force=force)
     if history:
-        _, why_not = cloud_jobs.register_imported(imported)
+        register = register_tuning if imported.kind == "tuning" else cloud_jobs.register_imported
+        _, why_not = register(imported)
         if why_not:
             imported.warnings.append(why_not)
     return imported
@@ -573,3 +612,61 @@ def lint_model(model, *, probe: bool = False) -> list:
         findings += probe_serving(client, model, existing_rules={f.rule for f in findings})
     return findings
 
+
+
+# --- tuning: hyperparameter tuning jobs (engine/tuning) --------------------------------
+
+
+def tune(spec, *, detach: bool = True) -> TuningJob:
+    """Start a tuning job (a `spec.tuning.TuningSpec`): its tuner in a worker process
+    (`detach`, so it outlives the caller) or here (`.run()`). Each trial is an ordinary
+    detached training job of the history."""
+    return launch_tuning(spec, detach=detach)
+
+
+def tuning_trials(name: str, *, status: str | None = None, sort_by: str = "Name",
+                  sort_order: str = "Ascending") -> list[dict]:
+    """A tuning job's training jobs as ListTrainingJobsForHyperParameterTuningJob lists
+    them (HyperParameterTrainingJobSummary): StatusEquals, SortBy, SortOrder."""
+    record = describe_job(name)
+    if record_kind(record) not in TUNING_KINDS:
+        raise WorkbenchError(f"{name} is not a tuning job; `sm-workbench jobs` lists them")
+    return list_trials(record, status=status, sort_by=sort_by, sort_order=sort_order)
+
+
+def trials_of(records: list[dict]) -> dict[str, list[str]]:
+    """Each tuning job of these records: the names of its training jobs, in launch order,
+    for listings that fold trials under their tuning job."""
+    return {record_name(r): trial_names(r) for r in records if record_kind(r) in TUNING_KINDS}
+
+
+def tuning_objective(record: dict) -> dict:
+    """{Type, MetricName} a tuning job's record optimises (wherever its spec put it)."""
+    return objective_of(record)
+
+
+def tuning_chart(record: dict) -> tuple[list[float], list[float], list[float]]:
+    """(trial index, objective, best so far) of a tuning job's trials that have an
+    objective value, in launch order: what the tuning monitor's chart draws."""
+    from workbench.engine.tuning.records import objective_of, objective_value  # light
+
+    maximize = objective_of(record).get("Type") != "Minimize"
+    xs, ys, best, current = [], [], [], None
+    summaries = (record.get("Workbench") or {}).get("TrainingJobSummaries") or []
+    for index, summary in enumerate(summaries, start=1):
+        value = objective_value(summary)
+        if value is None:
+            continue
+        current = value if current is None else (max(current, value) if maximize else min(current, value))
+        xs.append(float(index))
+        ys.append(value)
+        best.append(current)
+    return xs, ys, best
+
+
+def submit_tuning(spec) -> dict:
+    """CreateHyperParameterTuningJob with the spec's request (`Workbench:` stripped); the
+    tuning job joins the history as a SageMaker tuning job."""
+    from workbench.engine.tuning.cloud import submit as submit_to_sagemaker  # light: boto3 is deferred inside
+
+    return submit_to_sagemaker(spec)

@@ -479,6 +479,63 @@ class TransformObjectDone(Event):
     error: str = ""
 
 
+# --- tuning: hyperparameter tuning jobs (engine/tuning) ------------------------------
+# A tuning job's lifecycle is the same StatusChanged / Notice / JobFinished (status:
+# HyperParameterTuningJobStatus); these add its trials. They are also the tuner's memory:
+# a tuner that takes over a dead one's job rebuilds what it knew from them.
+
+
+@dataclass(frozen=True)
+class TrialProposed(Event):
+    """A trial decided on, before its training job is created (so a tuner that takes over
+    launches it, under this name, if the dead one did not): `hyperparameters` are the tuned
+    ones as strings (TunedHyperParameters)."""
+
+    name: str
+    index: int  # 1-based launch ordinal, the name's 3 digits
+    hyperparameters: dict = field(default_factory=dict)
+    definition: str = ""  # TrainingJobDefinitionName, when the tuning job has several definitions
+
+
+@dataclass(frozen=True)
+class TrialUpdated(Event):
+    """A trial's training job as the tuning job sees it now (written when any of it changes)."""
+
+    name: str
+    status: str  # TrainingJobStatus
+    secondary: str = ""
+    start: str = ""  # TrainingStartTime (ISO)
+    end: str = ""  # TrainingEndTime (ISO)
+    failure_reason: str = ""
+    objective: float | None = None  # the objective's latest value
+    objective_status: str = "Pending"  # Succeeded, Pending, Failed
+    values: int = 0  # how many objective values it reported
+
+
+@dataclass(frozen=True)
+class TrialEarlyStopped(Event):
+    """The tuner stops a trial early: `rule` Auto (its objective worse than the median of
+    earlier trials' running averages at the same epoch) or Hyperband (the pruner)."""
+
+    name: str
+    rule: str
+    step: int  # the epoch: how many objective values it had reported
+    value: float
+    threshold: float | None = None  # Auto: the median it fell behind
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class TuningEnding(Event):
+    """The tuning job will end once its running trials have: `status` is where it ends
+    (Completed, Failed, Stopped), `reason` why (a limit, a completion criterion, a stop)."""
+
+    status: str
+    reason: str
+    message: str = ""
+    not_improving: int | None = None  # TuningJobCompletionDetails.NumberOfTrainingJobsObjectiveNotImproving
+
+
 # --- the bus -------------------------------------------------------------------------
 
 Subscriber = Callable[[Event], None]

@@ -120,6 +120,12 @@ def reconcile(paths: JobPaths, record: dict | None = None) -> dict:
     record = load_record(paths)
     if is_final(record):
         return record
+    return take_over(paths, record, "adopt")
+
+
+def take_over(paths: JobPaths, record: dict, action: str) -> dict:
+    """Start a worker (`action`: adopt, or adopt-tuning) that takes over a job whose owner
+    died; one taker at a time (a lock), and none when a live owner claimed it meanwhile."""
     lock = paths.control / "adopting"
     if lock.exists() and (control.owner(paths) or {}).get("role") == "adopter":
         lock.unlink(missing_ok=True)  # the process that took over died too; take over again
@@ -128,7 +134,7 @@ def reconcile(paths: JobPaths, record: dict | None = None) -> dict:
             lock.unlink(missing_ok=True)
             return load_record(paths)
         write_json_atomic(paths.control / "previous-owner.json", control.owner(paths) or {})
-        process = spawn_worker("adopt", paths)
+        process = spawn_worker(action, paths)
         control.claim(paths, process.pid, role="adopter")
     return record
 

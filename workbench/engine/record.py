@@ -18,6 +18,7 @@ from workbench.engine.gpus.record import fold_assigned, fold_sample
 from workbench.engine.plan import selected_instances
 from workbench.engine.metrics import record as metrics_record
 from workbench.engine.serving import records as serving
+from workbench.engine.tuning import records as tuning
 from workbench.engine.times import epoch, iso
 from workbench.spec.settings import WorkbenchSettings
 
@@ -25,6 +26,8 @@ KIND_LOCAL = "local"
 KIND_SAGEMAKER = "sagemaker"
 KIND_ENDPOINT = "endpoint"  # a local endpoint (engine/serving): DescribeEndpoint-shaped
 KIND_TRANSFORM = "transform"  # a local batch transform job (engine/serving): DescribeTransformJob-shaped
+KIND_TUNING = "tuning"  # a local hyperparameter tuning job (engine/tuning): DescribeHyperParameterTuningJob-shaped
+KIND_SAGEMAKER_TUNING = "sagemaker-tuning"  # a tuning job on SageMaker (engine/tuning/cloud.py)
 
 FINAL_STATUSES = ("Completed", "Failed", "Stopped")
 REQUEST_FIELDS = (
@@ -59,7 +62,13 @@ _TRAINING_VIEW = _View("TrainingJobName", "TrainingJobStatus", ("TrainingEndTime
 _VIEWS = {
     KIND_ENDPOINT: _View("EndpointName", "EndpointStatus", ("Workbench", "EndTime"), ("OutOfService", "Failed")),
     KIND_TRANSFORM: _View("TransformJobName", "TransformJobStatus", ("TransformEndTime",), FINAL_STATUSES),
+    # --- tuning ---
+    KIND_TUNING: _View("HyperParameterTuningJobName", "HyperParameterTuningJobStatus",
+                       ("HyperParameterTuningEndTime",), FINAL_STATUSES),
+    KIND_SAGEMAKER_TUNING: _View("HyperParameterTuningJobName", "HyperParameterTuningJobStatus",
+                                 ("HyperParameterTuningEndTime",), FINAL_STATUSES),
 }
+TUNING_KINDS = (KIND_TUNING, KIND_SAGEMAKER_TUNING)
 
 
 def _view(record: dict) -> _View:
@@ -123,8 +132,11 @@ def new_record(spec: dict, arn: str, created: float) -> dict:
     if isinstance(resources, dict) and resources.get("InstancePreferences"):  # the choice, as Describe reports it
         resources["SelectedInstanceType"], resources["SelectedInstanceCount"] = selected_instances(resources)
 
-    record["Workbench"] = {"Kind": KIND_LOCAL, "Settings": WorkbenchSettings.from_spec(spec).to_dict(),
+    settings = WorkbenchSettings.from_spec(spec)
+    record["Workbench"] = {"Kind": KIND_LOCAL, "Settings": settings.to_dict(),
                            "Hosts": {}, "Channels": {}, "Signals": [], "Notices": []}
+    if settings.TuningJob:  # --- tuning: launched by a tuning job, as DescribeTrainingJob says ---
+        record["TuningJobArn"] = tuning.tuning_arn(str(settings.Region), str(settings.AccountId), settings.TuningJob)
     for folder in synced_folders(spec):  # where TensorBoard, debugger and profiler output go
         if folder.sync != "checkpoints":
             synced_section(record, folder.sync).update({"LocalPath": folder.local_path, "S3Uri": folder.uri})
@@ -405,4 +417,5 @@ TRANSFORM_FOLDS: dict[type, Callable[[dict, Any], None]] = {
 KIND_FOLDS: dict[str, dict[type, Callable[[dict, Any], None]]] = {
     KIND_ENDPOINT: ENDPOINT_FOLDS,
     KIND_TRANSFORM: TRANSFORM_FOLDS,
+    KIND_TUNING: tuning.FOLDS,  # --- tuning: DescribeHyperParameterTuningJob-shaped (engine/tuning/records.py)
 }

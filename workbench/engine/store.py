@@ -152,9 +152,10 @@ def _unreadable(err: BaseException) -> str:
 
 
 _TEXT_FIELDS = ("TrainingJobStatus", "SecondaryStatus", "FailureReason", "TrainingJobArn",
-                "EndpointStatus", "EndpointArn", "TransformJobStatus", "TransformJobArn")
+                "EndpointStatus", "EndpointArn", "TransformJobStatus", "TransformJobArn",
+                "HyperParameterTuningJobStatus", "HyperParameterTuningJobArn")  # --- tuning
 _TIME_FIELDS = ("CreationTime", "TrainingStartTime", "TrainingEndTime", "LastModifiedTime",
-                "TransformStartTime", "TransformEndTime")
+                "TransformStartTime", "TransformEndTime", "HyperParameterTuningEndTime")  # --- tuning
 _MAPPING_FIELDS = ("ResourceConfig", "StoppingCondition", "AlgorithmSpecification", "ModelArtifacts", "Workbench",
                    "TransformResources", "TransformInput", "TransformOutput")
 
@@ -167,7 +168,7 @@ def record_problem(record: Any, folder: str) -> str | None:
         return f"holds a JSON {kind}, not a job record (a JSON object)"
     bench = record.get("Workbench")
     kind = bench.get("Kind") if isinstance(bench, dict) else None
-    # TrainingJobName, or EndpointName / TransformJobName for the serving kinds
+    # TrainingJobName, or EndpointName / TransformJobName / HyperParameterTuningJobName for the other kinds
     key = name_field(record) if isinstance(kind, str) else "TrainingJobName"
     name = record.get(key)
     if not isinstance(name, str) or not name:

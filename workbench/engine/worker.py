@@ -2,6 +2,7 @@
 
     python -m workbench.engine.worker run|adopt JOB_DIR [SOURCE]
     python -m workbench.engine.worker serve|transform JOB_DIR    (engine/serving/worker.py)
+    python -m workbench.engine.worker tune|adopt-tuning JOB_DIR  (engine/tuning/worker.py)
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ def main(argv: list[str]) -> int:
         from workbench.engine.serving.worker import run_serving  # deferred: only serving workers need it
 
         return run_serving(action, paths)
+    if action in ("tune", "adopt-tuning"):  # --- tuning: a tuning job's tuner ---
+        from workbench.engine.tuning.worker import run_tuning  # deferred: only tuning workers need it
+
+        return run_tuning(action, paths)
     control.claim(paths, role="worker" if action == "run" else "adopter")
     try:
         runner = JobRunner(read_spec_file(paths.spec), paths, EventBus(), connect(), source=source)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from workbench.errors import WorkbenchError
 
@@ -47,3 +48,16 @@ def format_path(parts: list[str | int]) -> str:
         else:
             out += '["' + part.replace('"', '\\"') + '"]'
     return out
+
+
+def value_at(data: Any, *keys: str | int) -> Any:
+    """The value under member names and list indexes, or None where the spec has none
+    (specs are user data: any level may be missing or of another type)."""
+    for key in keys:
+        if isinstance(data, dict):
+            data = data.get(key)
+        elif isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
+            data = data[key]
+        else:
+            return None
+    return data

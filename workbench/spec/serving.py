@@ -21,12 +21,16 @@ from workbench.errors import SpecInvalid
 from workbench.paths import default_output_dir
 from workbench.spec.document import read_spec_file
 from workbench.spec.overrides import apply_overrides
+from workbench.spec.paths import value_at
 from workbench.spec.resolve import DEFAULT_INSTANCE_TYPE, _stringify_map, generate_job_name
 from workbench.spec.settings import WORKBENCH_KEY
 from workbench.spec.validate import Problem, errors, validate_request
 from workbench.storage.uri import is_local, local_path
 
 TRAINING_OPERATION = "CreateTrainingJob"
+TUNING_OPERATION = "CreateHyperParameterTuningJob"
+TUNING_KEYS = ("HyperParameterTuningJobName", "HyperParameterTuningJobConfig", "TrainingJobDefinition",
+               "TrainingJobDefinitions", "WarmStartConfig", "Autotune")
 MODEL_OPERATION = "CreateModel"
 TRANSFORM_OPERATION = "CreateTransformJob"
 
@@ -41,6 +45,8 @@ def spec_operation(data: Any) -> str:
     """The API operation a spec document is a request of, by its keys."""
     if not isinstance(data, dict):
         return TRAINING_OPERATION
+    if any(key in data for key in TUNING_KEYS):  # --- tuning: spec/tuning.py ---
+        return TUNING_OPERATION
     if any(key in data for key in ("TransformInput", "TransformOutput", "TransformJobName", "TransformResources")):
         return TRANSFORM_OPERATION
     if any(key in data for key in ("PrimaryContainer", "Containers", "ExecutionRoleArn")) or (
@@ -148,19 +154,14 @@ def _model_rules(data: dict, target: str, base_dir: Path | None, add) -> None:
         add(["PrimaryContainer", "Mode"], "multi-model endpoints are not run locally; use SingleModel")
 
 
-def _get(data: Any, *keys: str) -> Any:
-    for key in keys:
-        data = data.get(key) if isinstance(data, dict) else None
-    return data
-
 
 def _transform_rules(data: dict, target: str, base_dir: Path | None, add) -> None:
-    source = _get(data, "TransformInput", "DataSource", "S3DataSource")
-    data_type = _get(source, "S3DataType")
+    source = value_at(data, "TransformInput", "DataSource", "S3DataSource")
+    data_type = value_at(source, "S3DataType")
     if data_type in ("AugmentedManifestFile", "Converse"):
         add(["TransformInput", "DataSource", "S3DataSource", "S3DataType"],
             f"{data_type} is not allowed for batch transform; use S3Prefix or ManifestFile")
-    uri = _get(source, "S3Uri")
+    uri = value_at(source, "S3Uri")
     if isinstance(uri, str) and uri and is_local(uri) and target == "local":
         path = local_path(uri, base_dir)
         if not path.exists():
@@ -176,23 +177,23 @@ def _transform_rules(data: dict, target: str, base_dir: Path | None, add) -> Non
                 concurrency * payload > 100:
             add(["MaxConcurrentTransforms"], f"MaxConcurrentTransforms × MaxPayloadInMB is {concurrency * payload} "
                                              "MB; the API allows at most 100")
-    split = _get(data, "TransformInput", "SplitType") or "None"
+    split = value_at(data, "TransformInput", "SplitType") or "None"
     if data.get("BatchStrategy") and split == "None":
         add(["BatchStrategy"], "needs TransformInput.SplitType Line, RecordIO or TFRecord: without splitting "
                                "each object is sent whole", "warning")
     processing = data.get("DataProcessing")
     if isinstance(processing, dict) and any(processing.get(k) not in (None, "$", "None") for k in
                                             ("InputFilter", "OutputFilter", "JoinSource")):
-        content = _get(data, "TransformInput", "ContentType")
-        accept = _get(data, "TransformOutput", "Accept")
+        content = value_at(data, "TransformInput", "ContentType")
+        accept = value_at(data, "TransformOutput", "Accept")
         for path, value in ((["TransformInput", "ContentType"], content), (["TransformOutput", "Accept"], accept)):
             if value not in DATA_PROCESSING_TYPES:
                 add(path, f"DataProcessing needs {' or '.join(DATA_PROCESSING_TYPES)} here, not {value!r}")
-        assemble = _get(data, "TransformOutput", "AssembleWith")
+        assemble = value_at(data, "TransformOutput", "AssembleWith")
         if "text/csv" in (content, accept) and (split != "Line" or assemble != "Line"):
             add(["TransformInput", "SplitType"], "DataProcessing with text/csv needs SplitType: Line and "
                                                  "TransformOutput.AssembleWith: Line")
-    count = _get(data, "TransformResources", "InstanceCount")
+    count = value_at(data, "TransformResources", "InstanceCount")
     if isinstance(count, int) and not isinstance(count, bool) and count > 1:
         add(["TransformResources", "InstanceCount"], f"{count} instances run as one container here (every object "
                                                      "goes to it)", "warning")
@@ -312,8 +313,8 @@ def check_transform_spec(data: dict, *, source: str = "transform spec", base_dir
             output = document["TransformOutput"] = {}
         if isinstance(output, dict) and not output.get("S3OutputPath"):
             output["S3OutputPath"] = (default_output_dir() / document["TransformJobName"]).as_uri()
-        source_section = _get(document, "TransformInput", "DataSource", "S3DataSource")
-        uri = _get(source_section, "S3Uri")
+        source_section = value_at(document, "TransformInput", "DataSource", "S3DataSource")
+        uri = value_at(source_section, "S3Uri")
         if not (isinstance(uri, str) and is_local(uri) and not local_path(uri, base).exists()):
             _absolute(source_section, "S3Uri", base)
         _absolute(output, "S3OutputPath", base)

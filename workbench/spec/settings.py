@@ -11,8 +11,8 @@ MAX_HOSTS = 1000  # one Docker bridge network holds at most 1023 containers
 
 
 def _setting(default: Any, help: str, *, minimum: float | None = None, maximum: float | None = None,
-             kind: str | None = None) -> Any:
-    meta = {"help": help, "minimum": minimum, "maximum": maximum, "kind": kind}
+             kind: str | None = None, internal: bool = False) -> Any:
+    meta = {"help": help, "minimum": minimum, "maximum": maximum, "kind": kind, "internal": internal}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -76,6 +76,11 @@ class WorkbenchSettings:
     PauseBeforeTrain: bool = _setting(
         False, "start each host with everything staged but hold its training command until "
         "`sm-workbench release JOB` (or g in the workbench's job monitor), to look inside or attach a debugger first"
+    )
+    # --- tuning ---
+    TuningJob: str = _setting(
+        "", "set by sm-workbench on the training jobs a tuning job launches: the tuning job's name (their record's "
+        "TuningJobArn); not for specs", internal=True
     )
 
     @classmethod

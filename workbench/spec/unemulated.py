@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from workbench.spec.paths import format_path
+from workbench.spec.paths import format_path, value_at
 from workbench.spec.resolve import DEFAULT_VOLUME_GB, is_placeholder_role
 
 
@@ -30,17 +30,12 @@ class NotEmulated:
         return f"not emulated locally: SageMaker {sagemaker}; {self.here}"
 
 
-def _get(data: Any, *keys: Any) -> Any:
-    for key in keys:
-        data = data.get(key) if isinstance(data, dict) else None
-    return data
-
 
 def _set(*keys: str, when: Callable[[Any], bool] = lambda value: value not in (None, "", [], {})):
     """The member at keys, when set (and `when` holds for its value)."""
 
     def find(spec: dict) -> list[tuple[str, str]]:
-        value = _get(spec, *keys)
+        value = value_at(spec, *keys)
         return [(format_path(list(keys)), "")] if value is not None and when(value) else []
 
     return find
@@ -70,7 +65,7 @@ def _channels(*keys: str, when: Callable[[Any], bool] = lambda value: value not 
         found = []
         channels = spec.get("InputDataConfig")
         for index, channel in enumerate(channels if isinstance(channels, list) else []):
-            value = _get(channel, "DataSource", "S3DataSource", *keys)
+            value = value_at(channel, "DataSource", "S3DataSource", *keys)
             if value is not None and when(value):
                 found.append((format_path(["InputDataConfig", index, "DataSource", "S3DataSource", *keys]), ""))
         return found

@@ -17,7 +17,7 @@ from typing import Any, Iterable
 from workbench.spec.metrics import FIELD as METRICS_FIELD
 from workbench.spec.metrics import definition_problems, metric_definitions
 from workbench.spec.model import Shape, request_model
-from workbench.spec.paths import format_path
+from workbench.spec.paths import format_path, value_at
 from workbench.spec.resolve import is_placeholder_role
 from workbench.spec.settings import MAX_SECONDS, WORKBENCH_KEY, setting_default, setting_fields, setting_kind
 from workbench.spec.unemulated import unhonoured
@@ -252,16 +252,6 @@ def _range(low: Any, high: Any) -> str:
     return f"at most {high}"
 
 
-def _get(data: Any, *keys: Any) -> Any:
-    for key in keys:
-        if isinstance(data, dict):
-            data = data.get(key)
-        elif isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
-            data = data[key]
-        else:
-            return None
-    return data
-
 
 def _channels(data: dict) -> Iterable[tuple[int, dict]]:
     channels = data.get("InputDataConfig")
@@ -272,7 +262,7 @@ def _channels(data: dict) -> Iterable[tuple[int, dict]]:
 
 
 def channel_input_mode(data: dict, channel: dict) -> str:
-    return channel.get("InputMode") or _get(data, "AlgorithmSpecification", "TrainingInputMode") or "File"
+    return channel.get("InputMode") or value_at(data, "AlgorithmSpecification", "TrainingInputMode") or "File"
 
 
 def _cross_field(data: dict, target: str, add) -> None:
@@ -331,8 +321,8 @@ def _cross_field(data: dict, target: str, add) -> None:
                 add(["InputDataConfig", index, "ChannelName"],
                     f"the channel name {name!r} is used twice; channel names must be unique")
             channel_names.append(name)
-        s3 = _get(channel, "DataSource", "S3DataSource")
-        refs = _get(s3, "InstanceGroupNames")
+        s3 = value_at(channel, "DataSource", "S3DataSource")
+        refs = value_at(s3, "InstanceGroupNames")
         if refs:
             with_groups.append(index)
             if not groups:
@@ -346,21 +336,21 @@ def _cross_field(data: dict, target: str, add) -> None:
         else:
             without_groups.append(index)
         mode = channel_input_mode(data, channel)
-        data_type = _get(s3, "S3DataType")
+        data_type = value_at(s3, "S3DataType")
         if mode == "FastFile" and isinstance(s3, dict) and data_type not in (None, "S3Prefix"):
             add(["InputDataConfig", index, "DataSource", "S3DataSource", "S3DataType"],
                 f"FastFile input mode works only with S3Prefix, not {data_type}; use File or Pipe mode")
         if data_type == "AugmentedManifestFile" and mode != "Pipe":
             add(["InputDataConfig", index, "DataSource", "S3DataSource", "S3DataType"],
                 f"AugmentedManifestFile works only in Pipe input mode, not {mode}; set the channel's InputMode: Pipe")
-        if _get(channel, "DataSource", "FileSystemDataSource") and mode != "File":
+        if value_at(channel, "DataSource", "FileSystemDataSource") and mode != "File":
             add(["InputDataConfig", index, "InputMode"],
                 f"file system channels use File mode, not {mode}")
-        if _get(channel, "DataSource", "DatasetSource") is not None and target == "local":
+        if value_at(channel, "DataSource", "DatasetSource") is not None and target == "local":
             add(["InputDataConfig", index, "DataSource", "DatasetSource"],
                 "a SageMaker Hub dataset cannot be read on this machine; give the channel's data as "
                 "S3DataSource (an s3:// URI or a local path) to run it here")
-        source = _get(channel, "DataSource")
+        source = value_at(channel, "DataSource")
         if isinstance(source, dict) and not any(source.get(k) for k in ("S3DataSource", "FileSystemDataSource", "DatasetSource")):
             add(["InputDataConfig", index, "DataSource"], "needs S3DataSource (an s3:// URI or local path) or FileSystemDataSource")
     if groups and with_groups and without_groups:

@@ -8,6 +8,7 @@ Every engine call runs in a thread worker; results come back as messages or thro
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from workbench.engine import api
 from workbench.engine.record import KIND_ENDPOINT, is_final, record_kind, record_name, record_secondary, \
     record_status
 from workbench.errors import WorkbenchError
+from workbench.spec.tuning import is_tuning_spec
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.config import TuiConfig
 from workbench.tui.draft import SpecDraft
@@ -35,6 +37,9 @@ from workbench.tui.screens.endpoint import EndpointScreen
 from workbench.tui.screens.file_picker import FilePicker
 from workbench.tui.screens.jobs import JobsScreen
 from workbench.tui.screens.monitor import MonitorScreen
+from workbench.tui.screens.tuning import TuningScreen
+from workbench.tui.screens.tuning_composer import TuningComposerScreen
+from workbench.tui.tuning_draft import STARTER, TuningDraft
 from workbench.tui.themes import DEFAULT_THEME, load_themes
 
 POLL_SECONDS = 1.0
@@ -186,29 +191,39 @@ class WorkbenchApp(App):
             self.pop_screen()
 
     def open_job(self, name: str) -> None:
-        if isinstance(self.screen, (MonitorScreen, EndpointScreen)) and self.screen.job == name:
+        if isinstance(self.screen, (MonitorScreen, EndpointScreen, TuningScreen)) and self.screen.job == name:
             return
         self.push_screen(self.monitor_for(name))
 
-    def monitor_for(self, name: str) -> MonitorScreen | EndpointScreen:
-        """An endpoint's own screen (its requests), else the job monitor (training and
-        transform jobs)."""
+    def monitor_for(self, name: str) -> MonitorScreen | EndpointScreen | TuningScreen:
+        """An endpoint's own screen (its requests), a tuning job's (its trials), else the
+        job monitor (training and transform jobs)."""
         kind = next((record_kind(r) for r in self.records or [] if record_name(r) == name), None)
         if kind is None:
             try:
                 kind = api.job_kind(name)  # one small file, not yet in the polled history
             except (WorkbenchError, OSError):
                 kind = None
+        if kind in api.TUNING_KINDS:
+            return TuningScreen(name)
         return EndpointScreen(name) if kind == KIND_ENDPOINT else MonitorScreen(name)
 
     def new_spec(self) -> None:
         self.push_screen(ComposerScreen(SpecDraft()))
 
+    def new_tuning_spec(self) -> None:
+        self.push_screen(TuningComposerScreen(TuningDraft(copy.deepcopy(STARTER))))
+
     def open_spec(self, path: Path | str) -> None:
+        """A spec file in its composer: a tuning spec (recognised by its keys) in the
+        tuning composer, any other in the training composer."""
         try:
             draft = SpecDraft.open(path)
         except WorkbenchError as err:
             self.notify(str(err), severity="error", title="Cannot open the spec")
+            return
+        if is_tuning_spec(draft.data):
+            self.push_screen(TuningComposerScreen(TuningDraft(draft.data, draft.path, draft.fingerprint)))
             return
         self.push_screen(ComposerScreen(draft))
 
@@ -223,7 +238,8 @@ class WorkbenchApp(App):
     def edit_spec(self, document: dict, *, replace_monitor: bool = False) -> None:
         """A spec document (no file yet) in the composer, as a new unsaved draft; with
         `replace_monitor` it takes the place of the monitor it came from."""
-        composer = ComposerScreen(SpecDraft(document))
+        composer = TuningComposerScreen(TuningDraft(document)) if is_tuning_spec(document) else \
+            ComposerScreen(SpecDraft(document))
         if replace_monitor and isinstance(self.screen, MonitorScreen):
             self.switch_screen(composer)
         else:
@@ -284,7 +300,8 @@ class WorkbenchApp(App):
         self.push_screen(HelpScreen(title, getattr(screen, "HELP", "") or "", keys, generic))
 
     async def action_quit(self) -> None:
-        dirty = [s for s in self.screen_stack if isinstance(s, ComposerScreen) and s.draft.dirty]
+        dirty = [s for s in self.screen_stack if isinstance(s, (ComposerScreen, TuningComposerScreen))
+                 and s.draft.dirty]
         if not dirty:
             self.exit()
             return

@@ -46,6 +46,7 @@ class WorkbenchCommands(CommandsProvider):
     def commands(self) -> Iterable[Command]:
         app = self.app
         yield ("New spec", app.new_spec, "compose a training job from nothing")
+        yield ("New tuning spec", app.new_tuning_spec, "compose a hyperparameter tuning job")
         yield ("Open spec file…", app.choose_spec_file, "open a spec YAML in the composer")
         yield ("Jobs", app.show_jobs, "the job history")
         for record in (app.records or [])[:200]:

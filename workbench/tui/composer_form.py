@@ -207,7 +207,8 @@ class Settings:
         return (WORKBENCH_KEY,)
 
     def paths(self) -> tuple[str, ...]:
-        return tuple(f"{WORKBENCH_KEY}.{name}" for name in setting_fields())
+        return tuple(f"{WORKBENCH_KEY}.{name}" for name, spec_field in setting_fields().items()
+                     if not spec_field.metadata.get("internal"))  # as SettingsForm shows them (not TuningJob)
 
     def compose(self) -> ComposeResult:
         yield SettingsForm()

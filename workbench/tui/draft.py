@@ -25,6 +25,7 @@ from workbench.spec import JobSpec, Problem, check_spec, dump_spec, parse_yaml_v
 from workbench.spec.model import request_model
 from workbench.spec.paths import format_path, parse_path
 from workbench.spec.settings import WORKBENCH_KEY, setting_fields, setting_kind
+from workbench.spec.tuning import is_tuning_spec, resolve_tuning
 from workbench.fileio import write_text_atomic
 
 
@@ -344,6 +345,10 @@ def ran_from(source: Path | str, job_spec: dict) -> bool:
         return False
     try:
         data = read_spec_file(path)
+        if is_tuning_spec(data):  # --- tuning: resolved as `tune` resolves it
+            name = job_spec.get("HyperParameterTuningJobName")
+            return any(resolve_tuning(data, target=target, base_dir=path.parent, name=name) == job_spec
+                       for target in ("local", "sagemaker"))
         name = job_spec.get("TrainingJobName")
         return any(resolve(data, target=target, base_dir=path.parent, name=name) == job_spec
                    for target in ("local", "sagemaker"))

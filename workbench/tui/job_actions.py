@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable
 from textual.message import Message
 
 from workbench.engine import api
-from workbench.engine.record import is_final, record_status
+from workbench.engine.record import is_final, record_kind, record_status
 from workbench.errors import WorkbenchError
 from workbench.spec import JobSpec, WorkbenchSettings, load_job_spec
 from workbench.tui.draft import ran_from
@@ -183,6 +183,7 @@ class JobActions:
             self.app.call_from_thread(self.app.open_spec, source)
             return
         document.pop("TrainingJobName", None)
+        document.pop("HyperParameterTuningJobName", None)  # --- tuning: a new name when it runs
         self.app.call_from_thread(self.app.edit_spec, document)
 
     # --- the CLI's stop, interrupt, rm ---------------------------------------------
@@ -199,21 +200,25 @@ class JobActions:
     def _ask_stop(self, name: str) -> None:
         """The dialog says how long the grace period is: the job's own Workbench setting."""
         ending = "outputs are still uploaded. The job ends Stopped."
+        who = "Every host gets"
         try:
             if api.job_kind(name) in api.SERVING_KINDS:  # --- serving: its record has its settings ---
                 record = api.describe_job(name)
                 grace = ((record.get("Workbench") or {}).get("Settings") or {}).get("StopGracePeriodSeconds", 30)
                 ending = ("requests in flight may finish. It ends " +
                           ("OutOfService." if api.job_kind(name) == "endpoint" else "Stopped; finished outputs stay."))
+            elif api.job_kind(name) in api.TUNING_KINDS:  # --- tuning: its trials are what runs ---
+                who, ending = "Every running training job gets", "finished ones keep their results. It ends Stopped."
+                grace = None
             else:
                 grace = WorkbenchSettings.from_spec(api.job_spec(name)).StopGracePeriodSeconds
-            detail = f" ({grace} s)"
+            detail = f" ({grace} s)" if grace is not None else ""
         except (WorkbenchError, OSError, TypeError):
             detail = ""
 
         self.app.call_from_thread(
             self._confirm_then, f"Stop {name}?",
-            f"Every host gets SIGTERM now and SIGKILL after the grace period{detail}; {ending}", "Stop",
+            f"{who} SIGTERM now and SIGKILL after the grace period{detail}; {ending}", "Stop",
             lambda: api.stop_job(name, wait=False), f"Stopping {name}: SIGTERM sent, SIGKILL after the grace period",
             "Cannot stop")
 
@@ -243,10 +248,12 @@ class JobActions:
                             severity="error", title="Cannot delete")
             return
 
+        what = "the job's folder: its record, event log, logs and /opt/ml trees"
+        if record and record_kind(record) in api.TUNING_KINDS:  # --- tuning: its trials go with it
+            what = "the tuning job's folder and its training jobs' folders (records, logs, /opt/ml trees)"
         self._confirm_then(
             f"Delete {name}?",
-            "Removes the job's folder: its record, event log, logs and /opt/ml trees. Outputs already "
-            "uploaded to the output path stay.", "Delete",
+            f"Removes {what}. Outputs already uploaded to the output path stay.", "Delete",
             lambda: api.remove_job(name), f"Deleted {name}", "Cannot delete")
 
     # --- running ---------------------------------------------------------------------

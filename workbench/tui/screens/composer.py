@@ -25,18 +25,19 @@ from workbench.errors import WorkbenchError
 from workbench.spec import Problem, dump_spec
 from workbench.tui.commands import ScreenCommands
 from workbench.tui.composer_form import FORM, section_for
-from workbench.tui.draft import ChangedOnDisk, SpecDraft, Validation, assign_problems
+from workbench.tui.draft import SpecDraft, Validation, assign_problems
 from workbench.tui.job_actions import JobActions
 from workbench.tui.screens.channel_dialog import ChannelDialog
-from workbench.tui.screens.confirm import ChoiceDialog, ConfirmDialog
-from workbench.tui.screens.file_picker import FilePicker, pick_into_field
+from workbench.tui.screens.draft_saving import DraftSaving
+from workbench.tui.screens.confirm import ConfirmDialog
+from workbench.tui.screens.file_picker import pick_into_field
 from workbench.tui.widgets.channel_list import ChannelList
 from workbench.tui.widgets.footer import WorkbenchFooter
 from workbench.tui.widgets.problems_list import ProblemsList
 from workbench.tui.widgets.spec_fields import SpecField, TextField
 
 
-class ComposerScreen(Screen):
+class ComposerScreen(DraftSaving, Screen):
     HELP = """\
 # Spec composer
 
@@ -306,51 +307,7 @@ under their field and in the list at the bottom (enter on one jumps to it).
             f"composer · {self.draft.display_name}{modified} · {state} for {self.target}"
             + (" · starting…" if self.running else ""))
 
-    # --- saving ----------------------------------------------------------------------
-
-    def action_save(self) -> None:
-        if self.draft.path is None:
-            self.action_save_as()
-            return
-        self._save(self.draft.path, False)
-
-    def action_save_as(self) -> None:
-        start = self.draft.path.parent if self.draft.path else Path.cwd()
-        initial = self.draft.path.name if self.draft.path else "job.yaml"
-
-        def picked(path: Path | None) -> None:
-            if path is not None:
-                self._save(path, False)
-
-        self.app.push_screen(FilePicker("Save the spec as", start=start, suffixes=(".yaml", ".yml"),
-                                        must_exist=False, initial=initial), picked)
-
-    def _save(self, path: Path, overwrite: bool) -> None:
-        try:
-            saved = self.draft.save(path, overwrite=overwrite)
-        except ChangedOnDisk as err:
-            self._ask_overwrite(path, str(err), new_path=path != self.draft.path)
-            return
-        except (OSError, WorkbenchError) as err:
-            self.post_message(self.Failed("save", f"Not saved: {err}"))
-            return
-        self.post_message(self.Saved(saved))
-
-    def _ask_overwrite(self, path: Path, reason: str, new_path: bool) -> None:
-        def chosen(choice: str | None) -> None:
-            if choice == "overwrite":
-                self._save(path, True)
-            elif choice == "save-as":
-                self.action_save_as()
-            else:
-                self.notify("Not saved; your edits are still here", severity="warning")
-
-        message = (f"{reason}.\nOverwrite it with this spec, or save under another name?" if new_path else
-                   f"{reason}: someone else changed it.\nOverwrite their changes, or save yours under "
-                   "another name?")
-        self.app.push_screen(ChoiceDialog("The file changed on disk" if not new_path else "The file exists",
-                                          message, [("overwrite", "Overwrite", "o"), ("save-as", "Save as", "a")]),
-                             chosen)
+    # --- saving (DraftSaving saves; the outcome shows here) ---------------------------
 
     @on(Saved)
     def _saved(self, event: Saved) -> None:
@@ -408,19 +365,6 @@ under their field and in the list at the bottom (enter on one jumps to it).
         self.post_message(JobActions.Launched(event.name))
 
     # --- leaving ---------------------------------------------------------------------
-
-    def action_back(self) -> None:
-        if not self.draft.dirty:
-            self.dismiss()
-            return
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self.dismiss()
-
-        self.app.push_screen(ConfirmDialog("Discard unsaved changes?",
-                                           f"{self.draft.display_name} has changes that are not saved. "
-                                           "Leave the composer and lose them?", yes="Discard"), answer)
 
     def palette_commands(self):
         yield ("Run this spec", self.action_run, "validate and start it as a job (ctrl+r)")

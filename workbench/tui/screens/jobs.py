@@ -10,7 +10,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
-from workbench.engine.record import KIND_ENDPOINT, KIND_TRANSFORM, is_final, record_kind, record_status
+from workbench.engine import api
+from workbench.engine.record import KIND_ENDPOINT, KIND_TRANSFORM, TUNING_KINDS, is_final, record_kind, record_status
 from workbench.tui.commands import ScreenCommands
 from workbench.tui.job_actions import JobActions
 from workbench.tui.widgets.job_table import JobTable
@@ -35,6 +36,8 @@ def applies(action: str, record: dict) -> bool | None:
         return None if final or serving or not record.get("EnableManagedSpotTraining") else True
     if action == "delete":
         return True if final else None
+    if action == "rerun" and record_kind(record) in TUNING_KINDS:  # --- tuning: edit its spec (e), then run it
+        return None
     if action in ("rerun", "open_spec"):
         return None if serving else True
     if action == "serve":
@@ -61,6 +64,9 @@ update live; jobs keep running when the workbench is closed.
 Endpoints (`sm-workbench serve`, or **v** on a Completed job's monitor) and batch
 transform jobs are listed too, with their status; **enter** opens an endpoint's screen:
 its health, log and a request panel.
+
+Tuning jobs list their training jobs (trials) folded under them: **t** unfolds or folds
+them; **enter** on a tuning job opens its tuning monitor, on a trial its own monitor.
 """
 
     COMMANDS = {ScreenCommands}
@@ -118,7 +124,7 @@ its health, log and a request panel.
             self.query_one("#jobs-empty", Static).update("Loading the job history…")
             return
         text = self.query_one("#jobs-filter", Input).value
-        self.table.show(records, text)
+        self.table.show(records, text, trials=api.trials_of(records))
         if self._select and self.table.select(self._select):
             self._select = None
         running = sum(1 for r in records if not is_final(r))

@@ -44,5 +44,6 @@ class SettingsForm(Vertical):
     """
 
     def compose(self) -> ComposeResult:
-        for name in setting_fields():
-            yield setting_widget(name)
+        for name, spec_field in setting_fields().items():
+            if not spec_field.metadata.get("internal"):  # set by sm-workbench itself (a trial's TuningJob)
+                yield setting_widget(name)
