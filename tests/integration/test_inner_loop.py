@@ -233,7 +233,7 @@ def test_run_watch_reruns_on_a_change_and_stops_the_old_round_with_sigterm(tmp_p
     process = subprocess.Popen([sys.executable, "-m", "workbench", "run", str(spec), "--watch", "--watch-grace", "5"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=dict(os.environ, SM_WORKBENCH_HOME=str(state_home)))
-    from workbench.engine.api import describe_job, list_jobs
+    from workbench.engine.api import describe_job, list_jobs, read_logs
 
     def status(job: str) -> str:
         try:
@@ -241,11 +241,20 @@ def test_run_watch_reruns_on_a_change_and_stops_the_old_round_with_sigterm(tmp_p
         except Exception:
             return ""
 
+    def printed(job: str, text: str) -> bool:
+        try:
+            return any(text in line for _, _, line in read_logs(job))
+        except Exception:
+            return False
+
     try:
         wait_for(lambda: status(name) == "Training", 60, "round 1 training")
         time.sleep(0.5)
         (code / "script.sh").write_text((code / "script.sh").read_text().replace("round started", "round changed"))
         wait_for(lambda: status(f"{name}-w2") == "Training", 60, "round 2 training")
+        # Training is the container started, not its first line stored: on a loaded machine
+        # Ctrl-C could come before round 2 printed anything
+        wait_for(lambda: printed(f"{name}-w2", "round changed"), 60, "round 2's first line")
     finally:
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
