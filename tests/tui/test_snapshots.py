@@ -57,6 +57,15 @@ async def jobs_loaded(pilot) -> None:
     still(pilot.app)
 
 
+async def chart_drawn(pilot, chart_of) -> None:
+    """A textual-plot chart holds its data and has drawn it: it draws on its next render
+    (`_needs_rerender`), and on a loaded machine a snapshot taken 0.3 s after the data
+    arrived showed empty axes."""
+    await wait_for(pilot, lambda: (chart := chart_of()) is not None and chart.is_mounted
+                   and bool(chart._datasets) and not chart._needs_rerender)
+    await pilot.pause(0.3)
+
+
 async def monitor_ready(pilot, tab: str = "tab-all") -> None:
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, MonitorScreen) and pilot.app.screen.replayed)
     pilot.app.screen.query_one("#monitor-tabs", TabbedContent).active = tab
@@ -191,8 +200,7 @@ def test_monitor_metrics(snap_compare, metric_history, size):
     async def ready(pilot):
         await monitor_ready(pilot, "tab-metrics")
         panel = pilot.app.screen.query_one("#metrics")
-        await wait_for(pilot, lambda: panel.chart is not None and panel.chart.is_mounted and panel.chart.curves)
-        await pilot.pause(0.3)
+        await chart_drawn(pilot, lambda: panel.chart)
 
     assert snap_compare(app(job="sweep-lr-0-1"), terminal_size=size, run_before=ready)
 
@@ -205,7 +213,7 @@ def test_compare_view(snap_compare, metric_history, size):
         await wait_for(pilot, lambda: pilot.app.records is not None and pilot.app.screen.table.row_count == 2)
         await pilot.press("space", "down", "space", "c")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, CompareScreen) and pilot.app.screen.chart)
-        await pilot.pause(0.3)
+        await chart_drawn(pilot, lambda: pilot.app.screen.chart)
 
     assert snap_compare(app(), terminal_size=size, run_before=ready)
 
@@ -267,8 +275,7 @@ async def tuning_ready(pilot) -> None:
 
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, TuningScreen) and pilot.app.screen.loaded)
     screen = pilot.app.screen
-    await wait_for(pilot, lambda: screen.chart is not None and screen.chart.is_mounted)
-    await pilot.pause(0.3)
+    await chart_drawn(pilot, lambda: screen.chart)
     still(pilot.app)
 
 
