@@ -412,3 +412,31 @@ async def test_tuning_monitor_help_lists_its_keys():
         await wait_for(pilot, lambda: type(wb.screen).__name__ == "HelpScreen", what="the help")
         ids = {item.id for item in wb.screen.keys}
         assert {"tuning.stop", "tuning.edit-spec", "tuning.back"} <= ids  # enter: the table's own, which opens too
+
+
+async def test_run_refuses_a_tuning_spec_with_problems_and_starts_a_valid_one(tmp_path, monkeypatch):
+    """ctrl+r validates for a local run first: with a problem nothing starts and the error
+    says how many; a valid draft goes to `api.tune`, detached, as the spec it checked."""
+    from workbench.engine import api
+
+    started = []
+    monkeypatch.setattr(api, "tune", lambda spec, detach: started.append((spec, detach)) or
+                        type("Job", (), {"name": spec.name})())
+    wb = app(spec=spec_file(tmp_path))
+    async with wb.run_test(size=(140, 50)) as pilot:
+        screen = await composer(pilot)
+        metric = screen.field("HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName")
+        metric.input.value = "validation:f1"  # not one of the MetricDefinitions
+        await checked(pilot, screen)
+        await pilot.press("ctrl+r")
+        error = screen.query_one("#tuning-composer-error")
+        await wait_for(pilot, lambda: error.display and not screen.running, what="the refusal")
+        assert str(error.content).startswith("The tuning spec has 1 problem;")
+        assert started == []
+
+        metric.input.value = "validation:accuracy"
+        await checked(pilot, screen)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: started and not screen.running, what="the launch")
+        spec, detach = started[0]
+        assert detach is True and spec.name == TUNING

@@ -21,7 +21,6 @@ from textual.widgets import ContentSwitcher, OptionList, RadioButton, RadioSet, 
 from textual.widgets.option_list import Option
 
 from workbench.engine import api
-from workbench.errors import WorkbenchError
 from workbench.spec import Problem, dump_spec
 from workbench.tui.commands import ScreenCommands
 from workbench.tui.composer_form import FORM, section_for
@@ -341,22 +340,8 @@ under their field and in the list at the bottom (enter on one jumps to it).
         self._render_title()
         self._run(copy.deepcopy(self.draft.data))
 
-    @work(thread=True, exclusive=True, group="composer-run")
-    def _run(self, data: dict) -> None:
-        """Validate for a local run and start a detached job (so it outlives the TUI)."""
-        validation = self.draft.check("local", data=data)
-        if not validation.ok:
-            count = len(validation.errors)
-            self.post_message(self.Failed(
-                "run", f"The spec has {count} problem{'s' if count != 1 else ''}; fix them first (see the list below)",
-                validation.problems))
-            return
-        try:
-            job = api.launch(validation.spec, detach=True)
-        except WorkbenchError as err:
-            self.post_message(self.Failed("run", str(err)))
-            return
-        self.post_message(self.Launched(job.name))
+    def launch(self, spec) -> str:
+        return api.launch(spec, detach=True).name
 
     @on(Launched)
     def _launched(self, event: Launched) -> None:

@@ -1,14 +1,18 @@
-"""Saving a draft and leaving with unsaved changes, shared by the composers (the training
-spec's and the tuning spec's): save never overwrites a file changed on disk without
-asking; save as picks a file; escape asks before unsaved changes are lost.
+"""Saving, running and leaving a draft, shared by the composers (the training spec's and
+the tuning spec's): save never overwrites a file changed on disk without asking; save as
+picks a file; run validates for a local run and starts the job detached (it outlives the
+TUI); escape asks before unsaved changes are lost.
 
-The screen has a `draft` (a `SpecDraft`) and posts its own `Saved(path)` and
-`Failed(what, message)` messages.
+The screen has a `draft` (a `SpecDraft`), posts its own `Saved(path)`,
+`Failed(what, message, problems)` and `Launched(name)` messages, and says in `launch`
+how its spec starts.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from textual import work
 
 from workbench.errors import WorkbenchError
 from workbench.tui.draft import ChangedOnDisk
@@ -65,6 +69,26 @@ class DraftSaving:
         self.app.push_screen(ChoiceDialog("The file changed on disk" if not new_path else "The file exists",
                                           message, [("overwrite", "Overwrite", "o"), ("save-as", "Save as", "a")]),
                              chosen)
+
+    def launch(self, spec) -> str:
+        """Start the checked spec detached; the job's name."""
+        raise NotImplementedError
+
+    @work(thread=True, exclusive=True, group="composer-run")
+    def _run(self, data: dict) -> None:
+        validation = self.draft.check("local", data=data)
+        if not validation.ok:
+            count = len(validation.errors)
+            self.post_message(self.Failed(
+                "run", f"The {self.WHAT} has {count} problem{'s' if count != 1 else ''}; fix them first (see the "
+                       "list below)", validation.problems))
+            return
+        try:
+            name = self.launch(validation.spec)
+        except WorkbenchError as err:
+            self.post_message(self.Failed("run", str(err)))
+            return
+        self.post_message(self.Launched(name))
 
     def action_back(self) -> None:
         if not self.draft.dirty:

@@ -236,21 +236,8 @@ list at the bottom (enter on one jumps to it).
         self._render_title()
         self._run(copy.deepcopy(self.draft.data))
 
-    @work(thread=True, exclusive=True, group="tuning-composer-run")
-    def _run(self, data: dict) -> None:
-        """Validate for a local run and start the tuning job in a worker (it outlives the TUI)."""
-        validation = self.draft.check("local", data=data)
-        if not validation.ok:
-            count = len(validation.errors)
-            self.post_message(self.Failed("run", f"The tuning spec has {count} problem{'s' if count != 1 else ''}; "
-                                                 "fix them first (see the list below)", validation.problems))
-            return
-        try:
-            job = api.tune(validation.spec, detach=True)
-        except WorkbenchError as err:
-            self.post_message(self.Failed("run", str(err)))
-            return
-        self.post_message(self.Launched(job.name))
+    def launch(self, spec) -> str:
+        return api.tune(spec, detach=True).name
 
     @on(Launched)
     def _launched(self, event: Launched) -> None:
