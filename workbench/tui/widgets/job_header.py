@@ -16,6 +16,14 @@ def escape(text: str) -> str:
     return text.replace("[", r"\[")
 
 
+def status_line(record: dict) -> str:
+    """The job's name, kind, status and secondary status."""
+    status = record_status(record) or "?"
+    secondary = record_secondary(record)
+    return (f"[b]{escape(record_name(record) or '?')}[/b]  [dim]{record_kind(record)}[/dim]  "
+            f"[b ${status_colour(status)}]{status}[/] / [${status_colour(secondary)}]{escape(secondary)}[/]")
+
+
 class JobHeader(Static):
     """Redrawn from the job's record and the app's clock (once a second while it runs)."""
 
@@ -37,11 +45,14 @@ class JobHeader(Static):
         if not record:
             self.update("loading…")
             return
-        now = self.clock()
-        status = record_status(record) or "?"
-        secondary = record_secondary(record)
-        line1 = (f"[b]{escape(record_name(record) or '?')}[/b]  [dim]{record_kind(record)}[/dim]  "
-                 f"[b ${status_colour(status)}]{status}[/] / [${status_colour(secondary)}]{secondary}[/]")
+        lines = [status_line(record), *self.detail_lines(record, self.clock())]
+        reason = first_line(record.get("FailureReason"), 200)
+        if reason:
+            lines.append(f"[$error]{escape(reason)}[/]")
+        self.update("\n".join(lines))
+
+    def detail_lines(self, record: dict, now: float) -> list[str]:
+        """What follows the status line: elapsed time, the deadline, the resources."""
         parts = []
         spent = elapsed(record, now)
         if spent is not None:
@@ -55,9 +66,4 @@ class JobHeader(Static):
             parts.append(f"deadline {human_seconds(float(limit))} after training starts")
         serving = serving_line(record)
         parts.append(escape(serving) if serving else escape(resources_line(record)))
-        line2 = " · ".join(parts)
-        reason = first_line(record.get("FailureReason"), 200)
-        text = f"{line1}\n{line2}"
-        if reason:
-            text += f"\n[$error]{escape(reason)}[/]"
-        self.update(text)
+        return [" · ".join(parts)]

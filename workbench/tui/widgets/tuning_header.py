@@ -3,14 +3,9 @@ counters DescribeHyperParameterTuningJob gives (training jobs by status, objecti
 
 from __future__ import annotations
 
-from typing import Callable
-
-from textual.widgets import Static
-
 from workbench.engine import api
-from workbench.engine.record import record_kind, record_name, record_secondary, record_status
-from workbench.tui.formatting import elapsed, first_line, human_seconds, status_colour
-from workbench.tui.widgets.job_header import escape
+from workbench.tui.formatting import elapsed, human_seconds
+from workbench.tui.widgets.job_header import JobHeader, escape
 
 JOB_COUNTERS = ("Completed", "InProgress", "RetryableError", "NonRetryableError", "Stopped")
 OBJECTIVE_COUNTERS = ("Succeeded", "Pending", "Failed")
@@ -50,35 +45,14 @@ def best_line(record: dict) -> str:
         if isinstance(metric.get("Value"), (int, float)) else f"best: {escape(best.get('TrainingJobName', '?'))}"
 
 
-class TuningHeader(Static):
-    """Redrawn from the tuning job's record and the app's clock (once a second while it runs)."""
+class TuningHeader(JobHeader):
+    """The job header's status line, then the tuning job's settings, counters and best."""
 
     DEFAULT_CSS = """
     TuningHeader { height: auto; max-height: 7; background: $panel; padding: 0 1; }
     """
 
-    def __init__(self, clock: Callable[[], float], id: str | None = None) -> None:
-        super().__init__("", id=id)
-        self.clock = clock
-        self.record: dict = {}
-
-    def show(self, record: dict) -> None:
-        self.record = record
-        self.redraw()
-
-    def redraw(self) -> None:
-        record = self.record
-        if not record:
-            self.update("loading…")
-            return
-        status = record_status(record) or "?"
-        secondary = record_secondary(record)
-        spent = elapsed(record, self.clock())
-        line1 = (f"[b]{escape(record_name(record) or '?')}[/b]  [dim]{record_kind(record)}[/dim]  "
-                 f"[b ${status_colour(status)}]{status}[/] / [${status_colour(secondary)}]{escape(secondary)}[/]"
-                 + (f" · elapsed {human_seconds(spent)}" if spent is not None else ""))
-        lines = [line1, settings_line(record), counters_line(record), best_line(record)]
-        reason = first_line(record.get("FailureReason"), 200)
-        if reason:
-            lines.append(f"[$error]{escape(reason)}[/]")
-        self.update("\n".join(lines))
+    def detail_lines(self, record: dict, now: float) -> list[str]:
+        spent = elapsed(record, now)
+        first = settings_line(record) + (f" · elapsed {human_seconds(spent)}" if spent is not None else "")
+        return [first, counters_line(record), best_line(record)]
