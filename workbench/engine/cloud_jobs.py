@@ -197,22 +197,29 @@ def submit(spec) -> dict:
     return refresh(paths, record, quiet=True)
 
 
+def imported_folder(name: str, kind: str, spec: dict) -> tuple[JobPaths | None, dict, str]:
+    """The history folder an imported job of this kind goes in: (its paths, the record
+    already there, ""), or (None, {}, why not) when a job of another kind has the name."""
+    paths = job_paths(name)
+    if paths.describe.exists():
+        previous = load_record(paths)
+        if (previous.get("Workbench") or {}).get("Kind") != kind:
+            return None, {}, f"a local job is also named {name}; the SageMaker job was not added to the job history"
+        return paths, previous, ""
+    try:
+        paths = create_job_dir(name)
+    except WorkbenchError as err:
+        return None, {}, str(err)
+    write_spec_file(paths.spec, spec)
+    return paths, {}, ""
+
+
 def register_imported(imported) -> tuple[dict | None, str]:
     """Put an imported job in the history (once); returns its record, or None and why not."""
     name = imported.name
-    paths = job_paths(name)
-    previous: dict = {}
-    if paths.describe.exists():
-        previous = load_record(paths)
-        if not is_cloud(previous):
-            return None, f"a local job is also named {name}; the SageMaker job was not added to the job history"
-    else:
-        try:
-            paths = create_job_dir(name)
-        except WorkbenchError as err:
-            return None, str(err)
-        write_spec_file(paths.spec, {"TrainingJobName": name, **imported.data})
-
+    paths, previous, problem = imported_folder(name, KIND_SAGEMAKER, {"TrainingJobName": name, **imported.data})
+    if paths is None:
+        return None, problem
     region = region_of_arn(imported.description.get("TrainingJobArn", "")) or ""
     section = dict(previous.get("Workbench") or {}, Imported=iso(time.time()))
     record = cloud_record(imported.description, region, {"Workbench": section})
@@ -223,7 +230,7 @@ def register_imported(imported) -> tuple[dict | None, str]:
 # --- following -----------------------------------------------------------------------
 
 
-def _sleep(seconds: float, stop: Callable[[], bool] | None) -> bool:
+def sleep_unless_stopped(seconds: float, stop: Callable[[], bool] | None) -> bool:
     """Sleep, waking early when `stop()` says so; True when it did."""
     deadline = time.monotonic() + seconds
     while True:
@@ -259,10 +266,10 @@ def read_logs(paths: JobPaths, record: dict, host: str | None = None, follow: bo
     while follow:
         if is_final(record):
             if _ended_recently(record):
-                _sleep(max(poll, LOG_POLL_INTERVAL), None)
+                sleep_unless_stopped(max(poll, LOG_POLL_INTERVAL), None)
                 yield from reader.poll()
             return
-        _sleep(max(poll, LOG_POLL_INTERVAL), None)
+        sleep_unless_stopped(max(poll, LOG_POLL_INTERVAL), None)
         yield from reader.poll()
         record = refresh(paths, record, max_age=REFRESH_INTERVAL, quiet=True)
 
@@ -297,13 +304,13 @@ def follow_events(paths: JobPaths, poll: float = 0.0, stop: Callable[[], bool] |
     while True:
         yield from _log_events(reader.poll())
         if is_final(record):
-            if _ended_recently(record) and not _sleep(max(poll, LOG_POLL_INTERVAL), stop):
+            if _ended_recently(record) and not sleep_unless_stopped(max(poll, LOG_POLL_INTERVAL), stop):
                 yield from _log_events(reader.poll())
             yield from metrics.poll(record)
             finished = [e for e in events_of(record) if isinstance(e, ev.JobFinished)]
             yield from finished
             return
-        if _sleep(max(poll, LOG_POLL_INTERVAL), stop):
+        if sleep_unless_stopped(max(poll, LOG_POLL_INTERVAL), stop):
             return
         if time.monotonic() - last_refresh >= REFRESH_INTERVAL:
             record = refresh(paths, record, quiet=True)
@@ -394,7 +401,7 @@ def metric_samples(paths: JobPaths, record: dict, follow: bool,
     record = refresh(paths, record) if follow or not is_final(record) else record
     while True:
         yield from metrics.poll(record)
-        if not follow or is_final(record) or _sleep(REFRESH_INTERVAL, stop):
+        if not follow or is_final(record) or sleep_unless_stopped(REFRESH_INTERVAL, stop):
             return
         record = refresh(paths, record, quiet=True)
 

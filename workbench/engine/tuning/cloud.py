@@ -12,9 +12,10 @@ import time
 from typing import Callable, Iterator
 
 from workbench.engine import events as ev
+from workbench.engine.cloud_jobs import imported_folder, sleep_unless_stopped
 from workbench.engine.kinds import JobKind
 from workbench.engine.record import KIND_SAGEMAKER_TUNING, is_final
-from workbench.engine.store import JobPaths, create_job_dir, job_paths, load_record, remove_job_files
+from workbench.engine.store import JobPaths, create_job_dir, load_record, remove_job_files
 from workbench.engine.times import epoch, iso
 from workbench.errors import JobStateError, SpecInvalid, WorkbenchError
 from workbench.fileio import write_json_atomic
@@ -121,33 +122,16 @@ def register_imported(imported) -> tuple[dict | None, str]:
     from workbench.cloud.tuning import list_tuning_trials  # deferred: boto3
 
     name = imported.name
-    paths = job_paths(name)
-    previous: dict = {}
-    if paths.describe.exists():
-        previous = load_record(paths)
-        if (previous.get("Workbench") or {}).get("Kind") != KIND_SAGEMAKER_TUNING:
-            return None, f"a local job is also named {name}; the SageMaker tuning job was not added to the history"
-    else:
-        try:
-            paths = create_job_dir(name)
-        except WorkbenchError as err:
-            return None, str(err)
-        write_spec_file(paths.spec, {"HyperParameterTuningJobName": name, **imported.data})
+    paths, previous, problem = imported_folder(name, KIND_SAGEMAKER_TUNING,
+                                               {"HyperParameterTuningJobName": name, **imported.data})
+    if paths is None:
+        return None, problem
     region = _region(imported.description) or ""
     trials = list_tuning_trials(name, region or None)
     section = dict(previous.get("Workbench") or {}, Imported=iso(time.time()))
     record = cloud_tuning_record(imported.description, trials, region, {"Workbench": section})
     _save(paths, record)
     return record, ""
-
-
-def _sleep(seconds: float, stop: Callable[[], bool] | None) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if stop and stop():
-            return True
-        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
-    return bool(stop and stop())
 
 
 class CloudTuningJobs(JobKind):
@@ -183,7 +167,7 @@ class CloudTuningJobs(JobKind):
                 if key not in seen:
                     seen.add(key)
                     yield event
-            if is_final(record) or _sleep(poll or REFRESH_INTERVAL, stop):
+            if is_final(record) or sleep_unless_stopped(poll or REFRESH_INTERVAL, stop):
                 return
 
     def stop(self, paths: JobPaths, record: dict, kill: bool) -> dict:
