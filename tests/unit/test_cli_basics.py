@@ -56,6 +56,11 @@ def test_every_sample_validates(sample, capsys):
     assert "valid for local" in capsys.readouterr().out
 
 
+def test_the_tuning_sample_validates(capsys):
+    assert main(["validate", str(SAMPLES / "tuning" / "tuning.yaml")]) == 0
+    assert "valid for local" in capsys.readouterr().out
+
+
 def test_the_acceptance_spec_gets_one_line_per_problem(tmp_path, capsys):
     path = write_bad(tmp_path)
     assert main(["validate", "--target", "sagemaker", str(path)]) == 2
