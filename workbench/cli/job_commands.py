@@ -72,6 +72,26 @@ def register(commands) -> None:
     remove.set_defaults(func=rm_command)
 
 
+def run_stopping_on_ctrl_c(job, printer, stopping: str) -> dict:
+    """Run a foreground job; the first Ctrl-C stops it (`stopping` says how), the second kills it."""
+    presses = {"count": 0}
+
+    def on_interrupt(signum, frame) -> None:
+        presses["count"] += 1
+        if presses["count"] == 1:
+            printer.note(stopping, "warning")
+            job.stop()
+        else:
+            printer.note("Ctrl-C again: sending SIGKILL now", "warning")
+            job.stop(kill=True)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        return job.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _run_spec(spec, detach: bool) -> int:
     from workbench.cli.printer import TerminalPrinter, exit_code_for, summary_lines  # deferred: engine (events)
     from workbench.engine.api import launch  # deferred: engine
@@ -84,24 +104,9 @@ def _run_spec(spec, detach: bool) -> int:
     if detach:
         print(job.name)
         return 0
-    presses = {"count": 0}
     grace = spec.settings.StopGracePeriodSeconds
-
-    def on_interrupt(signum, frame) -> None:
-        presses["count"] += 1
-        if presses["count"] == 1:
-            printer.note(f"Ctrl-C: stopping gracefully (SIGTERM now, SIGKILL after {grace} s); "
-                         "press Ctrl-C again to kill at once", "warning")
-            job.stop()
-        else:
-            printer.note("Ctrl-C again: sending SIGKILL now", "warning")
-            job.stop(kill=True)
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        record = job.run()
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    record = run_stopping_on_ctrl_c(job, printer, f"Ctrl-C: stopping gracefully (SIGTERM now, SIGKILL after "
+                                                  f"{grace} s); press Ctrl-C again to kill at once")
     print("", file=sys.stderr)
     for line in summary_lines(record):
         print(line, file=sys.stderr)

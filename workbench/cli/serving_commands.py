@@ -4,10 +4,10 @@ jobs like any job."""
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 
+from workbench.cli.job_commands import run_stopping_on_ctrl_c
 from workbench.cli.spec_commands import add_spec_options
 from workbench.errors import WorkbenchError
 
@@ -64,23 +64,8 @@ def register(commands) -> None:
 
 def _follow(job, printer, noun: str) -> dict:
     """Run a foreground endpoint or transform job; Ctrl-C stops it (twice: at once)."""
-    presses = {"count": 0}
-
-    def on_interrupt(signum, frame) -> None:
-        presses["count"] += 1
-        if presses["count"] == 1:
-            printer.note(f"Ctrl-C: stopping the {noun} (SIGTERM now, SIGKILL after the grace period); press "
-                         "Ctrl-C again to kill it at once", "warning")
-            job.stop()
-        else:
-            printer.note("Ctrl-C again: sending SIGKILL now", "warning")
-            job.stop(kill=True)
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        return job.run()
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    return run_stopping_on_ctrl_c(job, printer, f"Ctrl-C: stopping the {noun} (SIGTERM now, SIGKILL after the "
+                                                "grace period); press Ctrl-C again to kill it at once")
 
 
 def serve_command(args) -> int:
